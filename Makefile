@@ -1,0 +1,38 @@
+# Two commands: `make run` and `make test`. Everything else is set up on the way.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PG_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
+
+.PHONY: run test setup translations db demo test-sqlite test-postgres clean
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -f -d hotline/translations
+
+db: setup
+	mkdir -p instance
+	HOTLINE_ENV=development $(FLASK) db upgrade
+	HOTLINE_ENV=development $(FLASK) hotline seed
+
+demo: db
+	HOTLINE_ENV=development $(FLASK) hotline demo
+
+run: demo
+	@echo "Serving on http://127.0.0.1:5000 (demo logins above; password hotline-demo-2026)"
+	HOTLINE_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup
+	HOTLINE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,56 @@
+"""Deny by default: every endpoint declares who may use it, or it answers 403."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from flask import g
+from flask_login import current_user
+
+PUBLIC = "public"
+ANY_USER = "any_user"
+
+
+def allow(*roles: str) -> Callable:
+    """Mark a view as usable by these roles (or PUBLIC / ANY_USER)."""
+
+    def mark(view):
+        view._hotline_access = frozenset(roles)
+        return view
+
+    return mark
+
+
+def public(view):
+    view._hotline_access = frozenset({PUBLIC})
+    return view
+
+
+def current_actor():
+    """The signed-in user of this request: API token user or web session user, else None."""
+    user = getattr(g, "api_user", None)
+    if user is not None:
+        return user
+    if current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def rule_of(view) -> frozenset | None:
+    target = view
+    while target is not None:
+        rule = getattr(target, "_hotline_access", None)
+        if rule is not None:
+            return rule
+        target = getattr(target, "__wrapped__", None)
+    return None
+
+
+def permits(rule: frozenset, user) -> bool:
+    if PUBLIC in rule:
+        return True
+    if user is None:
+        return False
+    if ANY_USER in rule:
+        return True
+    return user.has_role(*rule)

@@ -1,0 +1,87 @@
+"""Login, logout, password change, language switch."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from hotline.auth import service
+from hotline.auth.access import ANY_USER, allow, public
+from hotline.auth.forms import LoginForm, PasswordForm
+from hotline.errors import ServiceError
+from hotline.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(user) -> str:
+    if user.has_role("operator"):
+        return url_for("cases.new_case")
+    if user.has_role("handler"):
+        return url_for("cases.queue")
+    return url_for("cases.list_cases")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    form = LoginForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = service.authenticate(form.username.data, form.password.data, request.remote_addr or "")
+            except ServiceError as err:
+                db.session.commit()  # keep the record of the failed attempt
+                return render_template("auth/login.html", form=form, error=err.message), (
+                    429 if err.code == "throttled" else 401)
+            session.clear()  # a fresh session at login
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+        return render_template("auth/login.html", form=form, error=_("Please fill in user name and password.")), 422
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return render_template("auth/login.html", form=form, error=None)
+
+
+@bp.route("/logout", methods=["POST"])
+@allow(ANY_USER)
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/")
+@allow(ANY_USER)
+def index():
+    return redirect(home_for(current_user))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(ANY_USER)
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not check_password_hash(user.password_hash, form.current.data):
+            return render_template("auth/password.html", form=form, error=_("The current password is wrong.")), 422
+        try:
+            service.set_password(user, form.new.data)
+        except ServiceError as err:
+            return render_template("auth/password.html", form=form, error=err.message), 422
+        login_user(user)  # this session stays; every other one is logged out
+        flash(_("Password changed. Other sessions were logged out."), "ok")
+        return redirect(home_for(user))
+    return render_template("auth/password.html", form=form, error=None)

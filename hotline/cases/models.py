@@ -1,0 +1,108 @@
+"""The case (工单), its append-only events and the per-day number counter."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.auth.models import User
+from hotline.db_types import UTCDateTime
+from hotline.extensions import db
+from hotline.reference.models import CaseType, Category, Department
+
+CHANNELS = ("hotline", "radio", "voicemail", "walk_in", "letter", "online")
+STATUSES = ("registered", "assigned", "accepted", "replied", "closed")
+OPEN_STATUSES = ("registered", "assigned", "accepted")
+REPLY_METHODS = ("phone", "sms", "letter", "visit", "other")
+SURVEY_RESULTS = ("satisfied", "basically_satisfied", "dissatisfied", "unreachable")
+
+
+class CaseCounter(db.Model):
+    """Last case number handed out on one local day; bumped inside the registering transaction."""
+
+    __tablename__ = "case_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Case(db.Model):
+    __tablename__ = "hotline_case"
+    __table_args__ = (
+        Index("ix_hotline_case_status_id", "status", "id"),
+        Index("ix_hotline_case_department_status", "department_id", "status", "reply_due_at"),
+        Index("ix_hotline_case_handler_status", "handler_id", "status", "reply_due_at"),
+        Index("ix_hotline_case_caller_phone_id", "caller_phone", "id"),
+        Index("ix_hotline_case_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(16), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    type_code: Mapped[str] = mapped_column(ForeignKey("case_type.code"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    caller_phone: Mapped[str | None] = mapped_column(String(20))
+    caller_name: Mapped[str | None] = mapped_column(String(64))
+    caller_employer: Mapped[str | None] = mapped_column(String(128))
+    caller_district: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(500))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str | None] = mapped_column(Text)
+    reply_method: Mapped[str | None] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    broadcast_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_on_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # True when a deadline was counted through a year the calendar does not cover yet.
+    due_uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("hotline_case.id"))
+    extension_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_reason: Mapped[str | None] = mapped_column(String(500))
+    survey_result: Mapped[str | None] = mapped_column(String(24))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    surveyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case_type: Mapped[CaseType] = relationship(lazy="joined")
+    category: Mapped[Category] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id], lazy="joined")
+    registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
+    merged_into: Mapped["Case | None"] = relationship(remote_side=[id])
+    events: Mapped[list["CaseEvent"]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", lazy="select"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseEvent(db.Model):
+    """Append-only record of every move, note and field change."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hotline_case.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship(lazy="joined")

@@ -1,0 +1,65 @@
+"""A case as the API shows it, with the caller masked or omitted where the role may not see it."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hotline import clock
+from hotline.auth.models import User
+from hotline.cases import access
+from hotline.cases.models import Case
+from hotline.cases.service import is_overdue
+
+
+def iso(value: datetime | None) -> str | None:
+    return clock.to_local(value).isoformat() if value else None
+
+
+def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str, Any]:
+    private = access.can_see_private(actor, case)
+    if private:
+        caller = {"phone": case.caller_phone, "name": case.caller_name,
+                  "employer": case.caller_employer, "district": case.caller_district}
+    else:
+        caller = {"phone": access.mask_phone(case.caller_phone), "name": access.mask_name(case.caller_name)}
+    out: dict[str, Any] = {
+        "case_no": case.case_no,
+        "status": case.status,
+        "channel": case.channel,
+        "type": case.type_code,
+        "category": case.category.code,
+        "caller": caller,
+        "summary": case.summary,
+        "detail": case.detail if private else None,
+        "answer": case.answer,
+        "reply_method": case.reply_method,
+        "urgent": case.urgent,
+        "confidential": case.confidential,
+        "broadcast_ok": case.broadcast_ok,
+        "resolved_on_call": case.resolved_on_call,
+        "department": case.department.code if case.department else None,
+        "handler": case.handler.username if case.handler else None,
+        "accept_due_at": iso(case.accept_due_at),
+        "reply_due_at": iso(case.reply_due_at),
+        "due_uncertain": case.due_uncertain,
+        "overdue": is_overdue(case),
+        "escalated": case.escalated,
+        "extension_requested": iso(case.extension_due_at),
+        "merged_into": case.merged_into.case_no if case.merged_into else None,
+        "survey_result": case.survey_result,
+        "created_at": iso(case.created_at),
+        "replied_at": iso(case.replied_at),
+        "closed_at": iso(case.closed_at),
+        "version": case.version,
+    }
+    if with_events:
+        out["events"] = [
+            {"kind": e.kind, "at": iso(e.at), "actor": e.actor.username if e.actor else None,
+             "data": _event_data(e.data, private)}
+            for e in case.events
+        ]
+    return out
+
+
+def _event_data(data: dict[str, Any], private: bool) -> dict[str, Any]:
+    return data if private else {k: v for k, v in data.items() if k not in ("caller", "detail")}

@@ -1,0 +1,192 @@
+"""Case lists: filters, keyset pagination, caller history, queues."""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+
+from hotline import clock
+from hotline.auth.models import User
+from hotline.cases import access
+from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, Case
+from hotline.cases.service import normalize_phone
+from hotline.errors import InvalidInput
+from hotline.extensions import db
+from hotline.reference.models import Category, Department
+
+MAX_LIMIT = 100
+
+
+@dataclass
+class CaseFilter:
+    status: str | None = None
+    overdue: bool | None = None
+    type: str | None = None
+    category: str | None = None
+    department: str | None = None
+    handler: str | None = None
+    channel: str | None = None
+    phone: str | None = None
+    q: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_date(raw: str, name: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:20]),
+                           {name: _("Wrong date format.")}) from None
+
+
+def parse_filter(args) -> CaseFilter:
+    """Read filters from query-string style args, refusing unknown codes with a clear message."""
+    f = CaseFilter()
+    get = lambda k: (args.get(k) or "").strip() or None  # noqa: E731
+    f.status = get("status")
+    if f.status and f.status not in STATUSES + ("open",):
+        raise InvalidInput(_("Unknown status: %(v)s", v=f.status[:20]), {"status": _("Unknown status.")})
+    overdue = get("overdue")
+    if overdue is not None:
+        if overdue not in ("1", "0", "true", "false"):
+            raise InvalidInput(_("overdue must be 1 or 0."), {"overdue": _("Must be 1 or 0.")})
+        f.overdue = overdue in ("1", "true")
+    f.type = get("type")
+    f.category = get("category")
+    f.department = get("department")
+    f.handler = get("handler")
+    f.channel = get("channel")
+    if f.channel and f.channel not in CHANNELS:
+        raise InvalidInput(_("Unknown channel: %(code)s", code=f.channel[:20]), {"channel": _("Unknown channel.")})
+    phone = get("phone")
+    if phone:
+        f.phone = normalize_phone(phone, "phone")
+    q = get("q")
+    if q and len(q) > 100:
+        raise InvalidInput(_("The search text is too long (at most 100 characters)."), {"q": _("Too long.")})
+    f.q = q
+    if get("from"):
+        f.date_from = _parse_date(get("from"), "from")
+    if get("to"):
+        f.date_to = _parse_date(get("to"), "to")
+    return f
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=clock.local_tz()).astimezone(timezone.utc)
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> int:
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["id"]
+        if not isinstance(value, int):
+            raise ValueError
+        return value
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput(_("The page cursor is not valid; start from the first page."),
+                           {"cursor": _("Invalid cursor.")}) from None
+
+
+def build_query(actor: User, f: CaseFilter):
+    stmt = access.scope(actor, select(Case))
+    now = clock.now()
+    if f.status == "open":
+        stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
+    elif f.status:
+        stmt = stmt.where(Case.status == f.status)
+    if f.overdue is not None:
+        overdue_cond = and_(
+            Case.status.in_(OPEN_STATUSES),
+            or_(Case.reply_due_at < now, and_(Case.status == "assigned", Case.accept_due_at < now)),
+        )
+        stmt = stmt.where(overdue_cond if f.overdue else ~overdue_cond)
+    if f.type:
+        stmt = stmt.where(Case.type_code == f.type)
+    if f.category:
+        cat_id = db.session.scalar(select(Category.id).where(Category.code == f.category))
+        if cat_id is None:
+            raise InvalidInput(_("Unknown category: %(code)s", code=f.category[:32]), {"category": _("Unknown category.")})
+        stmt = stmt.where(Case.category_id == cat_id)
+    if f.department:
+        dept_id = db.session.scalar(select(Department.id).where(Department.code == f.department))
+        if dept_id is None:
+            raise InvalidInput(_("Unknown department: %(code)s", code=f.department[:32]),
+                               {"department": _("Unknown department.")})
+        stmt = stmt.where(Case.department_id == dept_id)
+    if f.handler:
+        handler_id = db.session.scalar(select(User.id).where(User.username == f.handler))
+        if handler_id is None:
+            raise InvalidInput(_("Unknown handler: %(name)s", name=f.handler[:32]), {"handler": _("Unknown handler.")})
+        stmt = stmt.where(Case.handler_id == handler_id)
+    if f.channel:
+        stmt = stmt.where(Case.channel == f.channel)
+    private_ok = access.private_filter_allowed(actor)
+    if f.phone:
+        stmt = stmt.where(Case.caller_phone == f.phone)
+        if private_ok is not None:
+            stmt = stmt.where(private_ok)  # no phone oracle over confidential cases
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        cond = or_(Case.summary.like(pattern, escape="\\"), Case.case_no == f.q)
+        stmt = stmt.where(cond)
+    if f.date_from:
+        stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
+    if f.date_to:
+        stmt = stmt.where(Case.created_at < _local_midnight_utc(f.date_to + timedelta(days=1)))
+    return stmt
+
+
+def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int = 50) -> tuple[list[Case], str | None]:
+    """Newest first, keyset on id: page 500 costs what page 1 costs."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    stmt = build_query(actor, f)
+    if cursor:
+        stmt = stmt.where(Case.id < decode_cursor(cursor))
+    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def parse_limit(raw: Any) -> int:
+    if raw in (None, ""):
+        return 50
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("limit must be a number between 1 and 100."), {"limit": _("Not a number.")}) from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidInput(_("limit must be a number between 1 and 100."), {"limit": _("Out of range.")})
+    return value
+
+
+def caller_history(actor: User, phone: str, limit: int = 20) -> list[Case]:
+    """The caller's cases, newest first (screen-pop). Confidential ones only for those who work them."""
+    stmt = access.scope(actor, select(Case)).where(Case.caller_phone == phone)
+    private_ok = access.private_filter_allowed(actor)
+    if private_ok is not None:
+        stmt = stmt.where(private_ok)
+    return list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))
+
+
+def handler_queue(actor: User, mine: bool) -> list[Case]:
+    """Open and replied cases of the handler (or of their department), earliest deadline first."""
+    stmt = select(Case).where(Case.status.in_(OPEN_STATUSES[1:]))
+    if mine:
+        stmt = stmt.where(Case.handler_id == actor.id)
+    elif actor.department_id is not None:
+        stmt = stmt.where(Case.department_id == actor.department_id)
+    else:
+        return []
+    return list(db.session.scalars(stmt.order_by(Case.reply_due_at, Case.id).limit(500)))

@@ -1,0 +1,94 @@
+"""The `flask --app wsgi hotline …` commands: doors over the same services."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from hotline.errors import ServiceError
+from hotline.extensions import db
+
+hotline_cli = AppGroup("hotline", help="12351 hotline administration.")
+user_cli = AppGroup("user", help="User accounts.")
+hotline_cli.add_command(user_cli)
+
+
+def _fail(err: ServiceError):
+    db.session.rollback()
+    click.echo(f"error: {err.message}", err=True)
+    sys.exit(2)
+
+
+@hotline_cli.command("seed")
+def seed_cmd():
+    """Reference data: departments, types, categories, the holiday calendar (idempotent)."""
+    from hotline.seed import seed_reference
+
+    added = seed_reference()
+    db.session.commit()
+    click.echo("seeded: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
+
+
+@hotline_cli.command("demo")
+def demo_cmd():
+    """Demo users and cases; prints the logins it creates."""
+    from hotline.seed import seed_demo, seed_reference
+
+    seed_reference()
+    created = seed_demo()
+    db.session.commit()
+    if created:
+        click.echo("demo logins (user / roles / password):")
+        for username, roles, password in created:
+            click.echo(f"  {username:<12} {roles:<12} {password}")
+    else:
+        click.echo("demo data already present")
+
+
+@user_cli.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="operator|handler|producer|supervisor|admin; repeatable")
+@click.option("--department", default=None, help="department code (handlers)")
+@click.option("--phone", default=None)
+@click.option("--display-name", default=None)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def user_add(name, roles, department, phone, display_name, password_stdin):
+    """Create a user."""
+    from hotline.auth.service import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    role_list = [r for item in roles for r in item.split(",") if r]
+    try:
+        user = create_user(name, display_name or name, role_list, password, department, phone)
+    except ServiceError as err:
+        _fail(err)
+    db.session.commit()
+    click.echo(f"created {user.username} ({', '.join(sorted(user.roles))})")
+
+
+@hotline_cli.command("token")
+@click.argument("name")
+@click.option("--days", type=int, default=None)
+def token_cmd(name, days):
+    """Issue an API token for a user; printed on the last line."""
+    from hotline.auth.models import User
+    from hotline.auth.service import issue_token
+
+    user = db.session.scalar(select(User).where(User.username == name))
+    if user is None:
+        click.echo(f"error: no user {name}", err=True)
+        sys.exit(2)
+    token = issue_token(user, days)
+    db.session.commit()
+    click.echo(f"API token for {name} (shown once):")
+    click.echo(token)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(hotline_cli)

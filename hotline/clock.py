@@ -1,0 +1,39 @@
+"""The one clock. Code asks here for the time; tests and HOTLINE_NOW move it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+
+def now() -> datetime:
+    """Current time, aware, in UTC."""
+    if has_app_context():
+        pinned = current_app.extensions.get("hotline_clock")
+        if pinned is not None:
+            return pinned
+        fixed = current_app.config.get("HOTLINE_NOW")
+        if fixed:
+            return datetime.fromisoformat(fixed).astimezone(timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def set_now(app, moment: datetime | None) -> None:
+    """Pin (or, with None, release) the clock of one app. For tests and jobs' dry runs."""
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("clock needs an aware datetime")
+    app.extensions["hotline_clock"] = moment.astimezone(timezone.utc) if moment else None
+
+
+def local_tz() -> ZoneInfo:
+    name = current_app.config.get("HOTLINE_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
+    return ZoneInfo(name)
+
+
+def to_local(moment: datetime) -> datetime:
+    return moment.astimezone(local_tz())
+
+
+def local_now() -> datetime:
+    return to_local(now())

@@ -1,0 +1,70 @@
+"""Settings from the environment, checked once at start-up."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WEAK_KEYS = {"", "dev", "change-me", "secret", "development-only-key"}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    env = os.environ
+    overrides = dict(overrides or {})
+    hotline_env = overrides.get("HOTLINE_ENV") or env.get("HOTLINE_ENV") or "production"
+    if hotline_env not in {"development", "test", "production"}:
+        raise ConfigError(f"HOTLINE_ENV must be development, test or production, not {hotline_env!r}")
+    instance = ROOT / "instance"
+    cfg: dict = {
+        "HOTLINE_ENV": hotline_env,
+        "SECRET_KEY": env.get("SECRET_KEY") or ("" if hotline_env == "production" else "development-only-key"),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.sqlite3'}",
+        "HOTLINE_TIMEZONE": env.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
+        "HOTLINE_WORKDAY_END": env.get("HOTLINE_WORKDAY_END", "17:30"),
+        "HOTLINE_WORKDAY_START": env.get("HOTLINE_WORKDAY_START", "08:30"),
+        "HOTLINE_SCHEDULER": _flag(env.get("HOTLINE_SCHEDULER"), hotline_env == "development"),
+        "HOTLINE_NOW": env.get("HOTLINE_NOW") or None,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "hotline" / "translations"),
+        "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), False),
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+        "API_TOKEN_DAYS": int(env.get("HOTLINE_API_TOKEN_DAYS", "365")),
+        "TESTING": hotline_env == "test",
+    }
+    cfg.update(overrides)
+    check_config(cfg)
+    return cfg
+
+
+def check_config(cfg: dict) -> None:
+    if cfg["HOTLINE_ENV"] == "production":
+        if cfg.get("HOTLINE_NOW"):
+            raise ConfigError("HOTLINE_NOW pins the clock and is refused in production")
+        key = cfg.get("SECRET_KEY") or ""
+        if key in WEAK_KEYS or len(key) < 32:
+            raise ConfigError("SECRET_KEY is required in production (at least 32 random characters)")
+    if cfg.get("HOTLINE_NOW"):
+        try:
+            pinned = datetime.fromisoformat(cfg["HOTLINE_NOW"])
+        except ValueError as exc:
+            raise ConfigError(f"HOTLINE_NOW is not ISO 8601: {cfg['HOTLINE_NOW']!r}") from exc
+        if pinned.tzinfo is None:
+            raise ConfigError("HOTLINE_NOW needs an offset, e.g. 2026-11-30T09:00:00+08:00")

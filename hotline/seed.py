@@ -1,0 +1,113 @@
+"""Reference data (idempotent) and demo data."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from hotline import clock
+from hotline.auth import service as auth
+from hotline.auth.models import User
+from hotline.extensions import db
+from hotline.reference.models import CaseType, Category, Department
+from hotline.workdays import service as workdays
+
+DEPARTMENTS = [
+    ("legal_aid", "法律援助中心"), ("democratic", "民管部"), ("women", "女工部"), ("organization", "组织部"),
+    ("assistance", "帮扶中心"), ("rights", "权益保障部"), ("publicity", "宣教部"), ("grassroots", "基层工作部"),
+    ("economic", "经济技术部"), ("mediation", "劳动争议调解中心"), ("service", "职工服务中心"), ("office", "办公室"),
+]
+TYPES = [
+    ("consult", "问题咨询", 2), ("help", "服务帮扶", 5), ("legal_aid", "法律援助", 5),
+    ("complaint", "信访投诉", 15), ("suggestion", "意见建议", 10),
+]
+CATEGORIES = [
+    ("contract", "劳动合同"), ("wages", "工资报酬/欠薪"), ("insurance", "社会保险"), ("injury", "工伤与职业病"),
+    ("dispute", "劳动争议"), ("union", "工会组建与入会"), ("women", "女职工权益"), ("hardship", "困难帮扶"),
+    ("employment", "就业与求职"), ("education", "教育培训与求学"), ("counselling", "心理疏导"), ("other", "其他"),
+]
+
+DEMO_PASSWORD = "hotline-demo-2026"
+DEMO_USERS = [
+    ("operator", "张丽", ["operator"], None, "+8613900000001"),
+    ("operator2", "王芳", ["operator"], None, None),
+    ("handler", "李明", ["handler"], "legal_aid", "+8613900000002"),
+    ("handler2", "陈静", ["handler"], "women", None),
+    ("handler3", "刘强", ["handler"], "assistance", None),
+    ("producer", "周晓", ["producer"], None, None),
+    ("supervisor", "赵国华", ["supervisor"], None, "+8613900000003"),
+    ("admin", "管理员", ["admin"], None, None),
+]
+
+
+def seed_reference() -> dict[str, int]:
+    added = {"departments": 0, "types": 0, "categories": 0, "calendar_years": 0}
+    for order, (code, name) in enumerate(DEPARTMENTS):
+        if db.session.scalar(select(Department.id).where(Department.code == code)) is None:
+            db.session.add(Department(code=code, name=name, active=True, sort_order=order))
+            added["departments"] += 1
+    for order, (code, name, days) in enumerate(TYPES):
+        if db.session.get(CaseType, code) is None:
+            db.session.add(CaseType(code=code, name=name, reply_days=days, sort_order=order))
+            added["types"] += 1
+    for order, (code, name) in enumerate(CATEGORIES):
+        if db.session.scalar(select(Category.id).where(Category.code == code)) is None:
+            db.session.add(Category(code=code, name=name, reply_days=None, active=True, sort_order=order))
+            added["categories"] += 1
+    db.session.flush()
+    added["calendar_years"] = workdays.seed_from_package()
+    return added
+
+
+DEMO_CASES = [
+    ("hotline", "consult", "wages", "公司拖欠工资三个月，询问如何维权", "13812345678", "王建国", None),
+    ("hotline", "legal_aid", "dispute", "被公司无故辞退，要求法律援助", "13912345670", "李小红", "legal_aid"),
+    ("hotline", "consult", "insurance", "咨询社保断缴后如何补缴", "13700001111", "陈伟", None),
+    ("hotline", "complaint", "wages", "建筑工地拖欠农民工工资，多人未领到", "13612349876", "赵大山", "rights"),
+    ("radio", "consult", "women", "怀孕期间被调岗降薪是否合法", "13512341234", "孙丽", "women"),
+    ("hotline", "help", "hardship", "家庭困难，孩子上学需要帮扶", "13412340000", "周师傅", "assistance"),
+    ("walk_in", "consult", "union", "企业想组建工会，需要什么手续", "051265230000", "吴经理", "organization"),
+    ("hotline", "consult", "injury", "工伤认定需要哪些材料", "13312345678", "郑强", None),
+    ("hotline", "suggestion", "education", "建议开设夜校技能培训班", "13212345678", "冯敏", "publicity"),
+    ("hotline", "consult", "wages", "加班费如何计算", "13812345678", "王建国", None),
+    ("letter", "complaint", "contract", "公司不签劳动合同", "13112345678", "褚明", "legal_aid"),
+    ("hotline", "consult", "employment", "下岗后想参加再就业培训", "15012345678", "卫东", None),
+]
+
+
+def seed_demo() -> list[tuple[str, str, str]]:
+    """Demo users (printed logins) and a few cases in every state. Idempotent on users."""
+    created = []
+    for username, name, roles, dept, phone in DEMO_USERS:
+        if db.session.scalar(select(User.id).where(User.username == username)) is None:
+            auth.create_user(username, name, roles, DEMO_PASSWORD, dept, phone)
+            created.append((username, ",".join(roles), DEMO_PASSWORD))
+    db.session.flush()
+    if not created:
+        return created
+    from hotline.cases import service as cases
+
+    operator = db.session.scalar(select(User).where(User.username == "operator"))
+    supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+    rng = random.Random(12351)
+    for channel, ctype, cat, summary, phone, name, dept in DEMO_CASES:
+        resolved = dept is None and rng.random() < 0.7
+        data = {"channel": channel, "type": ctype, "category": cat, "summary": summary,
+                "caller": {"phone": phone, "name": name}, "broadcast_ok": rng.random() < 0.5,
+                "detail": summary + "。来电人希望尽快得到答复。"}
+        if resolved:
+            data.update(resolved_on_call=True, answer="已在电话中解答：可携带相关材料到劳动保障监察部门投诉，或拨打12351获取法律援助。")
+        elif dept:
+            data["department"] = dept
+        case = cases.register(operator, data)
+        if dept and rng.random() < 0.6:
+            handler = db.session.scalar(select(User).join(User.department).where(Department.code == dept))
+            if handler is not None:
+                cases.perform(handler, case, "accept", case.version, {})
+                if rng.random() < 0.5:
+                    cases.perform(handler, case, "reply", case.version,
+                                  {"content": "已联系来电人并给出处理意见。", "method": "phone"})
+                    cases.perform(supervisor, case, "close", case.version, {})
+    db.session.flush()
+    return created

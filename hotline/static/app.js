@@ -1,0 +1,1 @@
+// hotline front-end behaviour; no inline scripts (CSP).

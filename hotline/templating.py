@@ -1,0 +1,67 @@
+"""Template helpers: local times, labels, masking, the signed-in actor."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, request
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+
+from hotline import clock
+from hotline.auth.access import current_actor
+from hotline.cases import access
+
+CHANNEL_LABELS = {
+    "hotline": _l("12351 hotline"), "radio": _l("Radio call-in"), "voicemail": _l("Voicemail"),
+    "walk_in": _l("Walk-in visit"), "letter": _l("Letter"), "online": _l("Online"),
+}
+STATUS_LABELS = {
+    "registered": _l("Registered"), "assigned": _l("Dispatched"), "accepted": _l("Accepted"),
+    "replied": _l("Replied"), "closed": _l("Closed"),
+}
+ROLE_LABELS = {
+    "operator": _l("Operator"), "handler": _l("Handler"), "producer": _l("Producer"),
+    "supervisor": _l("Supervisor"), "admin": _l("Administrator"),
+}
+SURVEY_LABELS = {
+    "satisfied": _l("Satisfied"), "basically_satisfied": _l("Basically satisfied"),
+    "dissatisfied": _l("Dissatisfied"), "unreachable": _l("Unreachable"),
+}
+REPLY_METHOD_LABELS = {
+    "phone": _l("Phone"), "sms": _l("SMS"), "letter": _l("Letter"), "visit": _l("Visit"), "other": _l("Other"),
+}
+EVENT_LABELS = {
+    "register": _l("Registered"), "assign": _l("Dispatched"), "reassign": _l("Reassigned"),
+    "accept": _l("Accepted"), "return": _l("Returned"), "reply": _l("Replied"), "close": _l("Closed"),
+    "extend_request": _l("Extension requested"), "extend_approve": _l("Extension approved"),
+    "extend_reject": _l("Extension rejected"), "escalate": _l("Escalated"), "merge": _l("Merged"),
+    "merged_from": _l("Duplicate merged in"), "reopen": _l("Reopened"), "survey": _l("Survey recorded"),
+    "note": _l("Note"),
+}
+
+
+def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return clock.to_local(value).strftime(fmt)
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.filters["local"] = local_dt
+    app.jinja_env.filters["mask_phone"] = access.mask_phone
+    app.jinja_env.filters["mask_name"] = access.mask_name
+    app.jinja_env.filters["show_phone"] = access.display_phone
+
+    @app.context_processor
+    def helpers():
+        return {
+            "actor": current_actor(),
+            "now": clock.now(),
+            "CHANNEL_LABELS": CHANNEL_LABELS,
+            "STATUS_LABELS": STATUS_LABELS,
+            "ROLE_LABELS": ROLE_LABELS,
+            "SURVEY_LABELS": SURVEY_LABELS,
+            "REPLY_METHOD_LABELS": REPLY_METHOD_LABELS,
+            "EVENT_LABELS": EVENT_LABELS,
+            "html_lang": "zh-CN" if str(get_locale()).startswith("zh") else "en",
+            "languages": current_app.config["LANGUAGES"],
+        }

@@ -1,0 +1,114 @@
+"""Request plumbing shared by every door: access check, the single commit point, headers, template helpers."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+
+from hotline import clock
+from hotline.auth.access import current_actor, permits, rule_of
+from hotline.errors import ServiceError
+from hotline.extensions import db
+
+
+def is_api() -> bool:
+    return request.blueprint == "api"
+
+
+def api_error(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def check_access():
+        if request.endpoint is None:
+            return None  # 404 follows
+        view = current_app.view_functions.get(request.endpoint)
+        rule = rule_of(view)
+        if is_api():
+            from hotline.auth.service import user_for_token
+
+            header = request.headers.get("Authorization", "")
+            if header.startswith("Bearer "):
+                g.api_user = user_for_token(header[7:].strip())
+                if g.api_user is None:
+                    return api_error(401, "unauthorized", _("The API token is wrong, expired or revoked."))
+        if rule is None:
+            # Deny by default: a route that declares no rule is closed.
+            current_app.logger.error("endpoint %s declares no access rule", request.endpoint)
+            return (api_error(403, "forbidden", _("Not allowed.")) if is_api()
+                    else (render_template("error.html", code=403, message=_("Not allowed.")), 403))
+        actor = current_actor()
+        if permits(rule, actor):
+            return None
+        if actor is None:
+            if is_api():
+                return api_error(401, "unauthorized", _("Send an API token: Authorization: Bearer <token>."))
+            return redirect(url_for("auth.login", next=request.full_path))
+        if is_api():
+            return api_error(403, "forbidden", _("Your role may not do this."))
+        return render_template("error.html", code=403, message=_("Your role may not use this page.")), 403
+
+    @app.after_request
+    def single_commit_point(response):
+        # One transaction per request: committed only when the request succeeded.
+        if response.status_code < 400 and not g.get("rolled_back_for_error"):
+            try:
+                db.session.commit()
+            except StaleDataError:
+                db.session.rollback()
+                if is_api():
+                    return api_error(409, "stale_version", _("The case was changed by someone else meanwhile."))[0]
+                raise
+        else:
+            db.session.rollback()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        return response
+
+    @app.errorhandler(ServiceError)
+    def service_error(err: ServiceError):
+        db.session.rollback()
+        if is_api():
+            return api_error(err.status, err.code, err.message, err.fields)
+        return render_template("error.html", code=err.status, message=err.message), err.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        db.session.rollback()
+        return render_template("error.html", code=400,
+                               message=_("The form expired or was not sent from this site. Reload the page and try again.")), 400
+
+    @app.errorhandler(404)
+    def not_found(err):
+        if request.path.startswith("/api/"):
+            return api_error(404, "not_found", _("Not found."))
+        return render_template("error.html", code=404, message=_("Page not found.")), 404
+
+    @app.errorhandler(405)
+    def not_allowed(err):
+        if request.path.startswith("/api/"):
+            return api_error(405, "method_not_allowed", _("Method not allowed."))
+        return render_template("error.html", code=405, message=_("Method not allowed.")), 405
+
+    @app.errorhandler(500)
+    def server_error(err):
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return api_error(500, "server_error", _("Internal error; nothing was saved."))
+        return render_template("error.html", code=500, message=_("Internal error; nothing was saved.")), 500
+
+    from hotline import templating
+
+    templating.install(app)

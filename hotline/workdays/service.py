@@ -1,0 +1,200 @@
+"""Working days the Chinese way, and the deadlines counted on them.
+
+A working day is Monday–Friday, minus public holidays, plus weekend make-up
+days (调休上班). Covered years store their exceptions in calendar_day; an
+uncovered year falls back to Monday–Friday and the result is marked uncertain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from hotline import clock
+from hotline.extensions import db
+from hotline.workdays.models import CalendarDay, CalendarYear
+
+SEED_FIRST_YEAR = 2004
+SEED_LAST_YEAR = 2026
+
+
+class CalendarError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Due:
+    at: datetime  # aware UTC
+    uncertain: bool  # counted through a year the calendar does not cover
+
+
+class WorkCalendar:
+    """A snapshot of the calendar for fast day-by-day counting within one request or job."""
+
+    def __init__(self, exceptions: dict[date, bool], covered: set[int]):
+        self.exceptions = exceptions
+        self.covered = covered
+
+    @classmethod
+    def load(cls, first: date, last: date) -> "WorkCalendar":
+        rows = db.session.execute(
+            select(CalendarDay.day, CalendarDay.is_workday).where(CalendarDay.day.between(first, last))
+        ).all()
+        years = set(db.session.scalars(select(CalendarYear.year)).all())
+        return cls({d: w for d, w in rows}, years)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.exceptions:
+            return self.exceptions[day]
+        return day.weekday() < 5
+
+    def is_covered(self, day: date) -> bool:
+        return day.year in self.covered
+
+    def nth_workday_after(self, start: date, n: int) -> tuple[date, bool]:
+        """The n-th working day strictly after `start`; second value: an uncovered year was crossed."""
+        day, counted, uncertain = start, 0, False
+        while counted < n:
+            day += timedelta(days=1)
+            if not self.is_covered(day):
+                uncertain = True
+            if self.is_workday(day):
+                counted += 1
+        return day, uncertain
+
+
+def calendar_for(start: date, span_days: int = 120) -> WorkCalendar:
+    return WorkCalendar.load(start - timedelta(days=1), start + timedelta(days=span_days))
+
+
+def workday_end() -> time:
+    hh, mm = current_app.config["HOTLINE_WORKDAY_END"].split(":")
+    return time(int(hh), int(mm))
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, workday_end(), tzinfo=clock.local_tz()).astimezone(timezone.utc)
+
+
+def reply_due(registered_at: datetime, reply_days: int, urgent: bool = False) -> Due:
+    """When the reply is due for a case registered at `registered_at`.
+
+    Normal cases: end of the N-th working day after the local registration
+    date. Urgent cases: end of the same working day, or of the next one when
+    registered after hours or on a day off.
+    """
+    local = clock.to_local(registered_at)
+    cal = calendar_for(local.date(), span_days=max(60, reply_days * 3 + 40))
+    if urgent:
+        if cal.is_workday(local.date()) and local.time() < workday_end():
+            return Due(_end_of(local.date()), not cal.is_covered(local.date()))
+        day, uncertain = cal.nth_workday_after(local.date(), 1)
+        return Due(_end_of(day), uncertain)
+    day, uncertain = cal.nth_workday_after(local.date(), reply_days)
+    return Due(_end_of(day), uncertain)
+
+
+def accept_due(dispatched_at: datetime) -> Due:
+    """Acceptance (签收) is due by the end of the first working day after dispatch."""
+    local = clock.to_local(dispatched_at)
+    day, uncertain = calendar_for(local.date()).nth_workday_after(local.date(), 1)
+    return Due(_end_of(day), uncertain)
+
+
+def is_workday(day: date) -> bool:
+    return WorkCalendar.load(day, day).is_workday(day)
+
+
+def covered_years() -> list[int]:
+    return sorted(db.session.scalars(select(CalendarYear.year)).all())
+
+
+def uncovered_years_ahead(horizon_days: int = 60) -> list[int]:
+    """Years that deadlines counted from today could reach but the calendar lacks (for the admin warning)."""
+    today = clock.local_now().date()
+    years = {today.year, (today + timedelta(days=horizon_days)).year}
+    return sorted(years - set(covered_years()))
+
+
+def seed_from_package(first: int = SEED_FIRST_YEAR, last: int = SEED_LAST_YEAR) -> int:
+    """Enter the years the chinese-calendar package covers. Idempotent: entered years are left alone."""
+    import chinese_calendar
+
+    entered = set(covered_years())
+    added = 0
+    for year in range(first, last + 1):
+        if year in entered:
+            continue
+        day = date(year, 1, 1)
+        rows = []
+        while day.year == year:
+            weekday = day.weekday() < 5
+            try:
+                work = chinese_calendar.is_workday(day)
+            except NotImplementedError:
+                work = weekday
+            if work != weekday:
+                name = ""
+                if not work:
+                    _, holiday = chinese_calendar.get_holiday_detail(day)
+                    name = str(holiday or "")
+                rows.append({"day": day, "is_workday": work, "note": name})
+            day += timedelta(days=1)
+        if rows:
+            db.session.execute(CalendarDay.__table__.insert(), rows)
+        db.session.add(CalendarYear(year=year, source="chinese-calendar", entered_at=clock.now()))
+        added += 1
+    db.session.flush()
+    return added
+
+
+def enter_year(year: int, holidays: list[date], makeup_days: list[date], note: str = "") -> None:
+    """An admin enters a year as published by the State Council: weekday holidays and weekend make-up days."""
+    if not 2000 <= year <= 2100:
+        raise CalendarError("year out of range")
+    for d in holidays + makeup_days:
+        if d.year != year:
+            raise CalendarError(f"{d.isoformat()} is not in {year}")
+    overlap = set(holidays) & set(makeup_days)
+    if overlap:
+        raise CalendarError(f"{min(overlap).isoformat()} cannot be both a holiday and a make-up day")
+    db.session.execute(
+        delete(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+    )
+    for d in sorted(set(holidays)):
+        if d.weekday() < 5:
+            db.session.add(CalendarDay(day=d, is_workday=False, note=note))
+    for d in sorted(set(makeup_days)):
+        if d.weekday() >= 5:
+            db.session.add(CalendarDay(day=d, is_workday=True, note=note))
+    year_row = db.session.get(CalendarYear, year)
+    if year_row is None:
+        db.session.add(CalendarYear(year=year, source="admin", entered_at=clock.now()))
+    else:
+        year_row.source, year_row.entered_at = "admin", clock.now()
+    db.session.flush()
+
+
+def set_day(day: date, is_workday: bool, note: str = "") -> None:
+    """Mark one day as a working day or a day off; a day that matches Mon–Fri again loses its exception."""
+    row = db.session.get(CalendarDay, day)
+    if is_workday == (day.weekday() < 5):
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(CalendarDay(day=day, is_workday=is_workday, note=note))
+    else:
+        row.is_workday, row.note = is_workday, note
+    db.session.flush()
+
+
+def year_exceptions(year: int) -> list[CalendarDay]:
+    return list(
+        db.session.scalars(
+            select(CalendarDay)
+            .where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+            .order_by(CalendarDay.day)
+        )
+    )
