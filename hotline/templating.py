@@ -53,8 +53,15 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def helpers():
+        actor = current_actor()
+        calendar_gaps = []
+        if actor is not None and actor.has_role("admin"):
+            from hotline.workdays.service import uncovered_years_ahead
+
+            calendar_gaps = uncovered_years_ahead()
         return {
-            "actor": current_actor(),
+            "calendar_gaps": calendar_gaps,
+            "actor": actor,
             "now": clock.now(),
             "CHANNEL_LABELS": CHANNEL_LABELS,
             "STATUS_LABELS": STATUS_LABELS,
