@@ -48,6 +48,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_FAILURE_WINDOW_MINUTES": 15,
         "API_TOKEN_DAYS": int(env.get("HOTLINE_API_TOKEN_DAYS", "365")),
         "TESTING": hotline_env == "test",
+        # Tests create many users; a cheap hash keeps them fast. Real deployments use scrypt.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000" if hotline_env == "test" else "scrypt",
     }
     cfg.update(overrides)
     check_config(cfg)

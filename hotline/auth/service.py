@@ -75,7 +75,7 @@ def set_department(user: User, code: str | None) -> None:
 
 def set_password(user: User, password: str) -> None:
     check_password_strength(password, user.username)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
     # Logs out every other session of this user.
     user.session_epoch = (user.session_epoch or 0) + 1
 

@@ -69,7 +69,8 @@ def mask_phone(phone: str | None) -> str | None:
 def mask_name(name: str | None) -> str | None:
     if not name:
         return name
-    return name[0] + "*" * max(1, len(name) - 1)
+    # One star whatever the length: the mask should not tell how long the name is.
+    return name[0] + "*"
 
 
 def display_phone(phone: str | None) -> str:

@@ -12,6 +12,7 @@ import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
@@ -350,9 +351,17 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
         )
     _check(actor, case, action, move)
     handler = HANDLERS[action]
-    handler(case, actor, params or {})
-    case.updated_at = clock.now()
-    db.session.flush()
+    case_no = case.case_no  # the instance is unusable after a failed flush
+    try:
+        handler(case, actor, params or {})
+        case.updated_at = clock.now()
+        db.session.flush()
+    except StaleDataError:
+        # Another transaction changed the row after we read it (version_id_col caught it).
+        raise StaleVersion(
+            _("Case %(no)s was changed by someone else meanwhile. Reload it to see the change, then try again.",
+              no=case_no)
+        ) from None
     return case
 
 
