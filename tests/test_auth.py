@@ -1,0 +1,124 @@
+"""Login, throttling, sessions and the deny-by-default rule."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from conftest import PASSWORD, csrf_from, get_user
+from hotline.auth.access import rule_of
+from hotline.auth.models import LoginAttempt
+from hotline.extensions import db
+
+
+def post_login(client, username, password):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def test_every_route_declares_who_may_use_it(app):
+    missing = [rule.rule for rule in app.url_map.iter_rules()
+               if rule.endpoint != "static" and rule_of(app.view_functions[rule.endpoint]) is None]
+    assert missing == []
+
+
+def test_pages_need_login(app, users):
+    client = app.test_client()
+    resp = client.get("/cases")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_login_lands_on_the_role_home_page(app, users):
+    client = app.test_client()
+    resp = post_login(client, "operator", PASSWORD)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/cases/new")
+    resp = post_login(app.test_client(), "handler", PASSWORD)
+    assert resp.headers["Location"].endswith("/cases/queue")
+
+
+def test_wrong_password_is_refused_and_recorded(app, users):
+    client = app.test_client()
+    resp = post_login(client, "operator", "wrong-password")
+    assert resp.status_code == 401
+    assert "用户名或密码错误" in resp.get_data(as_text=True) or "Wrong user name or password" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == "operator", LoginAttempt.success.is_(False))) == 1
+
+
+def test_repeated_failures_lock_the_account_for_a_while(app, users, clock):
+    from conftest import DEFAULT_NOW
+    from datetime import timedelta
+
+    client = app.test_client()
+    for _ in range(5):
+        assert post_login(client, "operator", "wrong-password").status_code == 401
+    # Even the right password is refused now, and the refusal is recorded.
+    assert post_login(client, "operator", PASSWORD).status_code == 429
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.refused.is_(True))) == 1
+    clock.set(DEFAULT_NOW + timedelta(minutes=16))
+    assert post_login(client, "operator", PASSWORD).status_code == 302
+
+
+def test_login_without_csrf_token_is_refused(app, users):
+    client = app.test_client()
+    client.get("/login")
+    resp = client.post("/login", data={"username": "operator", "password": PASSWORD})
+    assert resp.status_code == 400
+
+
+def test_open_redirect_after_login_is_ignored(app, users):
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    resp = client.post("/login?next=//evil.example/x", data={"username": "operator", "password": PASSWORD,
+                                                             "csrf_token": token})
+    assert resp.headers["Location"].endswith("/cases/new")
+
+
+def test_password_change_logs_out_other_sessions(app, users, login):
+    first = login(app.test_client(), "operator")
+    second = login(app.test_client(), "operator")
+    page = second.get("/account/password").get_data(as_text=True)
+    resp = second.post("/account/password", data={"current": PASSWORD, "new": "a-much-better-passphrase",
+                                                   "csrf_token": csrf_from(page)})
+    assert resp.status_code == 302
+    assert second.get("/cases").status_code == 200
+    assert first.get("/cases").status_code == 302  # logged out
+
+
+def test_weak_new_password_is_refused(app, users, login):
+    client = login(app.test_client(), "operator")
+    page = client.get("/account/password").get_data(as_text=True)
+    resp = client.post("/account/password", data={"current": PASSWORD, "new": "1234567890",
+                                                  "csrf_token": csrf_from(page)})
+    assert resp.status_code == 422
+    with app.app_context():
+        from werkzeug.security import check_password_hash
+        assert check_password_hash(get_user("operator").password_hash, PASSWORD)
+
+
+def test_logout_is_post_only(app, users, login):
+    client = login(app.test_client(), "operator")
+    assert client.get("/logout").status_code == 405
+    assert client.get("/cases").status_code == 200
+
+
+def test_security_headers_are_set(app):
+    resp = app.test_client().get("/login")
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_refuses_weak_secret_and_pinned_clock(monkeypatch):
+    import pytest
+
+    from hotline.config import ConfigError, load_config
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("HOTLINE_NOW", raising=False)
+    with pytest.raises(ConfigError):
+        load_config({"HOTLINE_ENV": "production"})
+    with pytest.raises(ConfigError):
+        load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 40, "HOTLINE_NOW": "2026-01-01T00:00:00+08:00"})
+    assert load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 40})["HOTLINE_SCHEDULER"] is False
