@@ -144,3 +144,84 @@ def user_for_token(raw: str) -> User | None:
     if not token.user.active:
         return None
     return token.user
+
+
+# ---------------------------------------------------------------- user administration (admin pages)
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.active.desc(), User.username)))
+
+
+def get_user(user_id: int) -> User:
+    from hotline.errors import NotFound
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("User not found."))
+    return user
+
+
+def _admin_display_name(display_name: str | None, username: str) -> str:
+    name = (display_name or "").strip() or (username or "").strip()
+    if len(name) > 64:
+        raise InvalidInput(_("The display name is too long: at most %(max)d characters.", max=64),
+                           {"display_name": _("At most %(max)d characters.", max=64)})
+    return name
+
+
+def _admin_department(code: str | None, current: User | None = None) -> str | None:
+    """A department chosen on the admin pages must exist and be active (a user may keep an inactive one)."""
+    code = (code or "").strip() or None
+    if code is None:
+        return None
+    dept = db.session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise InvalidInput(_("Unknown department: %(code)s", code=code[:40]), {"department": _("Unknown department.")})
+    if not dept.active and (current is None or current.department_id != dept.id):
+        raise InvalidInput(_("The department %(name)s is no longer active.", name=dept.name),
+                           {"department": _("Inactive.")})
+    return code
+
+
+def admin_create_user(username: str, display_name: str | None, roles: list[str], password: str,
+                      department_code: str | None = None, phone: str | None = None) -> User:
+    """An administrator creates an account; a handler must be given a department."""
+    name = _admin_display_name(display_name, username)
+    code = _admin_department(department_code)
+    return create_user(username, name, roles, password, code, (phone or "").strip() or None)
+
+
+def update_user(actor: User, user: User, *, display_name: str | None, roles: list[str],
+                department_code: str | None, phone: str | None, active: bool) -> User:
+    """Change roles, department, phone and whether the account is active.
+
+    Administrators cannot remove their own admin role or deactivate themselves,
+    so the register always keeps an administrator who can sign in.
+    """
+    if user.id == actor.id and ("admin" not in roles or not active):
+        raise InvalidInput(_("You cannot remove your own administrator role or deactivate your own account."),
+                           {"roles": _("Keep the administrator role.")})
+    user.display_name = _admin_display_name(display_name, user.username)
+    code = _admin_department(department_code, user)
+    set_roles(user, roles)
+    set_department(user, code)
+    phone = (phone or "").strip()
+    if phone:
+        from hotline.cases.service import normalize_phone
+
+        user.phone = normalize_phone(phone, "phone")
+    else:
+        user.phone = None
+    if user.active and not active:
+        # Logs out every session of a deactivated user; API tokens stop working too.
+        user.session_epoch = (user.session_epoch or 0) + 1
+    user.active = bool(active)
+    db.session.flush()
+    return user
+
+
+def reset_password(actor: User, user: User, password: str) -> None:
+    """An administrator sets a new password; every session of that user is logged out."""
+    set_password(user, password or "")
+    db.session.flush()
