@@ -234,6 +234,9 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     dispatch = data.get("department")
     if resolved and dispatch:
         raise InvalidInput(_("A case closed on the call is not dispatched."), {"department": _("Leave empty.")})
+    if dispatch and actor is not None and not actor.has_role(*MOVES["assign"].roles):
+        # Dispatching at registration is the assign move: same roles as the table says.
+        raise Forbidden(_("Your role may register cases but not dispatch them."))
     if broadcast_ok and confidential:
         raise InvalidInput(_("A confidential case cannot be cleared for broadcast."),
                            {"broadcast_ok": _("Not with confidential.")})
