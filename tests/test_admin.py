@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 import pytest
-from conftest import PASSWORD, csrf_from, get_user, local
+from conftest import csrf_from, get_user, local
 from sqlalchemy import func, select
 
 from hotline import clock as hclock

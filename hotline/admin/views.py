@@ -15,7 +15,7 @@ from hotline.admin import service
 from hotline.auth import service as users_service
 from hotline.auth.access import allow, current_actor
 from hotline.auth.models import ROLES
-from hotline.errors import ServiceError
+from hotline.errors import NotFound, ServiceError
 from hotline.workdays import service as workdays
 
 bp = Blueprint("admin", __name__)
@@ -304,8 +304,6 @@ def enter_year():
 
 def _year_page(year: int, form=None, error=None, fields=None, mark_form=None, mark_error=None):
     if not service.YEAR_MIN <= year <= service.YEAR_MAX:
-        from hotline.errors import NotFound
-
         raise NotFound(_("There is no calendar for %(year)d.", year=year))
     covered = year in workdays.covered_years()
     summary = next((y for y in service.year_summaries() if y.year == year), None)
