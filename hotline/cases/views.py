@@ -1,3 +1,412 @@
-from flask import Blueprint
+"""The case pages: logging a call, the case with its timeline and actions, the handler queue, the list.
+
+A thin door: each view parses the form or query string, calls one service function and renders the
+result. The commit happens in hotline.web (after_request); a failed submission re-renders with a
+4xx status so nothing is half-saved.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy import select
+
+from hotline import clock
+from hotline.auth.access import ANY_USER, allow, current_actor
+from hotline.auth.models import User, UserRole
+from hotline.cases import access, queries, service
+from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
+from hotline.errors import InvalidInput, ServiceError, StaleVersion
+from hotline.extensions import db
+from hotline.reference.models import CaseType, Category, Department
+from hotline.templating import (
+    REPLY_METHOD_LABELS,
+    STATUS_LABELS,
+    SURVEY_LABELS,
+    local_dt,
+)
 
 bp = Blueprint("cases", __name__)
+
+
+@bp.app_template_filter("local_short")
+def local_short(value: datetime | None) -> str:
+    """Local time without the year when it is this year: compact for tables."""
+    if value is None:
+        return ""
+    if clock.to_local(value).year == clock.local_now().year:
+        return local_dt(value, "%m-%d %H:%M")
+    return local_dt(value)
+
+
+@bp.context_processor
+def case_labels() -> dict[str, Any]:
+    return {"ACTION_LABELS": ACTION_LABELS, "DUE_LABELS": DUE_LABELS}
+
+# What a call may lead to on the logging page.
+OUTCOMES = ("register", "close", "dispatch")
+
+# The form fields each action reads (everything else in the POST is ignored).
+ACTION_PARAMS: dict[str, tuple[str, ...]] = {
+    "assign": ("department", "handler"),
+    "reassign": ("department", "handler"),
+    "accept": (),
+    "return": ("reason",),
+    "reply": ("content", "method"),
+    "close": (),
+    "extend": ("reply_due_at", "reason"),
+    "approve_extension": (),
+    "reject_extension": ("note",),
+    "escalate": ("note",),
+    "merge": ("into",),
+    "reopen": ("reason",),
+    "survey": ("result",),
+    "note": ("text",),
+}
+assert set(ACTION_PARAMS) == set(service.ACTIONS)
+
+ACTION_LABELS = {
+    "assign": _l("Dispatch"), "reassign": _l("Reassign"), "accept": _l("Accept"), "return": _l("Return"),
+    "reply": _l("Reply"), "close": _l("Close"), "extend": _l("Request extension"),
+    "approve_extension": _l("Approve extension"), "reject_extension": _l("Reject extension"),
+    "escalate": _l("Escalate"), "merge": _l("Merge as duplicate"), "reopen": _l("Reopen"),
+    "survey": _l("Record survey"), "note": _l("Add note"),
+}
+
+# Order of the action forms on the case page: the likely next step first.
+ACTION_ORDER = ("accept", "reply", "assign", "reassign", "close", "survey", "approve_extension",
+                "reject_extension", "note", "extend", "escalate", "return", "merge", "reopen")
+
+DUE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "ok": _l("On time")}
+
+VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "telephony": _l("Telephony"), "sms": _l("SMS")}
+
+FIELD_LABELS = {
+    "status": _l("Status"), "department": _l("Department"), "handler": _l("Handler"),
+    "reply_due_at": _l("Reply due"), "accept_due_at": _l("Accept due"), "survey_result": _l("Survey"),
+    "requested_due": _l("Requested deadline"), "current_due": _l("Current deadline"),
+    "method": _l("Reply method"), "via": _l("Via"), "on_time": _l("On time"), "channel": _l("Survey channel"),
+    "resolved_on_call": _l("Closed on the call"), "into": _l("Merged into"), "case_no": _l("Duplicate"),
+}
+TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
+
+
+def success_message(action: str, case: Case) -> str:
+    no = case.case_no
+    messages = {
+        "assign": _("Case %(no)s dispatched to %(dept)s.", no=no, dept=case.department.name if case.department else ""),
+        "reassign": _("Case %(no)s reassigned to %(dept)s.", no=no, dept=case.department.name if case.department else ""),
+        "accept": _("Case %(no)s accepted.", no=no),
+        "return": _("Case %(no)s returned for re-dispatch.", no=no),
+        "reply": _("Reply to case %(no)s recorded.", no=no),
+        "close": _("Case %(no)s closed.", no=no),
+        "extend": _("Extension for case %(no)s requested; a supervisor will decide.", no=no),
+        "approve_extension": _("Extension of case %(no)s approved; reply due %(due)s.", no=no,
+                               due=local_dt(case.reply_due_at)),
+        "reject_extension": _("Extension of case %(no)s rejected.", no=no),
+        "escalate": _("Case %(no)s escalated.", no=no),
+        "merge": _("Case %(no)s merged into %(into)s.", no=no,
+                   into=case.merged_into.case_no if case.merged_into else ""),
+        "reopen": _("Case %(no)s reopened; reply due %(due)s.", no=no, due=local_dt(case.reply_due_at)),
+        "survey": _("Survey result for case %(no)s recorded.", no=no),
+        "note": _("Note added to case %(no)s.", no=no),
+    }
+    return messages[action]
+
+
+# ---------------------------------------------------------------- reference data for the forms
+
+def reference() -> dict[str, Any]:
+    types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
+    categories = list(db.session.scalars(
+        select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
+    departments = list(db.session.scalars(
+        select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)))
+    handlers = list(db.session.scalars(
+        select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
+        .order_by(User.department_id, User.display_name)))
+    return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
+            "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
+            "survey_results": SURVEY_RESULTS}
+
+
+def _form_value(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+# ---------------------------------------------------------------- logging a call
+
+def _registration_data() -> dict[str, Any]:
+    """The same dict shape as the API's POST /cases."""
+    form = request.form
+    outcome = form.get("outcome") or "register"
+    if outcome not in OUTCOMES:
+        raise InvalidInput(_("Choose what happens with the call."), {"outcome": _("Unknown choice.")})
+    data: dict[str, Any] = {
+        "channel": form.get("channel") or "hotline",
+        "type": form.get("type"),
+        "category": form.get("category"),
+        "caller": {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
+                   "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")},
+        "summary": form.get("summary", ""),
+        "detail": form.get("detail", ""),
+        "urgent": "urgent" in form,
+        "confidential": "confidential" in form,
+        "broadcast_ok": "broadcast_ok" in form,
+        "resolved_on_call": outcome == "close",
+    }
+    if outcome == "close":
+        data["answer"] = form.get("answer", "")
+    if outcome == "dispatch":
+        if not _form_value("department"):
+            raise InvalidInput(_("Choose the department to dispatch the case to."),
+                               {"department": _("Required.")})
+        data["department"] = _form_value("department")
+        data["handler"] = _form_value("handler") or None
+    return data
+
+
+# Service error keys for the caller's fields → the names of the inputs on the page.
+FIELD_NAMES = {"caller.phone": "phone", "caller.name": "caller_name", "caller.employer": "caller_employer",
+               "caller.district": "caller_district", "caller": "phone"}
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@allow("operator", "producer")
+def new_case():
+    actor = current_actor()
+    if request.method == "POST":
+        try:
+            case = service.register(actor, _registration_data(), via="web")
+        except ServiceError as err:
+            db.session.rollback()
+            errors = {FIELD_NAMES.get(k, k): v for k, v in err.fields.items()}
+            return render_template("cases/new.html", values=request.form, errors=errors, message=err.message,
+                                   may_dispatch=_may_dispatch(actor), **reference()), err.status
+        if case.status == "closed":
+            flash(_("Case %(no)s registered and closed on the call.", no=case.case_no), "ok")
+        elif case.status == "assigned":
+            flash(_("Case %(no)s registered and dispatched to %(dept)s. Reply due %(due)s.", no=case.case_no,
+                    dept=case.department.name, due=local_dt(case.reply_due_at)), "ok")
+        else:
+            flash(_("Case %(no)s registered. Reply due %(due)s.", no=case.case_no,
+                    due=local_dt(case.reply_due_at)), "ok")
+        return redirect(url_for("cases.show", case_no=case.case_no))
+    # A screen-pop or a link may pre-fill the phone and the channel.
+    values = {"phone": request.args.get("phone", "")[:40], "channel": request.args.get("channel", "hotline"),
+              "outcome": "register"}
+    return render_template("cases/new.html", values=values, errors={}, message=None,
+                           may_dispatch=_may_dispatch(actor), **reference())
+
+
+def _may_dispatch(actor: User) -> bool:
+    return actor.has_role(*service.MOVES["assign"].roles)
+
+
+@bp.route("/cases/caller")
+@allow("operator", "producer", "supervisor")
+def caller():
+    """Screen-pop fragment: the caller's earlier cases, open ones first."""
+    actor = current_actor()
+    raw = (request.args.get("phone") or "").strip()
+    try:
+        phone = service.normalize_phone(raw, "phone")
+    except InvalidInput as err:
+        return render_template("cases/_caller.html", phone=None, message=err.message if raw else None,
+                               cases=[], open_cases=[]), 422 if raw else 200
+    cases = queries.caller_history(actor, phone)
+    rows = [_row(actor, c) for c in cases]
+    known = next((r for r in rows if r["private"] and (r["case"].caller_name or r["case"].caller_employer)), None)
+    return render_template("cases/_caller.html", phone=phone, message=None, cases=rows,
+                           open_cases=[r for r in rows if r["case"].status in OPEN_STATUSES], known=known)
+
+
+# ---------------------------------------------------------------- the case page
+
+def _row(actor: User, case: Case) -> dict[str, Any]:
+    private = access.can_see_private(actor, case)
+    return {
+        "case": case,
+        "private": private,
+        "phone": access.display_phone(case.caller_phone) if private else access.mask_phone(case.caller_phone),
+        "name": case.caller_name if private else access.mask_name(case.caller_name),
+        "due": service.due_state(case),
+    }
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
+    """Events made readable: label, who, when, the free text and the field changes."""
+    dept_names = {d.code: d.name for d in db.session.scalars(select(Department))}
+    usernames: set[str] = set()
+    for event in case.events:
+        for part in (event.data.get("before"), event.data.get("after")):
+            if isinstance(part, dict) and part.get("handler"):
+                usernames.add(part["handler"])
+    user_names = {u.username: u.display_name for u in db.session.scalars(
+        select(User).where(User.username.in_(usernames)))} if usernames else {}
+
+    def show(key: str, value: Any) -> str:
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if key == "status":
+            return str(STATUS_LABELS.get(value, value))
+        if key == "department":
+            return dept_names.get(value, str(value))
+        if key == "handler":
+            return user_names.get(value, str(value))
+        if key == "survey_result":
+            return str(SURVEY_LABELS.get(value, value))
+        if key == "method":
+            return str(REPLY_METHOD_LABELS.get(value, value))
+        if key == "via":
+            return str(VIA_LABELS.get(value, value))
+        moment = _parse_iso(value)
+        if moment is not None:
+            return local_dt(moment)
+        return str(value)
+
+    entries = []
+    for event in case.events:
+        data = dict(event.data or {})
+        if not private:
+            data = {k: v for k, v in data.items() if k not in ("caller", "detail")}
+        before = data.pop("before", None) or {}
+        after = data.pop("after", None) or {}
+        changes = []
+        for key in list(dict.fromkeys(list(before) + list(after))):
+            if before.get(key) != after.get(key):
+                changes.append({"label": FIELD_LABELS.get(key, key), "before": show(key, before.get(key)),
+                                "after": show(key, after.get(key))})
+        texts = [{"label": TEXT_LABELS[k], "text": data.pop(k)} for k in list(TEXT_LABELS)
+                 if isinstance(data.get(k), str) and data.get(k)]
+        for k in TEXT_LABELS:
+            data.pop(k, None)
+        if event.kind == "register":
+            data.pop("status", None)
+            if not data.get("resolved_on_call"):
+                data.pop("resolved_on_call", None)
+            if data.get("via") == "web":
+                data.pop("via", None)
+        links = {}
+        if data.get("into"):
+            links["into"] = data["into"]
+        if data.get("case_no"):
+            links["case_no"] = data["case_no"]
+        facts = [{"key": k, "label": FIELD_LABELS.get(k, k), "value": show(k, v), "link": links.get(k)}
+                 for k, v in data.items() if not isinstance(v, (dict, list))]
+        entries.append({
+            "kind": event.kind,
+            "at": event.at,
+            "actor": event.actor.display_name if event.actor else _("System"),
+            "texts": texts,
+            "changes": changes,
+            "facts": facts,
+        })
+    return entries
+
+
+def _render_case(case: Case, status: int = 200, message: str | None = None, failed: str | None = None,
+                 errors: dict | None = None, values: Any = None, stale: bool = False):
+    actor = current_actor()
+    private = access.can_see_private(actor, case)
+    allowed = service.allowed_actions(actor, case)
+    actions = [a for a in ACTION_ORDER if a in allowed]
+    ref = reference()
+    return render_template(
+        "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
+        timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
+        values=values or {},
+        accept_state=_accept_state(case), reply_state=service.due_state(case) if case.status in OPEN_STATUSES else None,
+        **ref,
+    ), status
+
+
+def _accept_state(case: Case) -> str | None:
+    if case.status != "assigned" or case.accept_due_at is None:
+        return None
+    now = clock.now()
+    if now > case.accept_due_at:
+        return "overdue"
+    if (case.accept_due_at - now).total_seconds() <= 4 * 3600:
+        return "due_soon"
+    return "ok"
+
+
+@bp.route("/cases/<case_no>")
+@allow(ANY_USER)
+def show(case_no: str):
+    case = service.get_case(current_actor(), case_no)
+    return _render_case(case)
+
+
+@bp.route("/cases/<case_no>/<action>", methods=["POST"])
+@allow(ANY_USER)
+def act(case_no: str, action: str):
+    actor = current_actor()
+    case = service.get_case(actor, case_no)
+    if action not in ACTION_PARAMS:
+        return render_template("error.html", code=404, message=_("Page not found.")), 404
+    params = {k: request.form.get(k, "") for k in ACTION_PARAMS[action]}
+    try:
+        service.perform(actor, case, action, request.form.get("version"), params)
+    except ServiceError as err:
+        # Nothing of the failed move stays: roll back and show the case as it is now.
+        db.session.rollback()
+        case = service.get_case(actor, case_no)
+        return _render_case(case, status=err.status, message=err.message, failed=action, errors=err.fields,
+                            values=request.form, stale=isinstance(err, StaleVersion))
+    flash(success_message(action, case), "ok")
+    if request.form.get("next") == "queue" and actor.has_role("handler"):
+        return redirect(url_for("cases.queue"))
+    return redirect(url_for("cases.show", case_no=case.case_no))
+
+
+# ---------------------------------------------------------------- queue and list
+
+@bp.route("/cases/queue")
+@allow("handler")
+def queue():
+    actor = current_actor()
+    mine = [_row(actor, c) for c in queries.handler_queue(actor, mine=True)]
+    department = [_row(actor, c) for c in queries.handler_queue(actor, mine=False)]
+    tab = request.args.get("tab") if request.args.get("tab") in ("mine", "department") else "mine"
+    return render_template("cases/queue.html", mine=mine, department=department, tab=tab)
+
+
+FILTER_KEYS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
+               "phone", "q", "limit")
+
+
+@bp.route("/cases")
+@allow("operator", "supervisor", "admin", "producer", "handler")
+def list_cases():
+    actor = current_actor()
+    args = {k: request.args.get(k, "") for k in FILTER_KEYS}
+    active = {k: v for k, v in args.items() if v.strip()}
+    cursor = request.args.get("cursor") or None
+    try:
+        f = queries.parse_filter(request.args)
+        limit = queries.parse_limit(request.args.get("limit"))
+        cases, next_cursor = queries.list_cases(actor, f, cursor=cursor, limit=limit)
+    except InvalidInput as err:
+        return render_template("cases/list.html", rows=[], args=args, errors=err.fields, message=err.message,
+                               next_url=None, first_url=url_for("cases.list_cases", **active),
+                               cursor=cursor, **reference()), 422
+    next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
+    return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
+                           message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
+                           cursor=cursor, **reference())

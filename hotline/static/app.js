@@ -1,1 +1,229 @@
-// hotline front-end behaviour; no inline scripts (CSP).
+// hotline front-end behaviour; no inline scripts (CSP). Plain JS, no libraries.
+// Every page works without it; this only adds keyboard shortcuts, the caller screen-pop and small helpers.
+(function () {
+  "use strict";
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function isEditable(el) {
+    if (!el) { return false; }
+    var tag = el.tagName;
+    return el.isContentEditable || tag === "TEXTAREA" || tag === "SELECT" ||
+      (tag === "INPUT" && !/^(radio|checkbox|button|submit|reset)$/i.test(el.type));
+  }
+
+  function isShown(el) {
+    return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  }
+
+  function firstField(root) {
+    return $all("input:not([type=hidden]), textarea, select, button", root).filter(function (el) {
+      return !el.disabled && isShown(el);
+    })[0];
+  }
+
+  // ---------------------------------------------------------------- shortcuts: data-hotkey="Alt+1", "Alt+P", "/"
+  function comboOf(event) {
+    if (event.altKey && !event.ctrlKey && !event.metaKey) {
+      // event.code keeps Alt+letter readable on keyboards where Alt changes the character.
+      var m = /^(?:Digit|Key)(\w)$/.exec(event.code || "");
+      if (m) { return "Alt+" + m[1].toUpperCase(); }
+      return null;
+    }
+    if (!event.altKey && !event.ctrlKey && !event.metaKey && event.key === "/") { return "/"; }
+    return null;
+  }
+
+  function activate(el) {
+    if (el.tagName === "INPUT" && (el.type === "radio" || el.type === "checkbox")) {
+      if (!el.checked || el.type === "checkbox") { el.click(); }
+      el.focus();
+    } else if (el.tagName === "A" || el.tagName === "BUTTON") {
+      el.click();
+      el.focus();
+    } else {
+      el.focus();
+      if (el.select && el.tagName === "INPUT") { el.select(); }
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    // Ctrl+Enter (Cmd+Enter on a Mac) sends the form the focus is in.
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      var form = event.target && event.target.closest ? event.target.closest("form[data-ctrl-enter]") : null;
+      if (form) {
+        event.preventDefault();
+        if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+      }
+      return;
+    }
+    var combo = comboOf(event);
+    if (!combo) { return; }
+    if (combo === "/" && isEditable(event.target)) { return; }
+    var target = $all("[data-hotkey]").filter(function (el) {
+      return el.getAttribute("data-hotkey").toUpperCase() === combo.toUpperCase() && !el.disabled && isShown(el);
+    })[0];
+    if (target) {
+      event.preventDefault();
+      activate(target);
+    }
+  });
+
+  // ---------------------------------------------------------------- logging page: what happens with the call
+  function syncOutcome(fieldset) {
+    var checked = $("input[name=outcome]:checked", fieldset);
+    var value = checked ? checked.value : "register";
+    $all("[data-show-for]", fieldset).forEach(function (block) {
+      block.hidden = block.getAttribute("data-show-for") !== value;
+    });
+  }
+
+  $all("[data-outcome]").forEach(function (fieldset) {
+    syncOutcome(fieldset);
+    fieldset.addEventListener("change", function (event) {
+      if (event.target.name === "outcome") { syncOutcome(fieldset); }
+    });
+  });
+
+  // A confidential case cannot be cleared for broadcast: ticking one clears the other.
+  var confidential = $("#confidential"), broadcast = $("#broadcast_ok");
+  if (confidential && broadcast) {
+    confidential.addEventListener("change", function () { if (confidential.checked) { broadcast.checked = false; } });
+    broadcast.addEventListener("change", function () { if (broadcast.checked) { confidential.checked = false; } });
+  }
+
+  // ---------------------------------------------------------------- handler select filtered by department
+  function filterHandlers(deptSelect) {
+    var handlerSelect = document.getElementById(deptSelect.getAttribute("data-handler-select"));
+    if (!handlerSelect) { return; }
+    var dept = deptSelect.value;
+    $all("option[data-dept]", handlerSelect).forEach(function (opt) {
+      var other = !!dept && opt.getAttribute("data-dept") !== dept;
+      opt.hidden = other;
+      opt.disabled = other;
+      if (other && opt.selected) { handlerSelect.value = ""; }
+    });
+  }
+
+  $all("select[data-handler-select]").forEach(function (select) {
+    filterHandlers(select);
+    select.addEventListener("change", function () { filterHandlers(select); });
+  });
+
+  // ---------------------------------------------------------------- caller screen-pop
+  $all("[data-caller-lookup]").forEach(function (input) {
+    var box = document.getElementById(input.getAttribute("data-caller-lookup"));
+    if (!box) { return; }
+    var url = box.getAttribute("data-url");
+    var placeholder = box.innerHTML;
+    var timer = null, last = null, controller = null;
+
+    function lookup() {
+      var phone = input.value.trim();
+      var digits = phone.replace(/\D/g, "");
+      if (digits.length < 7) {
+        last = null;
+        box.innerHTML = placeholder;
+        return;
+      }
+      if (phone === last) { return; }
+      last = phone;
+      if (controller) { controller.abort(); }
+      controller = window.AbortController ? new AbortController() : null;
+      box.setAttribute("aria-busy", "true");
+      fetch(url + "?phone=" + encodeURIComponent(phone), {
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        return response.text();
+      }).then(function (html) {
+        box.innerHTML = html;  // server-rendered, escaped fragment
+        box.removeAttribute("aria-busy");
+      }).catch(function (err) {
+        if (err && err.name === "AbortError") { return; }
+        box.removeAttribute("aria-busy");
+        last = null;
+      });
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(lookup, 350);
+    });
+    input.addEventListener("blur", function () { clearTimeout(timer); lookup(); });
+    if (input.value.trim()) { lookup(); }
+
+    // "Use the caller's details": fill name, employer, district where still empty.
+    box.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-fill-caller]") : null;
+      if (!button) { return; }
+      [["caller_name", "data-name"], ["caller_employer", "data-employer"], ["caller_district", "data-district"]]
+        .forEach(function (pair) {
+          var field = document.getElementById(pair[0]);
+          var value = button.getAttribute(pair[1]);
+          if (field && value && !field.value.trim()) { field.value = value; }
+        });
+      var next = $("input[name=type]:checked") || $("input[name=type]") || $("#summary") || input;
+      next.focus();
+    });
+  });
+
+  // ---------------------------------------------------------------- tabs (queue page)
+  $all("[data-tabs]").forEach(function (list) {
+    var tabs = $all("[role=tab]", list);
+    function select(tab, focus) {
+      tabs.forEach(function (t) {
+        var on = t === tab;
+        t.setAttribute("aria-selected", on ? "true" : "false");
+        t.tabIndex = on ? 0 : -1;
+        var panel = document.getElementById(t.getAttribute("aria-controls"));
+        if (panel) { panel.hidden = !on; }
+      });
+      if (focus) { tab.focus(); }
+      if (window.history && history.replaceState) {
+        history.replaceState(null, "", "?tab=" + tab.getAttribute("aria-controls"));
+      }
+    }
+    var current = tabs.filter(function (t) { return t.getAttribute("aria-selected") === "true"; })[0] || tabs[0];
+    if (current) {
+      tabs.forEach(function (t) {
+        var panel = document.getElementById(t.getAttribute("aria-controls"));
+        if (panel) { panel.hidden = t !== current; }
+        t.tabIndex = t === current ? 0 : -1;
+      });
+    }
+    tabs.forEach(function (tab, i) {
+      tab.addEventListener("click", function (event) { event.preventDefault(); select(tab, true); });
+      tab.addEventListener("keydown", function (event) {
+        var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+        if (step) {
+          event.preventDefault();
+          select(tabs[(i + step + tabs.length) % tabs.length], true);
+        }
+      });
+    });
+  });
+
+  // ---------------------------------------------------------------- action panels (case page)
+  // Opening an action by keyboard or mouse puts the cursor in its first field.
+  $all("details").forEach(function (details) {
+    var summary = $("summary", details);
+    if (!summary) { return; }
+    summary.addEventListener("click", function () {
+      setTimeout(function () {
+        if (details.open) {
+          var field = firstField($("form", details) || details);
+          if (field) { field.focus(); }
+        }
+      }, 0);
+    });
+  });
+
+  // After a refused submission, put the cursor on the first field in error (unless a field asked for focus).
+  if (!$("[autofocus]")) {
+    var invalid = $("[aria-invalid=true]");
+    if (invalid && isShown(invalid)) { invalid.focus(); }
+  }
+})();
