@@ -1,3 +1,124 @@
-from flask import Blueprint
+"""The JSON API door, /api/v1 (DESIGN.md §6), described by hotline/api/openapi.py.
+
+Each view parses its input (checked against the OpenAPI document), calls the service and
+returns JSON. hotline/web.py authenticates the bearer token, turns ServiceErrors into
+{"error": {...}} answers and commits once, after a successful request.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from hotline.api import openapi
+from hotline.api.checks import check_query, checked_body
+from hotline.auth.access import ANY_USER, allow, current_actor, public
+from hotline.cases import present, queries, service
+from hotline.errors import InvalidInput, NotFound
+from hotline.extensions import db
+from hotline.reference.models import CaseType, Category, Department
+from hotline.workdays import service as workdays
 
 bp = Blueprint("api", __name__)
+
+# "2026-09-30T10:00 08:00": the + of the offset sent unencoded in a query string arrives as a space.
+_SPACED_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ][\d:.]+) (\d{2}(?::?\d{2})?)$")
+
+
+@bp.get("/openapi.json")
+@public
+def get_openapi():
+    check_query("get_openapi")
+    return jsonify(openapi.document())
+
+
+@bp.get("/reference")
+@allow(ANY_USER)
+def get_reference():
+    check_query("get_reference")
+    from hotline.templating import CHANNEL_LABELS
+
+    def rows(model, *where):
+        stmt = select(model).where(*where).order_by(model.sort_order, model.code)
+        return [{"code": r.code, "name": r.name} for r in db.session.scalars(stmt)]
+
+    return jsonify(
+        channels=[{"code": code, "name": str(label)} for code, label in CHANNEL_LABELS.items()],
+        types=rows(CaseType),
+        categories=rows(Category, Category.active.is_(True)),
+        departments=rows(Department, Department.active.is_(True)),
+    )
+
+
+@bp.post("/cases")
+@allow("operator", "producer")
+def create_case():
+    check_query("create_case")
+    body = checked_body("create_case")
+    actor = current_actor()
+    case = service.register(actor, body, via="api")
+    response = jsonify(present.case_to_dict(actor, case))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_case", case_no=case.case_no)
+    return response
+
+
+@bp.get("/cases")
+@allow(ANY_USER)
+def list_cases():
+    check_query("list_cases")
+    case_filter = queries.parse_filter(request.args)
+    if case_filter.type:
+        service.lookup_type(case_filter.type)  # an unknown type is refused like the other codes
+    limit = queries.parse_limit(request.args.get("limit"))
+    actor = current_actor()
+    rows, next_cursor = queries.list_cases(actor, case_filter, request.args.get("cursor") or None, limit)
+    return jsonify(items=[present.case_to_dict(actor, case, with_events=False) for case in rows],
+                   next_cursor=next_cursor)
+
+
+@bp.get("/cases/<case_no>")
+@allow(ANY_USER)
+def get_case(case_no: str):
+    check_query("get_case")
+    actor = current_actor()
+    return jsonify(present.case_to_dict(actor, service.get_case(actor, case_no)))
+
+
+@bp.post("/cases/<case_no>/<action>")
+@allow(ANY_USER)  # the lifecycle table in the service says which role may do what
+def case_action(case_no: str, action: str):
+    if action not in service.MOVES:
+        raise NotFound(_("Unknown action: %(name)s", name=action[:32]))
+    operation = f"case_{action}"
+    check_query(operation)
+    body = checked_body(operation)
+    actor = current_actor()
+    case = service.get_case(actor, case_no)
+    params = {key: value for key, value in body.items() if key != "version"}
+    case = service.perform(actor, case, action, body.get("version"), params)
+    return jsonify(present.case_to_dict(actor, case))
+
+
+@bp.get("/workdays/due")
+@allow(ANY_USER)
+def workday_due():
+    check_query("workday_due")
+    args = request.args
+    raw_start = (args.get("start") or "").strip()
+    if not raw_start:
+        raise InvalidInput(_("Please give the registration time (start)."), {"start": _("Required.")})
+    start = service.parse_datetime(_SPACED_OFFSET.sub(r"\1+\2", raw_start), "start")
+    if not args.get("type"):
+        raise InvalidInput(_("Please give the case type."), {"type": _("Required.")})
+    case_type = service.lookup_type(args.get("type"))
+    category = args.get("category")
+    days = (service.reply_days_for(case_type, service.lookup_category(category)) if category
+            else case_type.reply_days)
+    urgent = args.get("urgent", "")
+    if urgent not in ("", *openapi.FLAG_VALUES):
+        raise InvalidInput(_("urgent must be 1 or 0."), {"urgent": _("Must be 1 or 0.")})
+    due = workdays.reply_due(start, days, urgent in ("1", "true"))
+    return jsonify(due_at=present.iso(due.at), uncertain=due.uncertain)

@@ -1,0 +1,102 @@
+"""The API door's parsing: JSON bodies and query strings, checked against the OpenAPI document.
+
+Only the shape is checked here (a JSON object, no field the document does not list, the JSON
+type of each field); every value rule lives in the services, which answer with their own messages.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from flask_babel import gettext as _
+
+from hotline.api import openapi
+from hotline.errors import InvalidInput, ServiceError
+
+
+class BadJson(ServiceError):
+    status = 400
+    code = "bad_json"
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object, whatever the Content-Type says; else 400 bad_json."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadJson(_("Send a JSON object as the request body."))
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadJson(_("The request body is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise BadJson(_("The request body must be a JSON object."))
+    return body
+
+
+def checked_body(operation_id: str) -> dict[str, Any]:
+    body = json_object()
+    unknown: list[str] = []
+    wrong: dict[str, str] = {}
+    _check(body, openapi.body_schema(operation_id), "", unknown, wrong)
+    if unknown:
+        raise InvalidInput(_("Unknown field: %(name)s", name=unknown[0]),
+                           {**{name: _("Not accepted here.") for name in unknown}, **wrong})
+    if wrong:
+        name, problem = next(iter(wrong.items()))
+        raise InvalidInput(_("%(name)s: %(problem)s", name=name, problem=problem), wrong)
+    return body
+
+
+def check_query(operation_id: str) -> None:
+    """Refuse query parameters the operation does not document (a typo would silently match everything)."""
+    allowed = openapi.query_names(operation_id)
+    unknown = [name for name in request.args if name not in allowed]
+    if unknown:
+        raise InvalidInput(_("Unknown query parameter: %(name)s", name=unknown[0][:64]),
+                           {name[:64]: _("Not accepted here.") for name in unknown})
+
+
+def _kind_label(kinds: list[str]) -> str:
+    labels = {
+        "string": _("text"), "boolean": _("true or false"), "integer": _("a whole number"),
+        "number": _("a number"), "object": _("an object"), "array": _("a list"), "null": _("null"),
+    }
+    return _(" or ").join(labels[k] for k in kinds)
+
+
+def _type_ok(value: Any, kinds: list[str]) -> bool:
+    for kind in kinds:
+        if kind == "null" and value is None:
+            return True
+        if kind == "boolean" and isinstance(value, bool):
+            return True
+        if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if kind == "string" and isinstance(value, str):
+            return True
+        if kind == "object" and isinstance(value, dict):
+            return True
+        if kind == "array" and isinstance(value, list):
+            return True
+    return False
+
+
+def _check(value: Any, schema: dict, path: str, unknown: list[str], wrong: dict[str, str]) -> None:
+    kinds = schema.get("type")
+    if kinds is not None:
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        if not _type_ok(value, kinds):
+            wrong[path or "body"] = _("Must be %(kind)s.", kind=_kind_label(kinds))
+            return
+    if not isinstance(value, dict) or "properties" not in schema:
+        return
+    properties = schema["properties"]
+    for key, item in value.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key in properties:
+            _check(item, properties[key], where, unknown, wrong)
+        elif schema.get("additionalProperties") is False:
+            unknown.append(where[:64])

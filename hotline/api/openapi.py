@@ -1,0 +1,522 @@
+"""The OpenAPI 3.1 document of /api/v1, written by hand as a Python dict.
+
+The request schemas here are also what the API door checks every body and query string
+against (unknown fields, JSON types: see hotline/api/checks.py), so the document and the
+endpoints cannot drift apart. Values (codes, lengths, states, roles, dates) are then checked
+by the services, with their own messages; the schemas describe those rules as well, so a
+request valid under this document is one the services accept.
+"""
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from hotline.auth.models import ROLES
+from hotline.cases import service
+from hotline.cases.models import CHANNELS, REPLY_METHODS, STATUSES, SURVEY_RESULTS
+from hotline.cases.queries import MAX_LIMIT
+from hotline.seed import TYPES
+
+TYPE_CODES = [code for code, _name, _days in TYPES]
+PHONE_CHANNELS = list(service.PHONE_CHANNELS)
+OTHER_CHANNELS = [c for c in CHANNELS if c not in service.PHONE_CHANNELS]
+# Digits, spaces, dashes, brackets and a leading +; normalised to E.164 (default country 86).
+PHONE_PATTERN = r"^\s*\+?[0-9 ()-]*[0-9][0-9 ()-]*\s*$"
+NOT_BLANK = r"\S"
+CASE_NO_PATTERN = r"^[0-9]{8}-[0-9]{4,}$"
+FLAG_VALUES = ["1", "0", "true", "false"]
+LANGUAGES = ["zh_Hans_CN", "en"]
+
+# The longest texts the services accept (hotline/cases/service.py).
+NAME_MAX = 64
+EMPLOYER_MAX = 128
+DISTRICT_MAX = 64
+REASON_MAX = 500  # extension reason, escalation and rejection notes
+
+
+def _text(max_len: int, *, required: bool = False, description: str | None = None, **extra: Any) -> dict:
+    schema: dict[str, Any] = {"type": "string" if required else ["string", "null"], "maxLength": max_len}
+    if required:
+        schema.update(minLength=1, pattern=NOT_BLANK)
+    if description:
+        schema["description"] = description
+    schema.update(extra)
+    return schema
+
+
+def _flag(description: str) -> dict:
+    return {"type": ["boolean", "null"], "default": False, "description": description}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict) -> dict:
+    out = deepcopy(schema)
+    kind = out.get("type")
+    if isinstance(kind, str):
+        out["type"] = [kind, "null"]
+    if "enum" in out and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+DATE_TIME = {"type": "string", "format": "date-time"}
+DATE_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+
+# ---------------------------------------------------------------- request bodies
+
+CALLER_IN = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "description": "The caller. `phone` is required for the channels hotline, radio and voicemail.",
+    "properties": {
+        "phone": {"type": ["string", "null"], "maxLength": 40, "pattern": PHONE_PATTERN,
+                  "description": "Mobile or landline with area code; spaces, dashes, brackets and +86 are "
+                                 "accepted and the number is stored in E.164 (default country 86).",
+                  "examples": ["138 1234 5678", "+86-138-1234-5678", "0512-65230000"]},
+        "name": _text(NAME_MAX),
+        "employer": _text(EMPLOYER_MAX),
+        "district": _text(DISTRICT_MAX),
+    },
+}
+
+CASE_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "category", "summary"],
+    "properties": {
+        "channel": {"type": ["string", "null"], "enum": [*CHANNELS, None], "default": "hotline"},
+        "type": {"type": "string", "enum": TYPE_CODES},
+        "category": {"type": "string", "minLength": 1, "description": "A category code from GET /reference.",
+                     "examples": ["wages"]},
+        "caller": CALLER_IN,
+        "summary": _text(service.SUMMARY_MAX, required=True),
+        "detail": _text(service.DETAIL_MAX),
+        "urgent": _flag("Reply due by the end of this working day (or the next one after hours)."),
+        "confidential": _flag("保密: caller and detail hidden from those who do not work the case."),
+        "broadcast_ok": _flag("The caller agreed that the question may be aired, anonymised. "
+                              "Not together with confidential."),
+        "resolved_on_call": _flag("即时办结: closed on the call; `answer` is then required and the case "
+                                  "is not dispatched."),
+        "answer": _text(service.TEXT_MAX, description="The answer given on the call (with resolved_on_call)."),
+        "department": {"type": ["string", "null"],
+                       "description": "Dispatch at once to this department (code from GET /reference).",
+                       "examples": ["legal_aid"]},
+        "handler": {"type": ["string", "null"],
+                    "description": "User name of a handler of `department` (only together with department)."},
+    },
+    "allOf": [
+        {   # the phone is required on the telephone channels (hotline is the default channel)
+            "if": {"required": ["channel"], "properties": {"channel": {"enum": OTHER_CHANNELS}}},
+            "else": {"required": ["caller"],
+                     "properties": {"caller": {"type": "object", "required": ["phone"],
+                                               "properties": {"phone": {"type": "string"}}}}},
+        },
+        {   # closed on the call: an answer, no dispatch
+            "if": {"required": ["resolved_on_call"], "properties": {"resolved_on_call": {"const": True}}},
+            "then": {"required": ["answer"],
+                     "properties": {"answer": {"type": "string", "minLength": 1, "pattern": NOT_BLANK},
+                                    "department": {"enum": [None, ""]}}},
+        },
+        {   # a handler only with a department
+            "if": {"required": ["handler"], "properties": {"handler": {"type": "string", "minLength": 1}}},
+            "then": {"required": ["department"], "properties": {"department": {"type": "string", "minLength": 1}}},
+        },
+        {   # confidential cases are never cleared for broadcast
+            "not": {"required": ["confidential", "broadcast_ok"],
+                    "properties": {"confidential": {"const": True}, "broadcast_ok": {"const": True}}},
+        },
+    ],
+    "examples": [{
+        "channel": "hotline", "type": "consult", "category": "wages",
+        "caller": {"phone": "138 1234 5678", "name": "王建国"},
+        "summary": "公司拖欠工资三个月，询问如何维权", "urgent": False,
+    }],
+}
+
+VERSION = {"type": "integer", "minimum": 1,
+           "description": "The `version` of the case as last read; a stale one gets 409 stale_version."}
+
+
+def _action_body(description: str, properties: dict | None = None, required: tuple[str, ...] = ()) -> dict:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["version", *required],
+        "properties": {"version": VERSION, **(properties or {})},
+        "description": description,
+    }
+
+
+_ASSIGN_PROPS = {
+    "department": {"type": "string", "minLength": 1, "description": "Department code from GET /reference.",
+                   "examples": ["legal_aid"]},
+    "handler": {"type": ["string", "null"], "description": "User name of a handler of that department."},
+}
+
+ACTION_BODIES: dict[str, dict] = {
+    "assign": _action_body(
+        "派单: dispatch a registered case (operator, supervisor). On a dispatched or accepted case this "
+        "reassigns it (supervisor).", _ASSIGN_PROPS, ("department",)),
+    "reassign": _action_body("改派: dispatch a dispatched or accepted case anew (supervisor).",
+                             _ASSIGN_PROPS, ("department",)),
+    "accept": _action_body("签收 (a handler of the case's department)."),
+    "return": _action_body("退回 a misrouted case to the dispatch list (a handler of the department).",
+                           {"reason": _text(service.TEXT_MAX, required=True)}, ("reason",)),
+    "reply": _action_body("答复 (a handler of the department).", {
+        "content": _text(service.TEXT_MAX, required=True),
+        "method": {"type": ["string", "null"], "enum": [*REPLY_METHODS, None], "default": "phone"},
+    }, ("content",)),
+    "extend": _action_body(
+        "延期: ask for a later reply deadline, before the current one passes (a handler of the department); "
+        "a supervisor approves or rejects it.", {
+            "reply_due_at": {"type": "string", "format": "date-time",
+                             "description": "ISO 8601; without an offset it is read as local time.",
+                             "examples": ["2026-12-10T17:30:00+08:00"]},
+            "reason": _text(REASON_MAX, required=True),
+        }, ("reply_due_at", "reason")),
+    "approve_extension": _action_body("Approve the waiting extension request (supervisor)."),
+    "reject_extension": _action_body("Reject the waiting extension request (supervisor).",
+                                     {"note": _text(REASON_MAX)}),
+    "escalate": _action_body("督办 (supervisor).", {"note": _text(REASON_MAX)}),
+    "merge": _action_body("并单: close this case as a duplicate of another (operator, supervisor).",
+                          {"into": {"type": "string", "pattern": CASE_NO_PATTERN, "examples": ["20261130-0001"]}},
+                          ("into",)),
+    "close": _action_body("办结 a replied case (operator, supervisor)."),
+    "reopen": _action_body("重办 a closed case (supervisor).",
+                           {"reason": _text(service.TEXT_MAX, required=True)}, ("reason",)),
+    "survey": _action_body("回访: record the caller's verdict on a replied or closed case (operator).",
+                           {"result": {"type": "string", "enum": list(SURVEY_RESULTS)}}, ("result",)),
+    "note": _action_body("Add a note to the timeline (operator, supervisor, a handler of the department).",
+                         {"text": _text(service.TEXT_MAX, required=True)}, ("text",)),
+}
+assert set(ACTION_BODIES) == set(service.MOVES), "every lifecycle action needs a documented body"
+
+
+def _schema_name(action: str) -> str:
+    return "".join(part.title() for part in action.split("_")) + "Body"
+
+
+# ---------------------------------------------------------------- query parameters
+
+LANG_PARAM = {"name": "lang", "in": "query", "required": False,
+              "description": "Language of the messages (default Simplified Chinese).",
+              "schema": {"type": "string", "enum": LANGUAGES}}
+
+
+def _q(name: str, schema: dict, description: str = "", required: bool = False) -> dict:
+    param = {"name": name, "in": "query", "required": required, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+LIST_PARAMS = [
+    _q("status", {"type": "string", "enum": [*STATUSES, "open"]}, "`open`: registered, assigned or accepted."),
+    _q("overdue", {"type": "string", "enum": FLAG_VALUES}),
+    _q("type", {"type": "string", "enum": TYPE_CODES}),
+    _q("category", {"type": "string"}, "Category code."),
+    _q("department", {"type": "string"}, "Department code."),
+    _q("handler", {"type": "string"}, "Handler user name."),
+    _q("channel", {"type": "string", "enum": list(CHANNELS)}),
+    _q("phone", {"type": "string", "pattern": PHONE_PATTERN}, "Caller phone, any accepted spelling."),
+    _q("q", {"type": "string", "maxLength": 100}, "Text in the summary, or a case number."),
+    _q("from", {"type": "string", "format": "date"}, "First local registration date (YYYY-MM-DD)."),
+    _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
+    _q("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
+    _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}),
+]
+
+DUE_PARAMS = [
+    _q("start", {"type": "string", "format": "date-time"},
+       "Registration time, ISO 8601 (without an offset: local time). A `+` of the offset sent unencoded "
+       "(read as a space) is understood.", required=True),
+    _q("type", {"type": "string", "enum": TYPE_CODES}, required=True),
+    _q("category", {"type": "string"}, "Category code; its own reply limit, if any, wins over the type's."),
+    _q("urgent", {"type": "string", "enum": FLAG_VALUES}),
+]
+
+# operationId -> the query parameters it accepts (besides lang); anything else is refused with 422.
+QUERY_PARAMS: dict[str, list[dict]] = {
+    "get_reference": [],
+    "create_case": [],
+    "list_cases": LIST_PARAMS,
+    "get_case": [],
+    "workday_due": DUE_PARAMS,
+    "get_openapi": [],
+    **{f"case_{action}": [] for action in ACTION_BODIES},
+}
+
+
+def query_names(operation_id: str) -> set[str]:
+    return {p["name"] for p in QUERY_PARAMS[operation_id]} | {"lang"}
+
+
+def body_schema(operation_id: str) -> dict:
+    """The request body schema of an operation, self-contained (no $ref), as the door checks it."""
+    if operation_id == "create_case":
+        return CASE_CREATE
+    return ACTION_BODIES[operation_id.removeprefix("case_")]
+
+
+# ---------------------------------------------------------------- responses
+
+CODE_NAME = {
+    "type": "object", "additionalProperties": False, "required": ["code", "name"],
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+}
+
+ERROR = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string", "examples": [
+                "bad_json", "unauthorized", "forbidden", "not_found", "illegal_move", "stale_version", "invalid"]},
+            "message": {"type": "string", "description": "For people, in the request's language."},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "Field (dotted path, e.g. caller.phone) -> what is wrong with it."},
+        },
+    }},
+}
+
+CALLER_OUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["phone", "name"],
+    "description": "On a confidential case, for those who do not work it: phone and name masked "
+                   "(138****5678, 王*), employer and district left out.",
+    "properties": {
+        "phone": {"type": ["string", "null"], "description": "E.164, e.g. +8613812345678, or masked."},
+        "name": {"type": ["string", "null"]},
+        "employer": {"type": ["string", "null"]},
+        "district": {"type": ["string", "null"]},
+    },
+}
+
+EVENT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["kind", "at", "actor", "data"],
+    "properties": {
+        "kind": {"type": "string", "examples": ["register", "assign", "accept", "reply", "close", "note"]},
+        "at": DATE_TIME,
+        "actor": {"type": ["string", "null"], "description": "User name; null for the system."},
+        "data": {"type": "object", "description": "What changed: before/after, reason, content …"},
+    },
+}
+
+_CASE_PROPS = {
+    "case_no": {"type": "string", "pattern": CASE_NO_PATTERN, "examples": ["20261130-0001"]},
+    "status": {"type": "string", "enum": list(STATUSES)},
+    "channel": {"type": "string", "enum": list(CHANNELS)},
+    "type": {"type": "string", "enum": TYPE_CODES},
+    "category": {"type": "string"},
+    "caller": _ref("Caller"),
+    "summary": {"type": "string"},
+    "detail": {"type": ["string", "null"], "description": "null where the role may not see it."},
+    "answer": {"type": ["string", "null"]},
+    "reply_method": {"type": ["string", "null"], "enum": [*REPLY_METHODS, None]},
+    "urgent": {"type": "boolean"},
+    "confidential": {"type": "boolean"},
+    "broadcast_ok": {"type": "boolean"},
+    "resolved_on_call": {"type": "boolean"},
+    "department": {"type": ["string", "null"]},
+    "handler": {"type": ["string", "null"]},
+    "accept_due_at": DATE_TIME_OR_NULL,
+    "reply_due_at": DATE_TIME,
+    "due_uncertain": {"type": "boolean",
+                      "description": "A deadline was counted through a year the calendar does not cover yet."},
+    "overdue": {"type": "boolean"},
+    "escalated": {"type": "boolean"},
+    "extension_requested": {**DATE_TIME_OR_NULL, "description": "The deadline asked for, while waiting."},
+    "merged_into": {"type": ["string", "null"]},
+    "survey_result": {"type": ["string", "null"], "enum": [*SURVEY_RESULTS, None]},
+    "created_at": DATE_TIME,
+    "replied_at": DATE_TIME_OR_NULL,
+    "closed_at": DATE_TIME_OR_NULL,
+    "version": {"type": "integer", "minimum": 1},
+}
+
+CASE_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": list(_CASE_PROPS),
+    "properties": _CASE_PROPS,
+}
+
+CASE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [*_CASE_PROPS, "events"],
+    "properties": {**_CASE_PROPS, "events": {"type": "array", "items": _ref("Event")}},
+}
+
+CASE_LIST = {
+    "type": "object", "additionalProperties": False, "required": ["items", "next_cursor"],
+    "properties": {"items": {"type": "array", "items": _ref("CaseItem")},
+                   "next_cursor": {"type": ["string", "null"], "description": "null on the last page."}},
+}
+
+REFERENCE = {
+    "type": "object", "additionalProperties": False,
+    "required": ["channels", "types", "categories", "departments"],
+    "properties": {k: {"type": "array", "items": _ref("CodeName")}
+                   for k in ("channels", "types", "categories", "departments")},
+}
+
+DUE = {
+    "type": "object", "additionalProperties": False, "required": ["due_at", "uncertain"],
+    "properties": {"due_at": DATE_TIME,
+                   "uncertain": {"type": "boolean",
+                                 "description": "Counted Monday–Friday through a year the calendar lacks."}},
+}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+ERROR_RESPONSES = {
+    "BadJson": _error("The body is not a JSON object (code bad_json)."),
+    "Unauthorized": _error("No token, or a wrong, expired or revoked one (code unauthorized)."),
+    "Forbidden": _error("Your role may not do this (code forbidden)."),
+    "NotFound": _error("No such case, or not one you may see; or no such action (code not_found)."),
+    "Conflict": _error("Stale version (stale_version) or a move not allowed from the case's status "
+                       "(illegal_move)."),
+    "Invalid": _error("A field is missing, unknown, of the wrong type or has a wrong value (code invalid); "
+                      "`fields` says which."),
+}
+
+
+def _errors(*names: str) -> dict:
+    status = {"BadJson": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
+              "Conflict": "409", "Invalid": "422"}
+    return {status[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
+
+
+def _params(operation_id: str, *path_params: dict) -> list[dict]:
+    return [*path_params, *QUERY_PARAMS[operation_id], {"$ref": "#/components/parameters/lang"}]
+
+
+CASE_NO_PARAM = {"name": "case_no", "in": "path", "required": True,
+                 "schema": {"type": "string", "pattern": CASE_NO_PATTERN}, "examples": {
+                     "first": {"value": "20261130-0001"}}}
+
+
+def _action_operation(action: str) -> dict:
+    body = ACTION_BODIES[action]
+    return {"post": {
+        "operationId": f"case_{action}",
+        "tags": ["lifecycle"],
+        "summary": body["description"],
+        "parameters": _params(f"case_{action}", CASE_NO_PARAM),
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": _ref(_schema_name(action))}}},
+        "responses": {"200": _json(_ref("Case"), "The case after the move."),
+                      **_errors("BadJson", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Invalid")},
+    }}
+
+
+def _build() -> dict:
+    schemas = {
+        "Error": ERROR, "CodeName": CODE_NAME, "Reference": REFERENCE, "Caller": CALLER_OUT, "Event": EVENT,
+        "Case": CASE, "CaseItem": CASE_ITEM, "CaseList": CASE_LIST, "Due": DUE, "CaseCreate": CASE_CREATE,
+        **{_schema_name(a): body for a, body in ACTION_BODIES.items()},
+    }
+    paths: dict[str, Any] = {
+        "/reference": {"get": {
+            "operationId": "get_reference", "tags": ["reference"],
+            "summary": "Codes and names of channels, types, categories and departments (any role).",
+            "parameters": _params("get_reference"),
+            "responses": {"200": _json(_ref("Reference"), "The lists, in display order."),
+                          **_errors("Unauthorized", "Invalid")},
+        }},
+        "/cases": {
+            "get": {
+                "operationId": "list_cases", "tags": ["cases"],
+                "summary": "Cases the caller may see, newest first, with filters and keyset pagination.",
+                "parameters": _params("list_cases"),
+                "responses": {"200": _json(_ref("CaseList"), "One page (cases without events)."),
+                              **_errors("Unauthorized", "Invalid")},
+            },
+            "post": {
+                "operationId": "create_case", "tags": ["cases"],
+                "summary": "Register a case (operator, producer); may close it on the call or dispatch it.",
+                "parameters": _params("create_case"),
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CaseCreate")}}},
+                "responses": {
+                    "201": {**_json(_ref("Case"), "The new case."),
+                            "headers": {"Location": {"schema": {"type": "string"},
+                                                     "description": "URL of the new case."}}},
+                    **_errors("BadJson", "Unauthorized", "Forbidden", "Invalid"),
+                },
+            },
+        },
+        "/cases/{case_no}": {"get": {
+            "operationId": "get_case", "tags": ["cases"],
+            "summary": "One case with its timeline.",
+            "parameters": _params("get_case", CASE_NO_PARAM),
+            "responses": {"200": _json(_ref("Case"), "The case."),
+                          **_errors("Unauthorized", "NotFound", "Invalid")},
+        }},
+        **{f"/cases/{{case_no}}/{action}": _action_operation(action) for action in ACTION_BODIES},
+        "/workdays/due": {"get": {
+            "operationId": "workday_due", "tags": ["workdays"],
+            "summary": "The reply deadline a case registered at `start` would be given.",
+            "parameters": _params("workday_due"),
+            "responses": {"200": _json(_ref("Due"), "The deadline."),
+                          **_errors("Unauthorized", "Invalid")},
+        }},
+        "/openapi.json": {"get": {
+            "operationId": "get_openapi", "tags": ["meta"], "security": [],
+            "summary": "This document (no token needed).",
+            "parameters": _params("get_openapi"),
+            "responses": {"200": {"description": "OpenAPI 3.1 document.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+    }
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "12351 hotline case register API",
+            "version": "1.0.0",
+            "description": (
+                "The case register of the trade-union worker hotline 12351. Send `Authorization: Bearer "
+                "<token>` (`flask --app wsgi hotline token NAME`). Times are ISO 8601 with the local offset. "
+                "Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Bodies and query strings "
+                "are checked against this document: a field or parameter it does not list is refused with "
+                "422. Roles: " + ", ".join(ROLES) + "."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "workdays", "meta")],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                               "description": "An API token from `hotline token NAME`."}},
+            "parameters": {"lang": LANG_PARAM},
+            "responses": ERROR_RESPONSES,
+            "schemas": schemas,
+        },
+    }
+
+
+def document() -> dict:
+    """A fresh copy of the document (callers may not change the shared schemas)."""
+    return deepcopy(_DOCUMENT)
+
+
+_DOCUMENT = _build()
