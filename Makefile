@@ -29,7 +29,7 @@ demo: db
 
 run: demo
 	@echo "Serving on http://127.0.0.1:5000 (demo logins above; password hotline-demo-2026)"
-	HOTLINE_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
+	HOTLINE_ENV=development $(FLASK) hotline serve --host 127.0.0.1 --port 5000
 
 test: setup
 	HOTLINE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests

@@ -51,6 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(cases_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from hotline.notify.views import bp as notify_bp
+
+    app.register_blueprint(notify_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies
 
     from hotline.web import install

@@ -90,5 +90,52 @@ def token_cmd(name, days):
     click.echo(token)
 
 
+@hotline_cli.command("run-job")
+@click.argument("name", type=click.Choice(["overdue", "notify", "reminders"]))
+def run_job_cmd(name):
+    """Run one scheduler job once (overdue scan, notice delivery, morning reminders)."""
+    from hotline.jobs import run_job
+
+    result = run_job(name)
+    if result is None:
+        click.echo(f"{name}: skipped, another process is running it")
+    else:
+        click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+
+
+@hotline_cli.command("scheduler")
+def scheduler_cmd():
+    """Run the scheduler in the foreground (production: its own process)."""
+    from flask import current_app
+
+    import logging
+
+    from hotline.jobs import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    app = current_app._get_current_object()
+    cfg = app.config
+    click.echo(f"scheduler running: overdue every {cfg['HOTLINE_SCAN_SECONDS']} s, notify every "
+               f"{cfg['HOTLINE_NOTIFY_SECONDS']} s, reminders every {cfg['HOTLINE_REMINDER_SECONDS']} s")
+    build_scheduler(app, blocking=True).start()
+
+
+@hotline_cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve_cmd(host, port):
+    """Development server, with the scheduler inside when HOTLINE_SCHEDULER is on."""
+    from flask import current_app
+    from werkzeug.serving import run_simple
+
+    from hotline.jobs import build_scheduler
+
+    app = current_app._get_current_object()
+    if app.config["HOTLINE_SCHEDULER"]:
+        build_scheduler(app).start()
+        click.echo("scheduler started inside the web process")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(hotline_cli)

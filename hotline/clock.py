@@ -37,3 +37,8 @@ def to_local(moment: datetime) -> datetime:
 
 def local_now() -> datetime:
     return to_local(now())
+
+
+def wall() -> datetime:
+    """Real time, never pinned: for infrastructure (job leases), not for anything a user sees."""
+    return datetime.now(timezone.utc)

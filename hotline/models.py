@@ -3,3 +3,4 @@ from hotline.auth.models import ApiToken, LoginAttempt, User, UserRole  # noqa: 
 from hotline.cases.models import Case, CaseCounter, CaseEvent  # noqa: F401
 from hotline.reference.models import CaseType, Category, Department  # noqa: F401
 from hotline.workdays.models import CalendarDay, CalendarYear  # noqa: F401
+from hotline.notify.models import CaseFlag, JobLease, Notice  # noqa: F401

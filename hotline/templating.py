@@ -35,7 +35,16 @@ EVENT_LABELS = {
     "extend_request": _l("Extension requested"), "extend_approve": _l("Extension approved"),
     "extend_reject": _l("Extension rejected"), "escalate": _l("Escalated"), "merge": _l("Merged"),
     "merged_from": _l("Duplicate merged in"), "reopen": _l("Reopened"), "survey": _l("Survey recorded"),
-    "note": _l("Note"),
+    "note": _l("Note"), "due_soon": _l("Deadline near"), "overdue": _l("Overdue"),
+}
+
+
+NOTICE_KIND_LABELS = {
+    "dispatched": _l("Dispatched"), "warning": _l("Due soon"), "overdue": _l("Overdue"), "reminder": _l("Reminder"),
+}
+NOTICE_STATUS_LABELS = {
+    "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
+    "unknown": _l("Unconfirmed"),
 }
 
 
@@ -59,8 +68,16 @@ def install(app: Flask) -> None:
             from hotline.workdays.service import uncovered_years_ahead
 
             calendar_gaps = uncovered_years_ahead()
+        unread = 0
+        if actor is not None:
+            from hotline.notify.service import unread_count
+
+            unread = unread_count(actor)
         return {
             "calendar_gaps": calendar_gaps,
+            "unread_notices": unread,
+            "NOTICE_KIND_LABELS": NOTICE_KIND_LABELS,
+            "NOTICE_STATUS_LABELS": NOTICE_STATUS_LABELS,
             "actor": actor,
             "now": clock.now(),
             "CHANNEL_LABELS": CHANNEL_LABELS,

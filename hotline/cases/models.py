@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.auth.models import User
@@ -36,6 +36,9 @@ class Case(db.Model):
         Index("ix_hotline_case_handler_status", "handler_id", "status", "reply_due_at"),
         Index("ix_hotline_case_caller_phone_id", "caller_phone", "id"),
         Index("ix_hotline_case_created_at", "created_at"),
+        # The deadline watch only looks at cases with something left to flag.
+        Index("ix_hotline_case_next_watch_at", "next_watch_at",
+              postgresql_where=text("next_watch_at IS NOT NULL"), sqlite_where=text("next_watch_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +71,12 @@ class Case(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("hotline_case.id"))
     extension_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_reason: Mapped[str | None] = mapped_column(String(500))
+    # Deadline watch: the due time each warning/flag was raised for, and when to look next.
+    accept_warned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accept_flagged_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_warned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_flagged_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_watch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     survey_result: Mapped[str | None] = mapped_column(String(24))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -28,6 +28,7 @@ from hotline.cases.models import (
 )
 from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
+from hotline.notify import service as watch
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 
@@ -274,9 +275,12 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     _event(case, "register", actor, status=case.status, via=via, reply_due_at=_iso(due.at),
            resolved_on_call=resolved)
     db.session.flush()
-    if dispatch:
-        _assign(case, actor, dispatch, data.get("handler"), reassign=False)
-        db.session.flush()
+    # One UPDATE per action: keeps `version` counting user actions, not flushes.
+    with db.session.no_autoflush:
+        if dispatch:
+            _assign(case, actor, dispatch, data.get("handler"), reassign=False)
+        watch.refresh_watch(case)
+    db.session.flush()
     return case
 
 
@@ -356,8 +360,11 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
     handler = HANDLERS[action]
     case_no = case.case_no  # the instance is unusable after a failed flush
     try:
-        handler(case, actor, params or {})
-        case.updated_at = clock.now()
+        with db.session.no_autoflush:  # one UPDATE per action, so `version` counts actions
+            handler(case, actor, params or {})
+            if action != "note":  # a note changes no field, so it does not make others' pages stale
+                case.updated_at = clock.now()
+                watch.refresh_watch(case)
         db.session.flush()
     except StaleDataError:
         # Another transaction changed the row after we read it (version_id_col caught it).
@@ -387,6 +394,7 @@ def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *
     _event(case, "reassign" if reassign else "assign", actor, before=before,
            after={"department": department.code, "handler": handler.username if handler else None,
                   "status": "assigned"}, accept_due_at=_iso(due.at))
+    watch.on_dispatch(case)
 
 
 def _do_assign(case, actor, p):

@@ -1,0 +1,89 @@
+"""The delivery job: pending SMS out of the outbox, with retries and backoff.
+
+At-most-once: a notice is marked `sending` and committed before Twilio is called. If the
+process dies between Twilio's answer and the commit that records it, the notice stays
+`sending`; after SENDING_TIMEOUT it is marked `unknown` and shown to admins, never resent
+on its own (a worker should not get the same SMS twice). An admin can retry it.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from hotline import clock
+from hotline.extensions import db
+from hotline.notify.models import Notice
+from hotline.notify.sms import SmsError, get_sender
+
+MAX_ATTEMPTS = 6
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+SENDING_TIMEOUT = timedelta(minutes=5)
+BATCH = 50
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BASE_BACKOFF * (2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+def deliver_pending(limit: int = BATCH) -> dict[str, int]:
+    """Send what is due. Commits per notice: each send is its own small transaction."""
+    now = clock.now()
+    stats = {"sent": 0, "retry": 0, "failed": 0, "unknown": 0}
+    stuck = db.session.execute(
+        update(Notice).where(Notice.status == "sending", Notice.next_attempt_at < now - SENDING_TIMEOUT)
+        .values(status="unknown", last_error="process stopped while sending; delivery not confirmed")
+    )
+    stats["unknown"] = stuck.rowcount or 0
+    db.session.commit()
+    due = list(db.session.scalars(
+        select(Notice.id).where(Notice.status == "pending", Notice.next_attempt_at <= now)
+        .order_by(Notice.next_attempt_at, Notice.id).limit(limit)))
+    sender = get_sender() if due else None
+    for notice_id in due:
+        claimed = db.session.execute(
+            update(Notice).where(Notice.id == notice_id, Notice.status == "pending")
+            .values(status="sending", attempts=Notice.attempts + 1, next_attempt_at=clock.now())
+        ).rowcount
+        db.session.commit()
+        if not claimed:
+            continue  # another delivery process took it
+        notice = db.session.get(Notice, notice_id)
+        try:
+            provider_id = sender.send(notice.to_phone, notice.body)
+        except SmsError as err:
+            notice.last_error = str(err)[:500]
+            if err.retryable and notice.attempts < MAX_ATTEMPTS:
+                notice.status = "pending"
+                notice.next_attempt_at = clock.now() + backoff(notice.attempts)
+                stats["retry"] += 1
+            else:
+                notice.status = "failed"
+                stats["failed"] += 1
+        else:
+            notice.status = "sent"
+            notice.provider_id = provider_id[:64]
+            notice.sent_at = clock.now()
+            notice.last_error = None
+            stats["sent"] += 1
+        db.session.commit()
+    return stats
+
+
+def retry(notice_id: int) -> Notice:
+    """An admin sends a failed or unknown notice again."""
+    from flask_babel import gettext as _
+
+    from hotline.errors import IllegalMove, NotFound
+
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or notice.channel != "sms":
+        raise NotFound(_("Notice not found."))
+    if notice.status not in ("failed", "unknown"):
+        raise IllegalMove(_("Only failed or unconfirmed notices can be retried."))
+    notice.status = "pending"
+    notice.next_attempt_at = clock.now()
+    notice.attempts = 0
+    db.session.flush()
+    return notice

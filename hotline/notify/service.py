@@ -1,0 +1,276 @@
+"""Notices and the deadline watch: who is told what, once.
+
+Every notice goes to the outbox in the transaction of the change that causes it.
+Uniqueness (case, kind, due time, recipient, channel) makes repeats no-ops, so two
+schedulers, an overrunning job or a restart cannot send anything twice.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Iterable
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hotline import clock
+from hotline.auth.models import User, UserRole
+from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
+from hotline.extensions import db
+from hotline.notify.models import CaseFlag, Notice
+from hotline.workdays import service as workdays
+
+# 临期: one working half-day before the deadline. Deadlines fall at the end of a working
+# day, so this is the afternoon of the due day.
+WARNING_LEAD = timedelta(hours=4)
+SCAN_BATCH = 2000
+
+
+def _insert_ignore(model, rows: list[dict]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
+    table = model.__table__
+    key = list(table.primary_key.columns)[0]
+    result = db.session.execute(insert(table).values(rows).on_conflict_do_nothing().returning(key))
+    return len(result.all())
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else "-"
+
+
+def short_time(value: datetime) -> str:
+    return clock.to_local(value).strftime("%m-%d %H:%M")
+
+
+def case_link(case_no: str) -> str:
+    base = (current_app.config.get("HOTLINE_PUBLIC_URL") or "").rstrip("/")
+    return f"{base}/c/{case_no}" if base else ""
+
+
+# ---------------------------------------------------------------- recipients
+
+def case_workers(case: Case) -> list[User]:
+    """The handler the case is assigned to, else every active handler of its department."""
+    if case.handler_id is not None:
+        handler = db.session.get(User, case.handler_id)
+        return [handler] if handler is not None and handler.active else []
+    if case.department_id is None:
+        return []
+    return list(db.session.scalars(
+        select(User).join(UserRole).where(User.department_id == case.department_id, User.active.is_(True),
+                                          UserRole.role == "handler").order_by(User.id)))
+
+
+def supervisors() -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(UserRole).where(UserRole.role == "supervisor", User.active.is_(True)).order_by(User.id)))
+
+
+# ---------------------------------------------------------------- outbox
+
+def enqueue(recipient: User, kind: str, key: str, body: str, case: Case | None = None, sms: bool = True) -> int:
+    """An in-app notice and, when the recipient has a phone, an SMS. Returns how many rows were new."""
+    now = clock.now()
+    common = dict(recipient_id=recipient.id, kind=kind, case_id=case.id if case else None, body=body,
+                  attempts=0, created_at=now)
+    rows = [dict(common, dedupe_key=f"{key}:{recipient.id}:in_app", channel="in_app", status="sent",
+                 to_phone=None, next_attempt_at=None, sent_at=now)]
+    if sms and recipient.phone:
+        rows.append(dict(common, dedupe_key=f"{key}:{recipient.id}:sms", channel="sms", status="pending",
+                         to_phone=recipient.phone, next_attempt_at=now, sent_at=None))
+    return _insert_ignore(Notice, rows)
+
+
+def on_dispatch(case: Case) -> None:
+    """Called by the case service when a case is dispatched (or reassigned)."""
+    body = _("12351 case %(no)s (%(cat)s) was dispatched to you. Please accept it by %(due)s.",
+             no=case.case_no, cat=case.category.name, due=short_time(case.accept_due_at)) + " " + case_link(case.case_no)
+    for user in case_workers(case):
+        enqueue(user, "dispatched", f"dispatched:{case.id}:{_iso(case.assigned_at)}", body.strip(), case)
+
+
+# ---------------------------------------------------------------- the watch
+
+def next_watch(case: Case) -> datetime | None:
+    """When the watch must next look at this case: a warning or a deadline not yet flagged."""
+    if case.status not in OPEN_STATUSES:
+        return None
+    moments = []
+    pairs = [(case.reply_due_at, case.reply_warned_for, case.reply_flagged_for)]
+    if case.status == "assigned" and case.accept_due_at is not None:
+        pairs.append((case.accept_due_at, case.accept_warned_for, case.accept_flagged_for))
+    for due, warned, flagged in pairs:
+        if due is None:
+            continue
+        if warned != due and flagged != due:
+            moments.append(due - WARNING_LEAD)
+        elif flagged != due:
+            moments.append(due)
+    return min(moments) if moments else None
+
+
+def refresh_watch(case: Case) -> None:
+    case.next_watch_at = next_watch(case)
+
+
+def scan(now: datetime | None = None) -> dict[str, int]:
+    """Raise every warning and overdue flag that has come due. Idempotent."""
+    now = now or clock.now()
+    stats = {"cases": 0, "warnings": 0, "overdue": 0, "notices": 0}
+    sups = None
+    while True:
+        batch = list(db.session.scalars(
+            select(Case).where(Case.next_watch_at.is_not(None), Case.next_watch_at <= now)
+            .order_by(Case.next_watch_at, Case.id).limit(SCAN_BATCH)))
+        if not batch:
+            break
+        if sups is None:
+            sups = supervisors()
+        for case in batch:
+            stats["cases"] += 1
+            _watch_case(case, now, sups, stats)
+        db.session.flush()
+        if len(batch) < SCAN_BATCH:
+            break
+    return stats
+
+
+def _watch_case(case: Case, now: datetime, sups: list[User], stats: dict[str, int]) -> None:
+    checks = [("reply", case.reply_due_at, "reply_warned_for", "reply_flagged_for")]
+    if case.status == "assigned" and case.accept_due_at is not None:
+        checks.append(("accept", case.accept_due_at, "accept_warned_for", "accept_flagged_for"))
+    for which, due, warned_attr, flagged_attr in checks:
+        if due is None or getattr(case, flagged_attr) == due:
+            continue
+        if now >= due:
+            # Past due: the warning is moot; raise the overdue flag once for this due time.
+            setattr(case, warned_attr, due)
+            setattr(case, flagged_attr, due)
+            if _insert_ignore(CaseFlag, [dict(case_id=case.id, kind=f"{which}_overdue", due_at=due, created_at=now)]):
+                stats["overdue"] += 1
+                db.session.add(CaseEvent(case_id=case.id, kind="overdue", at=now, actor_id=None,
+                                         data={"deadline": which, "due_at": _iso(due)}))
+                stats["notices"] += _notify_overdue(case, which, due, sups)
+        elif now >= due - WARNING_LEAD and getattr(case, warned_attr) != due:
+            setattr(case, warned_attr, due)
+            if _insert_ignore(CaseFlag, [dict(case_id=case.id, kind=f"{which}_warning", due_at=due, created_at=now)]):
+                stats["warnings"] += 1
+                db.session.add(CaseEvent(case_id=case.id, kind="due_soon", at=now, actor_id=None,
+                                         data={"deadline": which, "due_at": _iso(due)}))
+                stats["notices"] += _notify_warning(case, which, due)
+    refresh_watch(case)
+
+
+def _deadline_name(which: str) -> str:
+    return _("acceptance") if which == "accept" else _("reply")
+
+
+def _notify_warning(case: Case, which: str, due: datetime) -> int:
+    body = _("12351 case %(no)s (%(cat)s): the %(what)s deadline %(due)s is near.",
+             no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
+    body = (body + " " + case_link(case.case_no)).strip()
+    return sum(enqueue(u, "warning", f"{which}_warning:{case.id}:{_iso(due)}", body, case) for u in case_workers(case))
+
+
+def _notify_overdue(case: Case, which: str, due: datetime, sups: list[User]) -> int:
+    body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
+             no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
+    body = (body + " " + case_link(case.case_no)).strip()
+    recipients = {u.id: u for u in case_workers(case) + sups}
+    return sum(enqueue(u, "overdue", f"{which}_overdue:{case.id}:{_iso(due)}", body, case)
+               for u in recipients.values())
+
+
+# ---------------------------------------------------------------- morning reminders
+
+def reminder_window(now: datetime) -> date | None:
+    """The local working day whose reminders may go out now, or None at night, on weekends and holidays."""
+    local = clock.to_local(now)
+    start = time.fromisoformat(current_app.config["HOTLINE_WORKDAY_START"])
+    if local.time() < start or local.time() >= workdays.workday_end():
+        return None
+    if not workdays.is_workday(local.date()):
+        return None
+    return local.date()
+
+
+def overdue_condition(now: datetime):
+    return and_(Case.status.in_(OPEN_STATUSES),
+                or_(Case.reply_due_at < now, and_(Case.status == "assigned", Case.accept_due_at < now)))
+
+
+def send_reminders(now: datetime | None = None) -> dict[str, int]:
+    """One reminder per person per working day listing their still-overdue cases."""
+    now = now or clock.now()
+    day = reminder_window(now)
+    stats = {"recipients": 0, "notices": 0}
+    if day is None:
+        return stats
+    overdue = overdue_condition(now)
+    # Handlers: their own cases, or their department's unassigned ones.
+    per_handler: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(Case.case_no, Case.handler_id, Case.department_id).where(overdue, Case.department_id.is_not(None))
+        .order_by(Case.reply_due_at)).all()
+    dept_handlers: dict[int, list[int]] = {}
+    for case_no, handler_id, dept_id in rows:
+        if handler_id is not None:
+            targets = [handler_id]
+        else:
+            if dept_id not in dept_handlers:
+                dept_handlers[dept_id] = list(db.session.scalars(
+                    select(User.id).join(UserRole).where(User.department_id == dept_id, User.active.is_(True),
+                                                         UserRole.role == "handler")))
+            targets = dept_handlers[dept_id]
+        for uid in targets:
+            per_handler.setdefault(uid, []).append(case_no)
+    for uid, numbers in per_handler.items():
+        user = db.session.get(User, uid)
+        if user is None or not user.active:
+            continue
+        stats["recipients"] += 1
+        stats["notices"] += enqueue(user, "reminder", f"reminder:{day.isoformat()}", _reminder_text(numbers))
+    total = db.session.scalar(select(func.count()).select_from(Case).where(overdue)) or 0
+    if total:
+        first = list(db.session.scalars(select(Case.case_no).where(overdue).order_by(Case.reply_due_at).limit(3)))
+        for user in supervisors():
+            stats["recipients"] += 1
+            stats["notices"] += enqueue(user, "reminder", f"reminder:{day.isoformat()}",
+                                        _reminder_text(first, total))
+    return stats
+
+
+def _reminder_text(numbers: list[str], total: int | None = None) -> str:
+    total = total if total is not None else len(numbers)
+    shown = "、".join(numbers[:3])
+    return _("12351 reminder: %(n)d cases are still overdue (%(first)s).", n=total, first=shown)
+
+
+# ---------------------------------------------------------------- in-app
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notice).where(
+        Notice.recipient_id == user.id, Notice.channel == "in_app", Notice.read_at.is_(None))) or 0
+
+
+def my_notices(user: User, limit: int = 100) -> list[Notice]:
+    return list(db.session.scalars(select(Notice).where(
+        Notice.recipient_id == user.id, Notice.channel == "in_app").order_by(Notice.id.desc()).limit(limit)))
+
+
+def mark_read(user: User, notice_ids: Iterable[int] | None = None) -> int:
+    stmt = select(Notice).where(Notice.recipient_id == user.id, Notice.channel == "in_app", Notice.read_at.is_(None))
+    if notice_ids is not None:
+        stmt = stmt.where(Notice.id.in_(list(notice_ids)))
+    count = 0
+    for notice in db.session.scalars(stmt):
+        notice.read_at = clock.now()
+        count += 1
+    db.session.flush()
+    return count
