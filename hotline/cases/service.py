@@ -233,6 +233,8 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     resolved = _bool(data.get("resolved_on_call"), "resolved_on_call")
     answer = _text(data.get("answer"), "answer", _("Answer"), TEXT_MAX, resolved) or None
     dispatch = data.get("department")
+    if data.get("handler") and not dispatch:
+        raise InvalidInput(_("Choose the handler's department as well."), {"department": _("Required with a handler.")})
     if resolved and dispatch:
         raise InvalidInput(_("A case closed on the call is not dispatched."), {"department": _("Leave empty.")})
     if dispatch and actor is not None and not actor.has_role(*MOVES["assign"].roles):
