@@ -119,6 +119,7 @@ def test_walk_in_and_letter_cases_need_no_phone(api):
     ({"department": "legal_aid", "handler": "nobody"}, "handler"),
     ({"department": "legal_aid", "handler": "other_handler"}, "handler"),  # works in another department
     ({"department": "legal_aid", "handler": "supervisor"}, "handler"),  # not a handler
+    ({"handler": "handler"}, "department"),  # a handler without a department is not silently dropped
     ({"resolved_on_call": True}, "answer"),
     ({"resolved_on_call": True, "answer": "答复", "department": "legal_aid"}, "department"),
     ({"confidential": True, "broadcast_ok": True}, "broadcast_ok"),

@@ -324,6 +324,7 @@ def test_requests_the_schema_refuses_are_refused(doc, api, saved):
     cases.append(({**full, "resolved_on_call": True, "department": None, "handler": None, "answer": None}, "answer"))
     cases.append(({**full, "resolved_on_call": True, "answer": "答复"}, "department"))
     cases.append(({**full, "confidential": True, "broadcast_ok": True}, "broadcast_ok"))
+    cases.append(({**full, "department": None}, "department"))  # handler without department
     cases.append(({**full, "channel": "hotline", "caller": {"name": "王"}}, "caller.phone"))
     before = saved()
     for body, field in cases:
