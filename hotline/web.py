@@ -63,8 +63,12 @@ def install(app: Flask) -> None:
             except StaleDataError:
                 db.session.rollback()
                 if is_api():
-                    return api_error(409, "stale_version", _("The case was changed by someone else meanwhile."))[0]
-                raise
+                    # api_error gives (response, status); an after_request hook returns the response itself.
+                    response, status = api_error(409, "stale_version",
+                                                 _("The case was changed by someone else meanwhile."))
+                    response.status_code = status
+                else:
+                    raise
         else:
             db.session.rollback()
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
