@@ -163,6 +163,8 @@ def test_only_operators_and_producers_register(api, saved):
     before = saved()
     for username in ("supervisor", "handler", "admin"):
         error_of(api(username).post("/cases", json=BASE), 403, "forbidden")
+    # a producer registers (radio call-ins) but does not dispatch
+    error_of(api("producer").post("/cases", json={**BASE, "department": "legal_aid"}), 403, "forbidden")
     assert saved() == before
 
 
@@ -605,3 +607,20 @@ def test_expired_token_after_clock_moves(app, users, clock):
     assert client.get("/api/v1/cases", headers=headers).status_code == 200
     clock.set(local(2026, 11, 30, 10, 0) + timedelta(days=app.config["API_TOKEN_DAYS"], seconds=1))
     error_of(client.get("/api/v1/cases", headers=headers), 401, "unauthorized")
+
+
+def test_a_conflict_found_at_commit_is_409_not_200(api, monkeypatch):
+    """If the single commit point meets a concurrent change, the API answers 409 stale_version."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    client = api("operator")
+
+    def conflict():
+        raise StaleDataError("UPDATE statement on table 'hotline_case' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr(db.session, "commit", conflict)
+    resp = client.post("/cases", json=BASE)
+    monkeypatch.undo()
+    error_of(resp, 409, "stale_version")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert api("operator").get("/cases").get_json()["items"] == []

@@ -102,7 +102,8 @@ CASE_CREATE = {
                                   "is not dispatched."),
         "answer": _text(service.TEXT_MAX, description="The answer given on the call (with resolved_on_call)."),
         "department": {"type": ["string", "null"],
-                       "description": "Dispatch at once to this department (code from GET /reference).",
+                       "description": "Dispatch at once to this department (code from GET /reference); "
+                                      "dispatching is for operators (a producer gets 403).",
                        "examples": ["legal_aid"]},
         "handler": {"type": ["string", "null"],
                     "description": "User name of a handler of `department` (only together with department)."},
