@@ -30,6 +30,8 @@ def install(app: Flask) -> None:
             return None  # 404 follows
         view = current_app.view_functions.get(request.endpoint)
         rule = rule_of(view)
+        if rule is None and (request.endpoint == "static" or request.endpoint.endswith(".static")):
+            return None  # stylesheets and scripts are public files (no rule can be declared on Flask's view)
         if is_api():
             from hotline.auth.service import user_for_token
 
