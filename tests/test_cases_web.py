@@ -161,6 +161,8 @@ def test_close_on_the_call_needs_an_answer_and_saves_nothing_without_it(app, use
     ({"summary": ""}, "summary", "Summary is required."),
     ({"summary": "长" * 10000}, "summary", "Summary is too long (10000 characters, at most 200)."),
     ({"type": "bogus"}, None, "Unknown case type: bogus"),
+    ({"type": None}, None, "Choose the case type."),
+    ({"category": ""}, "category", "Choose the category."),
     ({"outcome": "dispatch", "department": ""}, "department", "Choose the department to dispatch the case to."),
     ({"outcome": "dispatch", "department": "women", "handler": "handler"}, "handler", "does not work in 女工部"),
     ({"confidential": "1", "broadcast_ok": "1"}, "broadcast_ok", "A confidential case cannot be cleared for broadcast."),
@@ -558,3 +560,14 @@ def test_a_producer_cannot_dispatch_while_registering(app, users, login):
     assert count_cases(app) == 0
     resp = post_new(producer, channel="radio")
     assert resp.status_code == 302 and load(app, "20261130-0001")["status"] == "registered"
+
+
+def test_the_pages_stylesheet_and_script_are_served(app, users, login):
+    # Deny-by-default must not close the static files the pages link to (CSP allows only 'self').
+    anonymous = app.test_client()
+    for path in ("/static/app.css", "/static/app.js"):
+        resp = anonymous.get(path)
+        assert resp.status_code == 200, path
+        resp.close()
+    body = login(app.test_client(), "operator").get("/cases/new").get_data(as_text=True)
+    assert 'href="/static/app.css"' in body and 'src="/static/app.js"' in body

@@ -144,6 +144,10 @@ def _registration_data() -> dict[str, Any]:
     outcome = form.get("outcome") or "register"
     if outcome not in OUTCOMES:
         raise InvalidInput(_("Choose what happens with the call."), {"outcome": _("Unknown choice.")})
+    # Unchosen radio buttons and selects: say what to choose (the service would name an unknown code).
+    for name, message in (("type", _("Choose the case type.")), ("category", _("Choose the category."))):
+        if not _form_value(name):
+            raise InvalidInput(message, {name: _("Required.")})
     data: dict[str, Any] = {
         "channel": form.get("channel") or "hotline",
         "type": form.get("type"),
@@ -330,18 +334,20 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
         values=values or {},
-        accept_state=_accept_state(case), reply_state=service.due_state(case) if case.status in OPEN_STATUSES else None,
+        accept_state=_deadline_state(case.accept_due_at) if case.status == "assigned" else None,
+        reply_state=_deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
         **ref,
     ), status
 
 
-def _accept_state(case: Case) -> str | None:
-    if case.status != "assigned" or case.accept_due_at is None:
+def _deadline_state(due: datetime | None) -> str | None:
+    """The state of one deadline, with the same half-day (4 hours) warning as service.due_state."""
+    if due is None:
         return None
     now = clock.now()
-    if now > case.accept_due_at:
+    if now > due:
         return "overdue"
-    if (case.accept_due_at - now).total_seconds() <= 4 * 3600:
+    if (due - now).total_seconds() <= 4 * 3600:
         return "due_soon"
     return "ok"
 
@@ -383,7 +389,9 @@ def queue():
     actor = current_actor()
     mine = [_row(actor, c) for c in queries.handler_queue(actor, mine=True)]
     department = [_row(actor, c) for c in queries.handler_queue(actor, mine=False)]
-    tab = request.args.get("tab") if request.args.get("tab") in ("mine", "department") else "mine"
+    tab = request.args.get("tab")
+    if tab not in ("mine", "department"):
+        tab = "mine" if mine or not department else "department"
     return render_template("cases/queue.html", mine=mine, department=department, tab=tab)
 
 
