@@ -76,15 +76,18 @@ def supervisors() -> list[User]:
 
 def enqueue(recipient: User, kind: str, key: str, body: str, case: Case | None = None, sms: bool = True) -> int:
     """An in-app notice and, when the recipient has a phone, an SMS. Returns how many rows were new."""
-    now = clock.now()
-    common = dict(recipient_id=recipient.id, kind=kind, case_id=case.id if case else None, body=body,
-                  attempts=0, created_at=now)
+    return _insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms))
+
+
+def notice_rows(recipient: User, kind: str, key: str, body: str, case_id: int | None, now: datetime,
+                sms: bool = True) -> list[dict]:
+    common = dict(recipient_id=recipient.id, kind=kind, case_id=case_id, body=body, attempts=0, created_at=now)
     rows = [dict(common, dedupe_key=f"{key}:{recipient.id}:in_app", channel="in_app", status="sent",
                  to_phone=None, next_attempt_at=None, sent_at=now)]
     if sms and recipient.phone:
         rows.append(dict(common, dedupe_key=f"{key}:{recipient.id}:sms", channel="sms", status="pending",
                          to_phone=recipient.phone, next_attempt_at=now, sent_at=None))
-    return _insert_ignore(Notice, rows)
+    return rows
 
 
 def on_dispatch(case: Case) -> None:
@@ -120,71 +123,100 @@ def refresh_watch(case: Case) -> None:
 
 
 def scan(now: datetime | None = None) -> dict[str, int]:
-    """Raise every warning and overdue flag that has come due. Idempotent."""
+    """Raise every warning and overdue flag that has come due. Idempotent.
+
+    Works in batches: flags are inserted together (ON CONFLICT DO NOTHING RETURNING tells
+    which are new), then events and notices for the new ones only.
+    """
     now = now or clock.now()
     stats = {"cases": 0, "warnings": 0, "overdue": 0, "notices": 0}
-    sups = None
+    recipients = _RecipientCache()
     while True:
         batch = list(db.session.scalars(
             select(Case).where(Case.next_watch_at.is_not(None), Case.next_watch_at <= now)
             .order_by(Case.next_watch_at, Case.id).limit(SCAN_BATCH)))
         if not batch:
             break
-        if sups is None:
-            sups = supervisors()
-        for case in batch:
-            stats["cases"] += 1
-            _watch_case(case, now, sups, stats)
+        _scan_batch(batch, now, recipients, stats)
         db.session.flush()
         if len(batch) < SCAN_BATCH:
             break
     return stats
 
 
-def _watch_case(case: Case, now: datetime, sups: list[User], stats: dict[str, int]) -> None:
-    checks = [("reply", case.reply_due_at, "reply_warned_for", "reply_flagged_for")]
-    if case.status == "assigned" and case.accept_due_at is not None:
-        checks.append(("accept", case.accept_due_at, "accept_warned_for", "accept_flagged_for"))
-    for which, due, warned_attr, flagged_attr in checks:
-        if due is None or getattr(case, flagged_attr) == due:
-            continue
-        if now >= due:
-            # Past due: the warning is moot; raise the overdue flag once for this due time.
-            setattr(case, warned_attr, due)
-            setattr(case, flagged_attr, due)
-            if _insert_ignore(CaseFlag, [dict(case_id=case.id, kind=f"{which}_overdue", due_at=due, created_at=now)]):
-                stats["overdue"] += 1
-                db.session.add(CaseEvent(case_id=case.id, kind="overdue", at=now, actor_id=None,
-                                         data={"deadline": which, "due_at": _iso(due)}))
-                stats["notices"] += _notify_overdue(case, which, due, sups)
-        elif now >= due - WARNING_LEAD and getattr(case, warned_attr) != due:
-            setattr(case, warned_attr, due)
-            if _insert_ignore(CaseFlag, [dict(case_id=case.id, kind=f"{which}_warning", due_at=due, created_at=now)]):
-                stats["warnings"] += 1
-                db.session.add(CaseEvent(case_id=case.id, kind="due_soon", at=now, actor_id=None,
-                                         data={"deadline": which, "due_at": _iso(due)}))
-                stats["notices"] += _notify_warning(case, which, due)
-    refresh_watch(case)
+class _RecipientCache:
+    """Workers per handler/department and the supervisors, looked up once per scan."""
+
+    def __init__(self):
+        self.by_key: dict[tuple, list[User]] = {}
+        self._sups: list[User] | None = None
+
+    def workers(self, case: Case) -> list[User]:
+        key = (case.handler_id, case.department_id if case.handler_id is None else None)
+        if key not in self.by_key:
+            self.by_key[key] = case_workers(case)
+        return self.by_key[key]
+
+    def supervisors(self) -> list[User]:
+        if self._sups is None:
+            self._sups = supervisors()
+        return self._sups
+
+
+def _scan_batch(batch: list[Case], now: datetime, recipients: _RecipientCache, stats: dict[str, int]) -> None:
+    wanted: list[dict] = []  # flags this batch would raise
+    by_id = {case.id: case for case in batch}
+    for case in batch:
+        stats["cases"] += 1
+        checks = [("reply", case.reply_due_at, "reply_warned_for", "reply_flagged_for")]
+        if case.status == "assigned" and case.accept_due_at is not None:
+            checks.append(("accept", case.accept_due_at, "accept_warned_for", "accept_flagged_for"))
+        for which, due, warned_attr, flagged_attr in checks:
+            if due is None or getattr(case, flagged_attr) == due:
+                continue
+            if now >= due:
+                # Past due: the warning is moot; raise the overdue flag once for this due time.
+                setattr(case, warned_attr, due)
+                setattr(case, flagged_attr, due)
+                wanted.append(dict(case_id=case.id, kind=f"{which}_overdue", due_at=due, created_at=now))
+            elif now >= due - WARNING_LEAD and getattr(case, warned_attr) != due:
+                setattr(case, warned_attr, due)
+                wanted.append(dict(case_id=case.id, kind=f"{which}_warning", due_at=due, created_at=now))
+        refresh_watch(case)
+    if not wanted:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    new = db.session.execute(
+        insert(CaseFlag.__table__).values(wanted).on_conflict_do_nothing()
+        .returning(CaseFlag.__table__.c.case_id, CaseFlag.__table__.c.kind, CaseFlag.__table__.c.due_at)).all()
+    events, notices = [], []
+    for case_id, kind, due in new:
+        case = by_id[case_id]
+        which, _sep, level = kind.partition("_")
+        stats["overdue" if level == "overdue" else "warnings"] += 1
+        events.append(dict(case_id=case_id, kind="overdue" if level == "overdue" else "due_soon", at=now,
+                           actor_id=None, data={"deadline": which, "due_at": _iso(due)}))
+        if level == "overdue":
+            people = {u.id: u for u in recipients.workers(case) + recipients.supervisors()}.values()
+            body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
+                     no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
+        else:
+            people = recipients.workers(case)
+            body = _("12351 case %(no)s (%(cat)s): the %(what)s deadline %(due)s is near.",
+                     no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
+        body = (body + " " + case_link(case.case_no)).strip()
+        for user in people:
+            notices.extend(notice_rows(user, level if level == "overdue" else "warning",
+                                       f"{kind}:{case_id}:{_iso(due)}", body, case_id, now))
+    if events:
+        db.session.execute(CaseEvent.__table__.insert(), events)
+    for start in range(0, len(notices), 500):
+        stats["notices"] += _insert_ignore(Notice, notices[start:start + 500])
 
 
 def _deadline_name(which: str) -> str:
     return _("acceptance") if which == "accept" else _("reply")
-
-
-def _notify_warning(case: Case, which: str, due: datetime) -> int:
-    body = _("12351 case %(no)s (%(cat)s): the %(what)s deadline %(due)s is near.",
-             no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
-    body = (body + " " + case_link(case.case_no)).strip()
-    return sum(enqueue(u, "warning", f"{which}_warning:{case.id}:{_iso(due)}", body, case) for u in case_workers(case))
-
-
-def _notify_overdue(case: Case, which: str, due: datetime, sups: list[User]) -> int:
-    body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
-             no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
-    body = (body + " " + case_link(case.case_no)).strip()
-    recipients = {u.id: u for u in case_workers(case) + sups}
-    return sum(enqueue(u, "overdue", f"{which}_overdue:{case.id}:{_iso(due)}", body, case)
-               for u in recipients.values())
 
 
 # ---------------------------------------------------------------- morning reminders
