@@ -126,19 +126,16 @@ def _iso(value: datetime | None) -> str | None:
 
 def parse_datetime(raw: Any, field: str) -> datetime:
     """ISO 8601 with offset; a bare date or time without offset is read as local time."""
-    if isinstance(raw, datetime):
-        value = raw
-    else:
-        try:
-            value = datetime.fromisoformat(str(raw).strip())
-        except ValueError:
-            raise InvalidInput(
-                _("%(value)s is not a date and time (use e.g. 2026-12-01T17:30:00+08:00).", value=str(raw)[:40]),
-                {field: _("Wrong date format.")},
-            ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=clock.local_tz())
-    return value.astimezone(timezone.utc)
+    try:
+        value = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).strip())
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=clock.local_tz())
+        return value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # not ISO 8601, or off the calendar once moved to UTC (0001-01-01+08:00)
+        raise InvalidInput(
+            _("%(value)s is not a date and time (use e.g. 2026-12-01T17:30:00+08:00).", value=str(raw)[:40]),
+            {field: _("Wrong date format.")},
+        ) from None
 
 
 def lookup_type(code: Any) -> CaseType:
