@@ -340,6 +340,7 @@ def test_action_by_the_wrong_role_is_403(api, saved):
     ({"reply_due_at": "2026-12-01T17:30:00+08:00", "reason": "材料未齐"}, "reply_due_at"),  # earlier
     ({"reply_due_at": "2026-12-09T17:30:00+08:00"}, "reason"),
     ({"reply_due_at": 20261209, "reason": "材料未齐"}, "reply_due_at"),
+    ({"reply_due_at": "0001-01-01T00:00:00+08:00", "reason": "材料未齐"}, "reply_due_at"),  # off the calendar in UTC
     ({"reply_due_at": "2026-12-09T17:30:00+08:00", "reason": "x", "approved": True}, "approved"),
 ])
 def test_bad_extension_requests_are_refused(api, saved, body, field):
@@ -572,6 +573,9 @@ def test_workday_due_urgent_category_and_unencoded_plus(api, app):
     ({"start": "30/09/2026 10:00", "type": "consult"}, "start"),
     ({"start": "2026-09-31T10:00+08:00", "type": "consult"}, "start"),
     ({"start": "tomorrow", "type": "consult"}, "start"),
+    ({"start": "9999-12-31T10:00+08:00", "type": "consult"}, "start"),
+    ({"start": "0001-01-01T00:00+08:00", "type": "consult"}, "start"),
+    ({"start": "1999-12-31T10:00+08:00", "type": "consult"}, "start"),
     ({"type": "consult"}, "start"),
     ({"start": "2026-09-30T10:00+08:00"}, "type"),
     ({"start": "2026-09-30T10:00+08:00", "type": "gossip"}, "type"),

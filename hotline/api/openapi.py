@@ -26,6 +26,7 @@ NOT_BLANK = r"\S"
 CASE_NO_PATTERN = r"^[0-9]{8}-[0-9]{4,}$"
 FLAG_VALUES = ["1", "0", "true", "false"]
 LANGUAGES = ["zh_Hans_CN", "en"]
+DUE_FIRST_YEAR, DUE_LAST_YEAR = 2000, 2100  # the years an admin can enter into the calendar
 
 # The longest texts the services accept (hotline/cases/service.py).
 NAME_MAX = 64
@@ -232,8 +233,8 @@ LIST_PARAMS = [
 
 DUE_PARAMS = [
     _q("start", {"type": "string", "format": "date-time"},
-       "Registration time, ISO 8601 (without an offset: local time). A `+` of the offset sent unencoded "
-       "(read as a space) is understood.", required=True),
+       f"Registration time, ISO 8601 (without an offset: local time), in the years {DUE_FIRST_YEAR}–"
+       f"{DUE_LAST_YEAR}. A `+` of the offset sent unencoded (read as a space) is understood.", required=True),
     _q("type", {"type": "string", "enum": TYPE_CODES}, required=True),
     _q("category", {"type": "string"}, "Category code; its own reply limit, if any, wins over the type's."),
     _q("urgent", {"type": "string", "enum": FLAG_VALUES}),

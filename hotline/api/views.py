@@ -111,6 +111,10 @@ def workday_due():
     if not raw_start:
         raise InvalidInput(_("Please give the registration time (start)."), {"start": _("Required.")})
     start = service.parse_datetime(_SPACED_OFFSET.sub(r"\1+\2", raw_start), "start")
+    if not openapi.DUE_FIRST_YEAR <= start.year <= openapi.DUE_LAST_YEAR:
+        raise InvalidInput(_("start must lie between the years %(first)d and %(last)d.",
+                             first=openapi.DUE_FIRST_YEAR, last=openapi.DUE_LAST_YEAR),
+                           {"start": _("Out of range.")})
     if not args.get("type"):
         raise InvalidInput(_("Please give the case type."), {"type": _("Required.")})
     case_type = service.lookup_type(args.get("type"))
