@@ -571,3 +571,10 @@ def test_the_pages_stylesheet_and_script_are_served(app, users, login):
         resp.close()
     body = login(app.test_client(), "operator").get("/cases/new").get_data(as_text=True)
     assert 'href="/static/app.css"' in body and 'src="/static/app.js"' in body
+
+
+def test_caller_history_lists_open_cases_first(app, users, login):
+    open_one = make_case(app, summary="仍在办理")
+    closed = make_case(app, resolved_on_call=True, answer="已解答。", summary="已办结")
+    text = text_of(login(app.test_client(), "operator").get(f"/cases/caller?phone={PHONE}"))
+    assert text.index(open_one) < text.index(closed)

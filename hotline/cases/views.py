@@ -45,6 +45,7 @@ def local_short(value: datetime | None) -> str:
 def case_labels() -> dict[str, Any]:
     return {"ACTION_LABELS": ACTION_LABELS, "DUE_LABELS": DUE_LABELS}
 
+
 # What a call may lead to on the logging page.
 OUTCOMES = ("register", "close", "dispatch")
 
@@ -221,7 +222,8 @@ def caller():
         return render_template("cases/_caller.html", phone=None, message=err.message if raw else None,
                                cases=[], open_cases=[]), 422 if raw else 200
     cases = queries.caller_history(actor, phone)
-    rows = [_row(actor, c) for c in cases]
+    # Open cases on top (the operator may be about to log a duplicate), then the rest, newest first.
+    rows = sorted((_row(actor, c) for c in cases), key=lambda r: r["case"].status not in OPEN_STATUSES)
     known = next((r for r in rows if r["private"] and (r["case"].caller_name or r["case"].caller_employer)), None)
     return render_template("cases/_caller.html", phone=phone, message=None, cases=rows,
                            open_cases=[r for r in rows if r["case"].status in OPEN_STATUSES], known=known)
