@@ -40,10 +40,13 @@ class CaseFilter:
 
 def _parse_date(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw.strip())
+        value = date.fromisoformat(raw.strip())
     except ValueError:
         raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:20]),
                            {name: _("Wrong date format.")}) from None
+    if not date.min < value < date.max:  # its local midnight (or the next one) would not fit in UTC
+        raise InvalidInput(_("%(value)s is out of range.", value=raw[:20]), {name: _("Out of range.")})
+    return value
 
 
 def parse_filter(args) -> CaseFilter:

@@ -286,7 +286,8 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
 # ---------------------------------------------------------------- lookups
 
 def get_case(actor: User, case_no: str) -> Case:
-    case = db.session.scalar(select(Case).where(Case.case_no == case_no)) if isinstance(case_no, str) else None
+    known = isinstance(case_no, str) and "\x00" not in case_no  # PostgreSQL refuses NUL in a query
+    case = db.session.scalar(select(Case).where(Case.case_no == case_no)) if known else None
     if case is None or not access.can_view(actor, case):
         # Same answer for "absent" and "not yours": numbers are not an oracle.
         raise NotFound(_("Case %(no)s was not found.", no=str(case_no)[:32]))
