@@ -131,6 +131,8 @@ def test_walk_in_and_letter_cases_need_no_phone(api):
     ({"caller": {"phone": 13812345678}}, "caller.phone"),
     ({"priority": "high"}, "priority"),  # not in the schema: refused, not ignored
     ({"caller": {"phone": "13812345678", "id_number": "320500"}}, "caller.id_number"),
+    ({"summary": "欠薪\x00三个月"}, "summary"),
+    ({"caller": {"phone": "13812345678", "name": "王\x00"}}, "caller.name"),
 ])
 def test_bad_create_input_is_refused_and_nothing_is_saved(api, saved, change, field):
     create(api)
@@ -519,6 +521,9 @@ def test_cursor_pagination(api, seven):
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"q": "x" * 101}, "q"),
     ({"stauts": "open"}, "stauts"),  # a typo is refused, not ignored
+    ({"from": "0001-01-01"}, "from"),  # local midnight would fall before year 1 in UTC
+    ({"to": "9999-12-31"}, "to"),
+    ({"q": "欠薪\x00"}, "q"),  # PostgreSQL text cannot hold NUL: refused, not a crash
 ])
 def test_bad_list_filters_are_422(api, query, field):
     err = error_of(api("supervisor").get("/cases", query_string=query), 422, "invalid")
@@ -628,3 +633,47 @@ def test_a_conflict_found_at_commit_is_409_not_200(api, monkeypatch):
     error_of(resp, 409, "stale_version")
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert api("operator").get("/cases").get_json()["items"] == []
+
+
+ODD_TEXT = ["", " ", "0", "-1", "1e400", "\x00", "%", "_", "\\", "null", "x" * 300, "0001-01-01", "9999-12-31",
+            "2026-02-30", "１３８１２３４５６７８", "++8613812345678", "2026-11-30T10:00+99:00"]
+ODD_JSON = [None, True, 0, -1, 10**30, 1.5, "", "x" * 3000, [], {}, {"a": 1}, "\x00", "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-14:00", "１３８１２３４５６７８"]
+
+
+def test_odd_input_never_crashes(app, api):
+    """Whatever arrives, the answer is a JSON error or a success, never a 500."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    case = create(api, department="legal_aid", handler="handler")
+    crashed = []
+
+    def check(resp, *what):
+        if resp.status_code >= 500 or not resp.is_json:
+            crashed.append((resp.status_code, *what))
+        return resp
+
+    for name in ("status", "overdue", "type", "category", "department", "handler", "channel", "phone", "q", "from",
+                 "to", "cursor", "limit"):
+        for value in ODD_TEXT:
+            check(api("supervisor").get("/cases", query_string={name: value}), "list", name, value)
+    for name in ("start", "type", "category", "urgent"):
+        for value in ODD_TEXT:
+            query = {"start": "2026-11-30T10:00+08:00", "type": "consult", name: value}
+            check(api("operator").get("/workdays/due", query_string=query), "due", name, value)
+    for name in ("channel", "type", "category", "summary", "detail", "urgent", "answer", "department", "handler",
+                 "caller"):
+        for value in ODD_JSON:
+            check(api("operator").post("/cases", json={**BASE, name: value}), "create", name, value)
+    for action, who, names in [("extend", "handler", ("reply_due_at", "reason")), ("merge", "operator", ("into",)),
+                               ("reply", "handler", ("content", "method")), ("survey", "operator", ("result",)),
+                               ("assign", "supervisor", ("department", "handler")), ("note", "handler", ("text",))]:
+        for name in (*names, "version"):
+            for value in ODD_JSON:
+                body = {"version": case["version"], "reason": "r", "reply_due_at": "2026-12-09", name: value}
+                resp = check(api(who).post(f"/cases/{case['case_no']}/{action}", json=body), action, name, value)
+                if resp.status_code == 200:
+                    case = resp.get_json()
+    for path in ("/cases/%00", "/cases/" + "9" * 500, f"/cases/{case['case_no']}%00/note"):
+        check(api("supervisor").get(path), "path", path)
+    check(api("supervisor").post("/cases/%00/note", json={"version": 1, "text": "x"}), "action path")
+    assert crashed == []

@@ -53,8 +53,16 @@ def check_query(operation_id: str) -> None:
     allowed = openapi.query_names(operation_id)
     unknown = [name for name in request.args if name not in allowed]
     if unknown:
-        raise InvalidInput(_("Unknown query parameter: %(name)s", name=unknown[0][:64]),
-                           {name[:64]: _("Not accepted here.") for name in unknown})
+        raise InvalidInput(_("Unknown query parameter: %(name)s", name=_printable(unknown[0])),
+                           {_printable(name): _("Not accepted here.") for name in unknown})
+    with_nul = [name for name, value in request.args.items(multi=True) if "\x00" in value]
+    if with_nul:
+        raise InvalidInput(_("%(name)s contains a NUL character.", name=with_nul[0]),
+                           {name: _("Contains a NUL character.") for name in with_nul})
+
+
+def _printable(name: str) -> str:
+    return name[:64].replace("\x00", "\ufffd")
 
 
 def _kind_label(kinds: list[str]) -> str:
@@ -88,6 +96,9 @@ def _check(value: Any, schema: dict, path: str, unknown: list[str], wrong: dict[
     kinds = schema.get("type")
     if kinds is not None:
         kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it: refuse, don't crash
+            wrong[path or "body"] = _("Contains a NUL character.")
+            return
         if not _type_ok(value, kinds):
             wrong[path or "body"] = _("Must be %(kind)s.", kind=_kind_label(kinds))
             return
@@ -99,4 +110,4 @@ def _check(value: Any, schema: dict, path: str, unknown: list[str], wrong: dict[
         if key in properties:
             _check(item, properties[key], where, unknown, wrong)
         elif schema.get("additionalProperties") is False:
-            unknown.append(where[:64])
+            unknown.append(_printable(where))
