@@ -268,3 +268,24 @@ def test_bell_and_notice_page(app, phones, login):
     client = login(app.test_client(), "handler")
     page = client.get("/notices").get_data(as_text=True)
     assert "20261130-0001" in page and 'class="count">1<' in page
+
+
+def test_department_head_gets_overdue_notices_and_the_reminder(ctx, phones, clock):
+    from hotline.admin import service as admin
+
+    admin.update_department("legal_aid", "法律援助中心", "1", None, head="handler_b")
+    register(department="legal_aid", handler="handler")
+    clock.set(local(2026, 12, 1, 17, 31))
+    watch.scan()
+    assert "handler_b" in {n.recipient.username for n in notices(kind="overdue")}
+    clock.set(local(2026, 12, 2, 9, 0))
+    watch.send_reminders()
+    assert "handler_b" in {n.recipient.username for n in notices(kind="reminder")}
+
+
+def test_department_head_must_belong_to_the_department(ctx, users):
+    from hotline.admin import service as admin
+    from hotline.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        admin.update_department("legal_aid", "法律援助中心", "1", None, head="other_handler")

@@ -134,11 +134,26 @@ def create_department(code: Any, name: Any, sort_order: Any = None) -> Departmen
     return dept
 
 
-def update_department(code: Any, name: Any, active: Any, sort_order: Any = None) -> Department:
+def department_members(dept: Department) -> list:
+    from hotline.auth.models import User
+
+    return list(db.session.scalars(select(User).where(User.department_id == dept.id, User.active.is_(True))
+                                   .order_by(User.display_name)))
+
+
+def update_department(code: Any, name: Any, active: Any, sort_order: Any = None, head: Any = None) -> Department:
     dept = get_department(code)
     dept.name = clean_name(name)
     dept.sort_order = clean_sort(sort_order, dept.sort_order)
     dept.active = clean_flag(active)
+    if head in (None, ""):
+        dept.head_id = None
+    else:
+        member = next((u for u in department_members(dept) if u.username == head), None)
+        if member is None:
+            raise InvalidInput(_("The department head must be an active member of the department."),
+                               {"head": _("Not a member.")})
+        dept.head_id = member.id
     db.session.flush()
     log.info("department %s updated (active=%s)", dept.code, dept.active)
     return dept

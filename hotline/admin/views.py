@@ -151,8 +151,9 @@ def create_department():
 @bp.route("/departments/<code>")
 @allow("admin")
 def edit_department(code: str):
-    return render_template("admin/department_edit.html", dept=service.get_department(code), form=None,
-                           error=None, fields={})
+    dept = service.get_department(code)
+    return render_template("admin/department_edit.html", dept=dept, form=None, error=None, fields={},
+                           members=service.department_members(dept))
 
 
 @bp.route("/departments/<code>", methods=["POST"])
@@ -160,10 +161,12 @@ def edit_department(code: str):
 def update_department(code: str):
     form = request.form
     try:
-        dept = service.update_department(code, form.get("name"), form.get("active"), form.get("sort_order"))
+        dept = service.update_department(code, form.get("name"), form.get("active"), form.get("sort_order"),
+                                         form.get("head"))
     except ServiceError as err:
-        return render_template("admin/department_edit.html", dept=service.get_department(code), form=form,
-                               **_failed(err)), _status(err)
+        dept = service.get_department(code)
+        return render_template("admin/department_edit.html", dept=dept, form=form,
+                               members=service.department_members(dept), **_failed(err)), _status(err)
     flash(_("Department %(name)s was saved.", name=dept.name), "ok")
     return redirect(url_for(".departments"))
 

@@ -67,6 +67,16 @@ def case_workers(case: Case) -> list[User]:
                                           UserRole.role == "handler").order_by(User.id)))
 
 
+def department_head(department_id: int | None) -> list[User]:
+    if department_id is None:
+        return []
+    from hotline.reference.models import Department
+
+    dept = db.session.get(Department, department_id)
+    head = db.session.get(User, dept.head_id) if dept is not None and dept.head_id else None
+    return [head] if head is not None and head.active else []
+
+
 def supervisors() -> list[User]:
     return list(db.session.scalars(
         select(User).join(UserRole).where(UserRole.role == "supervisor", User.active.is_(True)).order_by(User.id)))
@@ -162,6 +172,12 @@ class _RecipientCache:
             self._sups = supervisors()
         return self._sups
 
+    def head(self, department_id: int | None) -> list[User]:
+        key = ("head", department_id)
+        if key not in self.by_key:
+            self.by_key[key] = department_head(department_id)
+        return self.by_key[key]
+
 
 def _scan_batch(batch: list[Case], now: datetime, recipients: _RecipientCache, stats: dict[str, int]) -> None:
     wanted: list[dict] = []  # flags this batch would raise
@@ -198,7 +214,8 @@ def _scan_batch(batch: list[Case], now: datetime, recipients: _RecipientCache, s
         events.append(dict(case_id=case_id, kind="overdue" if level == "overdue" else "due_soon", at=now,
                            actor_id=None, data={"deadline": which, "due_at": _iso(due)}))
         if level == "overdue":
-            people = {u.id: u for u in recipients.workers(case) + recipients.supervisors()}.values()
+            people = {u.id: u for u in recipients.workers(case) + recipients.head(case.department_id)
+                      + recipients.supervisors()}.values()
             body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
                      no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
         else:
@@ -251,6 +268,7 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
         select(Case.case_no, Case.handler_id, Case.department_id).where(overdue, Case.department_id.is_not(None))
         .order_by(Case.reply_due_at)).all()
     dept_handlers: dict[int, list[int]] = {}
+    heads: dict[int, list[User]] = {}
     for case_no, handler_id, dept_id in rows:
         if handler_id is not None:
             targets = [handler_id]
@@ -260,7 +278,9 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
                     select(User.id).join(UserRole).where(User.department_id == dept_id, User.active.is_(True),
                                                          UserRole.role == "handler")))
             targets = dept_handlers[dept_id]
-        for uid in targets:
+        head = department_head(dept_id) if dept_id not in heads else heads[dept_id]
+        heads[dept_id] = head
+        for uid in set(targets) | {h.id for h in head}:
             per_handler.setdefault(uid, []).append(case_no)
     for uid, numbers in per_handler.items():
         user = db.session.get(User, uid)

@@ -1,7 +1,7 @@
 """Reference data: departments, the five demand types, categories."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.extensions import db
@@ -15,6 +15,8 @@ class Department(db.Model):
     name: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # The department head also receives 超期 notices and the morning reminder for the department.
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", use_alter=True))
 
 
 class CaseType(db.Model):
