@@ -90,6 +90,8 @@ def backend(request):
 
 
 def reset_database(snapshot):
+    # department.head_id and user_account.department_id point at each other: break the cycle first.
+    db.session.execute(text("UPDATE department SET head_id = NULL"))
     tables = list(reversed(db.metadata.sorted_tables))
     for table in tables:
         db.session.execute(delete(table))
