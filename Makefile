@@ -21,7 +21,7 @@ translations: $(VENV)/.installed
 
 db: setup
 	mkdir -p instance
-	HOTLINE_ENV=development $(FLASK) db upgrade
+	HOTLINE_ENV=development $(FLASK) db upgrade heads
 	HOTLINE_ENV=development $(FLASK) hotline seed
 
 demo: db

@@ -54,6 +54,11 @@ def create_app(config: dict | None = None) -> Flask:
     from hotline.notify.views import bp as notify_bp
 
     app.register_blueprint(notify_bp)
+    from hotline.reports.views import bp as reports_bp
+    from hotline.telephony.views import bp as telephony_bp
+
+    app.register_blueprint(telephony_bp)
+    app.register_blueprint(reports_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies
 
     from hotline.web import install

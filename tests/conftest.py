@@ -59,7 +59,7 @@ def migrate_and_seed(app):
     from hotline.seed import seed_reference
 
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         seed_reference()
         db.session.commit()
         snapshot = {}

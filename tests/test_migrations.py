@@ -31,7 +31,7 @@ def empty_app(request):
 
 def test_upgrade_from_empty_matches_models_and_downgrades(empty_app):
     with empty_app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         with db.engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             diff = compare_metadata(ctx, db.metadata)

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("telephony", __name__)
