@@ -30,6 +30,11 @@ def install(app: Flask) -> None:
             return None  # 404 follows
         view = current_app.view_functions.get(request.endpoint)
         rule = rule_of(view)
+        if not is_api() and request.method == "POST" and any(
+                "\x00" in value for values in request.form.listvalues() for value in values):
+            # PostgreSQL cannot store NUL; refuse it at the door rather than fail in the database.
+            return render_template("error.html", code=400,
+                                   message=_("The form contains a character that cannot be stored.")), 400
         if rule is None and (request.endpoint == "static" or request.endpoint.endswith(".static")):
             return None  # stylesheets and scripts are public files (no rule can be declared on Flask's view)
         if is_api():

@@ -171,8 +171,9 @@ def get_user(username: str):
 def login(app):
     """login(client, username): a logged-in test client session (CSRF token from the form)."""
 
-    def do(client, username, password=PASSWORD):
-        page = client.get("/login")
+    def do(client, username, password=PASSWORD, lang="en"):
+        # Most tests read English text; the session keeps the language (Chinese is the default).
+        page = client.get(f"/login?lang={lang}")
         token = csrf_from(page.get_data(as_text=True))
         resp = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]

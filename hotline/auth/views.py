@@ -46,7 +46,10 @@ def login():
                 db.session.commit()  # keep the record of the failed attempt
                 return render_template("auth/login.html", form=form, error=err.message), (
                     429 if err.code == "throttled" else 401)
-            session.clear()  # a fresh session at login
+            lang = session.get("lang")
+            session.clear()  # a fresh session at login; only the chosen language survives
+            if lang:
+                session["lang"] = lang
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
         return render_template("auth/login.html", form=form, error=_("Please fill in user name and password.")), 422

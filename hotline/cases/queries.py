@@ -17,7 +17,7 @@ from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, Case
 from hotline.cases.service import normalize_phone
 from hotline.errors import InvalidInput
 from hotline.extensions import db
-from hotline.reference.models import Category, Department
+from hotline.reference.models import CaseType, Category, Department
 
 MAX_LIMIT = 100
 
@@ -116,6 +116,8 @@ def build_query(actor: User, f: CaseFilter):
         )
         stmt = stmt.where(overdue_cond if f.overdue else ~overdue_cond)
     if f.type:
+        if db.session.get(CaseType, f.type) is None:
+            raise InvalidInput(_("Unknown case type: %(code)s", code=f.type[:32]), {"type": _("Unknown type.")})
         stmt = stmt.where(Case.type_code == f.type)
     if f.category:
         cat_id = db.session.scalar(select(Category.id).where(Category.code == f.category))

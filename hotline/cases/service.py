@@ -270,16 +270,17 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     if resolved:
         case.replied_at = case.closed_at = now
         case.reply_method = "phone"
+    watch.refresh_watch(case)  # before the INSERT, so a new case starts at version 1
     db.session.add(case)
     _event(case, "register", actor, status=case.status, via=via, reply_due_at=_iso(due.at),
            resolved_on_call=resolved)
     db.session.flush()
-    # One UPDATE per action: keeps `version` counting user actions, not flushes.
-    with db.session.no_autoflush:
-        if dispatch:
+    if dispatch:
+        # Dispatch is the second step: one UPDATE, so the case is at version 2.
+        with db.session.no_autoflush:
             _assign(case, actor, dispatch, data.get("handler"), reassign=False)
-        watch.refresh_watch(case)
-    db.session.flush()
+            watch.refresh_watch(case)
+        db.session.flush()
     return case
 
 
