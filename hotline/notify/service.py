@@ -7,11 +7,12 @@ schedulers, an overrunning job or a restart cannot send anything twice.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Iterable
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline import clock
@@ -33,10 +34,11 @@ def _insert_ignore(model, rows: list[dict]) -> int:
         return 0
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
+    # One cached single-row statement run as executemany (SQLAlchemy batches it into multi-row
+    # VALUES); RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
     table = model.__table__
     key = list(table.primary_key.columns)[0]
-    result = db.session.execute(insert(table).values(rows).on_conflict_do_nothing().returning(key))
+    result = db.session.execute(insert(table).on_conflict_do_nothing().returning(key), rows)
     return len(result.all())
 
 
@@ -132,55 +134,87 @@ def refresh_watch(case: Case) -> None:
     case.next_watch_at = next_watch(case)
 
 
+WATCH_COLUMNS = (Case.id, Case.case_no, Case.status, Case.version, Case.handler_id, Case.department_id,
+                 Case.reply_due_at, Case.accept_due_at, Case.reply_warned_for, Case.reply_flagged_for,
+                 Case.accept_warned_for, Case.accept_flagged_for, Case.next_watch_at)
+
+
 def scan(now: datetime | None = None) -> dict[str, int]:
     """Raise every warning and overdue flag that has come due. Idempotent.
 
-    Works in batches: flags are inserted together (ON CONFLICT DO NOTHING RETURNING tells
-    which are new), then events and notices for the new ones only.
+    Reads plain rows (no ORM objects) in batches along the partial index on next_watch_at;
+    flags are inserted together (ON CONFLICT DO NOTHING RETURNING tells which are new), then
+    events and notices for the new ones only. The watch columns are written with the version
+    the scan read in the WHERE clause: a case a user changed meanwhile is left for the next
+    scan, and the watch never bumps `version` (it makes nobody's page stale).
     """
+    from hotline.reference.models import Category
+
     now = now or clock.now()
     stats = {"cases": 0, "warnings": 0, "overdue": 0, "notices": 0}
     recipients = _RecipientCache()
+    after = None  # keyset: (next_watch_at, id) of the last row seen
     while True:
-        batch = list(db.session.scalars(
-            select(Case).where(Case.next_watch_at.is_not(None), Case.next_watch_at <= now)
-            .order_by(Case.next_watch_at, Case.id).limit(SCAN_BATCH)))
-        if not batch:
+        stmt = (select(*WATCH_COLUMNS, Category.name.label("category_name"))
+                .join(Category, Category.id == Case.category_id)
+                .where(Case.next_watch_at.is_not(None), Case.next_watch_at <= now))
+        if after is not None:
+            stmt = stmt.where(or_(Case.next_watch_at > after[0],
+                                  and_(Case.next_watch_at == after[0], Case.id > after[1])))
+        rows = db.session.execute(stmt.order_by(Case.next_watch_at, Case.id).limit(SCAN_BATCH)).all()
+        if not rows:
             break
-        _scan_batch(batch, now, recipients, stats)
-        db.session.flush()
-        if len(batch) < SCAN_BATCH:
+        after = (rows[-1].next_watch_at, rows[-1].id)
+        _scan_batch([SimpleNamespace(**row._mapping) for row in rows], now, recipients, stats)
+        if len(rows) < SCAN_BATCH:
             break
     return stats
 
 
 class _RecipientCache:
-    """Workers per handler/department and the supervisors, looked up once per scan."""
+    """Every active user loaded once per scan: workers per handler/department, heads, supervisors."""
 
     def __init__(self):
-        self.by_key: dict[tuple, list[User]] = {}
-        self._sups: list[User] | None = None
+        self._loaded = False
 
-    def workers(self, case: Case) -> list[User]:
-        key = (case.handler_id, case.department_id if case.handler_id is None else None)
-        if key not in self.by_key:
-            self.by_key[key] = case_workers(case)
-        return self.by_key[key]
+    def _load(self) -> None:
+        from hotline.reference.models import Department
+
+        users = list(db.session.scalars(select(User).where(User.active.is_(True))))
+        self.by_id = {u.id: u for u in users}
+        self.handlers_by_dept: dict[int, list[User]] = {}
+        for u in sorted(users, key=lambda u: u.id):
+            if u.department_id is not None and u.has_role("handler"):
+                self.handlers_by_dept.setdefault(u.department_id, []).append(u)
+        self.sups = [u for u in sorted(users, key=lambda u: u.id) if u.has_role("supervisor")]
+        self.heads = dict(db.session.execute(select(Department.id, Department.head_id)).all())
+        self._loaded = True
+
+    def workers(self, case) -> list[User]:
+        """Same rule as case_workers(), from the preloaded users."""
+        if not self._loaded:
+            self._load()
+        if case.handler_id is not None:
+            user = self.by_id.get(case.handler_id)
+            return [user] if user is not None else []
+        return self.handlers_by_dept.get(case.department_id, []) if case.department_id is not None else []
 
     def supervisors(self) -> list[User]:
-        if self._sups is None:
-            self._sups = supervisors()
-        return self._sups
+        if not self._loaded:
+            self._load()
+        return self.sups
 
     def head(self, department_id: int | None) -> list[User]:
-        key = ("head", department_id)
-        if key not in self.by_key:
-            self.by_key[key] = department_head(department_id)
-        return self.by_key[key]
+        if not self._loaded:
+            self._load()
+        head = self.by_id.get(self.heads.get(department_id)) if department_id is not None else None
+        return [head] if head is not None else []
 
 
-def _scan_batch(batch: list[Case], now: datetime, recipients: _RecipientCache, stats: dict[str, int]) -> None:
+def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_RecipientCache",
+                stats: dict[str, int]) -> None:
     wanted: list[dict] = []  # flags this batch would raise
+    changes: list[dict] = []
     by_id = {case.id: case for case in batch}
     for case in batch:
         stats["cases"] += 1
@@ -198,14 +232,24 @@ def _scan_batch(batch: list[Case], now: datetime, recipients: _RecipientCache, s
             elif now >= due - WARNING_LEAD and getattr(case, warned_attr) != due:
                 setattr(case, warned_attr, due)
                 wanted.append(dict(case_id=case.id, kind=f"{which}_warning", due_at=due, created_at=now))
-        refresh_watch(case)
+        changes.append(dict(b_id=case.id, b_version=case.version, b_rw=case.reply_warned_for,
+                            b_rf=case.reply_flagged_for, b_aw=case.accept_warned_for, b_af=case.accept_flagged_for,
+                            b_next=next_watch(case)))
+    table = Case.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+        .values(reply_warned_for=bindparam("b_rw"), reply_flagged_for=bindparam("b_rf"),
+                accept_warned_for=bindparam("b_aw"), accept_flagged_for=bindparam("b_af"),
+                next_watch_at=bindparam("b_next")),
+        changes)
     if not wanted:
         return
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    flags = CaseFlag.__table__
     new = db.session.execute(
-        insert(CaseFlag.__table__).values(wanted).on_conflict_do_nothing()
-        .returning(CaseFlag.__table__.c.case_id, CaseFlag.__table__.c.kind, CaseFlag.__table__.c.due_at)).all()
+        insert(flags).on_conflict_do_nothing().returning(flags.c.case_id, flags.c.kind, flags.c.due_at),
+        wanted).all()
     events, notices = [], []
     for case_id, kind, due in new:
         case = by_id[case_id]
@@ -217,19 +261,18 @@ def _scan_batch(batch: list[Case], now: datetime, recipients: _RecipientCache, s
             people = {u.id: u for u in recipients.workers(case) + recipients.head(case.department_id)
                       + recipients.supervisors()}.values()
             body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
-                     no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
+                     no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         else:
             people = recipients.workers(case)
             body = _("12351 case %(no)s (%(cat)s): the %(what)s deadline %(due)s is near.",
-                     no=case.case_no, cat=case.category.name, what=_deadline_name(which), due=short_time(due))
+                     no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         body = (body + " " + case_link(case.case_no)).strip()
         for user in people:
             notices.extend(notice_rows(user, level if level == "overdue" else "warning",
                                        f"{kind}:{case_id}:{_iso(due)}", body, case_id, now))
     if events:
         db.session.execute(CaseEvent.__table__.insert(), events)
-    for start in range(0, len(notices), 500):
-        stats["notices"] += _insert_ignore(Notice, notices[start:start + 500])
+    stats["notices"] += _insert_ignore(Notice, notices)
 
 
 def _deadline_name(which: str) -> str:
