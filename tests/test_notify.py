@@ -289,3 +289,21 @@ def test_department_head_must_belong_to_the_department(ctx, users):
 
     with pytest.raises(InvalidInput):
         admin.update_department("legal_aid", "法律援助中心", "1", None, head="other_handler")
+
+
+def test_sms_text_is_chinese_even_when_the_dispatcher_uses_english(app, users, login):
+    with app.app_context():
+        get_user("handler").phone = "+8613900000002"
+        db.session.commit()
+    client = login(app.test_client(), "operator", lang="en")
+    from conftest import csrf_from
+
+    page = client.get("/cases/new").get_data(as_text=True)
+    resp = client.post("/cases/new", data={
+        "csrf_token": csrf_from(page), "phone": "13812345678", "channel": "hotline", "type": "consult",
+        "category": "wages", "summary": "拖欠工资", "outcome": "dispatch", "department": "legal_aid",
+        "handler": "handler"})
+    assert resp.status_code == 302
+    with app.app_context():
+        [sms] = notices(channel="sms")
+        assert sms.body.startswith("12351工单20261130-0001") and "签收" in sms.body

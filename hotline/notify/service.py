@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Iterable
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -104,8 +104,10 @@ def notice_rows(recipient: User, kind: str, key: str, body: str, case_id: int | 
 
 def on_dispatch(case: Case) -> None:
     """Called by the case service when a case is dispatched (or reassigned)."""
-    body = _("12351 case %(no)s (%(cat)s) was dispatched to you. Please accept it by %(due)s.",
-             no=case.case_no, cat=case.category.name, due=short_time(case.accept_due_at)) + " " + case_link(case.case_no)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # not the dispatcher's UI language
+        body = _("12351 case %(no)s (%(cat)s) was dispatched to you. Please accept it by %(due)s.",
+                 no=case.case_no, cat=case.category.name, due=short_time(case.accept_due_at))
+    body += " " + case_link(case.case_no)
     for user in case_workers(case):
         enqueue(user, "dispatched", f"dispatched:{case.id}:{_iso(case.assigned_at)}", body.strip(), case)
 

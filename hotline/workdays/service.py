@@ -20,6 +20,14 @@ SEED_FIRST_YEAR = 2004
 SEED_LAST_YEAR = 2026
 
 
+# chinese-calendar names its holidays in English; the calendar shows them as people say them.
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+
+
 class CalendarError(ValueError):
     pass
 
@@ -139,7 +147,7 @@ def seed_from_package(first: int = SEED_FIRST_YEAR, last: int = SEED_LAST_YEAR) 
                 name = ""
                 if not work:
                     _, holiday = chinese_calendar.get_holiday_detail(day)
-                    name = str(holiday or "")
+                    name = HOLIDAY_NAMES.get(getattr(holiday, "value", None) or "", str(holiday or ""))
                 rows.append({"day": day, "is_workday": work, "note": name})
             day += timedelta(days=1)
         if rows:
