@@ -16,6 +16,7 @@ from hotline.cases import access
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, Case
 from hotline.cases.service import normalize_phone
 from hotline.errors import InvalidInput
+from hotline import search
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
 
@@ -143,9 +144,7 @@ def build_query(actor: User, f: CaseFilter):
         if private_ok is not None:
             stmt = stmt.where(private_ok)  # no phone oracle over confidential cases
     if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        cond = or_(Case.summary.like(pattern, escape="\\"), Case.case_no == f.q)
-        stmt = stmt.where(cond)
+        stmt = stmt.where(search.summary_condition(f.q, db.session.get_bind().dialect.name))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
     if f.date_to:
