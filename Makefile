@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 setup: $(VENV)/.installed translations
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -f -d hotline/translations
+	$(BIN)/pybabel compile -f -d hotline/translations
 
 db: setup
 	mkdir -p instance
