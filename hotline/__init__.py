@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, redirect, request, session, url_for
-from flask_babel import gettext as _
+from flask import Flask, request, session
 from flask_login import current_user
 
 from hotline.config import ROOT, load_config

@@ -13,7 +13,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from hotline import clock
 from hotline.extensions import db

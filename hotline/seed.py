@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 from sqlalchemy import select
 
-from hotline import clock
 from hotline.auth import service as auth
 from hotline.auth.models import User
 from hotline.extensions import db

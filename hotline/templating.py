@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, request
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask import Flask, current_app
+from flask_babel import get_locale, lazy_gettext as _l
 
 from hotline import clock
 from hotline.auth.access import current_actor

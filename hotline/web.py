@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline import clock
 from hotline.auth.access import current_actor, permits, rule_of
 from hotline.errors import ServiceError
 from hotline.extensions import db

@@ -1,7 +1,6 @@
 """Deny by default: every endpoint declares who may use it, or it answers 403."""
 from __future__ import annotations
 
-from functools import wraps
 from typing import Callable
 
 from flask import g
