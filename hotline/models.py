@@ -4,3 +4,4 @@ from hotline.cases.models import Case, CaseCounter, CaseEvent  # noqa: F401
 from hotline.reference.models import CaseType, Category, Department  # noqa: F401
 from hotline.workdays.models import CalendarDay, CalendarYear  # noqa: F401
 from hotline.notify.models import CaseFlag, JobLease, Notice  # noqa: F401
+from hotline.telephony.models import Call, Callback, CallbackAttempt, InboundSms, SmsConsent, SurveyRequest, TelephonySettings  # noqa: F401,E501
