@@ -8,12 +8,12 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
-from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, Case
+from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case
 from hotline.cases.service import normalize_phone
 from hotline.errors import InvalidInput
 from hotline import search
@@ -21,6 +21,14 @@ from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
 
 MAX_LIMIT = 100
+# department=- / handler=-: cases without one (the reports' "not dispatched" groups).
+NONE_VALUE = "-"
+# survey=…: one result, "reached" (the caller answered: a survey that counts), "positive"
+# (satisfied or basically satisfied) or "none" (no result, or the caller was unreachable).
+REACHED_RESULTS = ("satisfied", "basically_satisfied", "dissatisfied")
+POSITIVE_RESULTS = ("satisfied", "basically_satisfied")
+SURVEY_FILTERS = (*SURVEY_RESULTS, "reached", "positive", "none")
+FLAG_FILTERS = ("on_time", "on_call", "reopened")
 
 
 @dataclass
@@ -36,6 +44,13 @@ class CaseFilter:
     q: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # The reports' drill-down filters (DESIGN.md §5): each is the figure's own condition.
+    on_time: bool | None = None
+    on_call: bool | None = None
+    reopened: bool | None = None
+    survey: str | None = None
+    closed_from: date | None = None
+    closed_to: date | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -80,7 +95,60 @@ def parse_filter(args) -> CaseFilter:
         f.date_from = _parse_date(get("from"), "from")
     if get("to"):
         f.date_to = _parse_date(get("to"), "to")
+    for name in FLAG_FILTERS:
+        raw = get(name)
+        if raw is not None:
+            if raw not in ("1", "0", "true", "false"):
+                raise InvalidInput(_("%(name)s must be 1 or 0.", name=name), {name: _("Must be 1 or 0.")})
+            setattr(f, name, raw in ("1", "true"))
+    f.survey = get("survey")
+    if f.survey and f.survey not in SURVEY_FILTERS:
+        raise InvalidInput(_("Unknown survey filter: %(v)s", v=f.survey[:24]), {"survey": _("Unknown survey filter.")})
+    if get("closed_from"):
+        f.closed_from = _parse_date(get("closed_from"), "closed_from")
+    if get("closed_to"):
+        f.closed_to = _parse_date(get("closed_to"), "closed_to")
     return f
+
+
+# ---------------------------------------------------------------- the figures' conditions (DESIGN.md §5)
+# One definition each, used by the case list's filters and by the reports, so a drill-down
+# list always counts what the figure counts.
+
+def overdue_condition(now: datetime):
+    """超期: open (registered, dispatched, accepted) and past the reply deadline, or dispatched and past
+    the acceptance deadline."""
+    from hotline.notify.service import overdue_condition as watch_overdue
+
+    return watch_overdue(now)
+
+
+def settled_at():
+    """When the case was answered: the reply (or the call that closed it), else the merge that closed it."""
+    return func.coalesce(Case.replied_at, Case.closed_at)
+
+
+def on_time_condition():
+    """Replied (or closed on the call, or merged) by the reply deadline."""
+    return settled_at() <= Case.reply_due_at
+
+
+def late_condition():
+    return settled_at() > Case.reply_due_at
+
+
+def survey_condition(kind: str):
+    if kind == "reached":
+        return Case.survey_result.in_(REACHED_RESULTS)
+    if kind == "positive":
+        return Case.survey_result.in_(POSITIVE_RESULTS)
+    if kind == "none":
+        return or_(Case.survey_result.is_(None), Case.survey_result == "unreachable")
+    return Case.survey_result == kind
+
+
+def reopened_condition():
+    return Case.reopen_count > 0
 
 
 def _local_midnight_utc(day: date) -> datetime:
@@ -111,10 +179,7 @@ def build_query(actor: User, f: CaseFilter):
     elif f.status:
         stmt = stmt.where(Case.status == f.status)
     if f.overdue is not None:
-        overdue_cond = and_(
-            Case.status.in_(OPEN_STATUSES),
-            or_(Case.reply_due_at < now, and_(Case.status == "assigned", Case.accept_due_at < now)),
-        )
+        overdue_cond = overdue_condition(now)
         stmt = stmt.where(overdue_cond if f.overdue else ~overdue_cond)
     if f.type:
         if db.session.get(CaseType, f.type) is None:
@@ -125,13 +190,17 @@ def build_query(actor: User, f: CaseFilter):
         if cat_id is None:
             raise InvalidInput(_("Unknown category: %(code)s", code=f.category[:32]), {"category": _("Unknown category.")})
         stmt = stmt.where(Case.category_id == cat_id)
-    if f.department:
+    if f.department == NONE_VALUE:
+        stmt = stmt.where(Case.department_id.is_(None))
+    elif f.department:
         dept_id = db.session.scalar(select(Department.id).where(Department.code == f.department))
         if dept_id is None:
             raise InvalidInput(_("Unknown department: %(code)s", code=f.department[:32]),
                                {"department": _("Unknown department.")})
         stmt = stmt.where(Case.department_id == dept_id)
-    if f.handler:
+    if f.handler == NONE_VALUE:
+        stmt = stmt.where(Case.handler_id.is_(None))
+    elif f.handler:
         handler_id = db.session.scalar(select(User.id).where(User.username == f.handler))
         if handler_id is None:
             raise InvalidInput(_("Unknown handler: %(name)s", name=f.handler[:32]), {"handler": _("Unknown handler.")})
@@ -149,7 +218,25 @@ def build_query(actor: User, f: CaseFilter):
         stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
     if f.date_to:
         stmt = stmt.where(Case.created_at < _local_midnight_utc(f.date_to + timedelta(days=1)))
+    if f.on_time is not None:
+        stmt = stmt.where(on_time_condition() if f.on_time else late_condition())
+    if f.on_call is not None:
+        stmt = stmt.where(Case.resolved_on_call.is_(f.on_call))
+    if f.reopened is not None:
+        stmt = stmt.where(reopened_condition() if f.reopened else Case.reopen_count == 0)
+    if f.survey:
+        stmt = stmt.where(survey_condition(f.survey))
+    if f.closed_from:
+        stmt = stmt.where(Case.closed_at >= _local_midnight_utc(f.closed_from))
+    if f.closed_to:
+        stmt = stmt.where(Case.closed_at < _local_midnight_utc(f.closed_to + timedelta(days=1)))
     return stmt
+
+
+def count_cases(actor: User, f: CaseFilter) -> int:
+    """How many cases the filters match (the list's total; equals the report figure it was opened from)."""
+    stmt = build_query(actor, f).with_only_columns(func.count(Case.id)).order_by(None)
+    return db.session.scalar(stmt) or 0
 
 
 def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int = 50) -> tuple[list[Case], str | None]:

@@ -399,24 +399,30 @@ def queue():
 
 FILTER_KEYS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
                "phone", "q", "limit")
+# The reports' drill-down filters (hotline/cases/queries.py), shown under "More filters".
+MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "closed_to")
 
 
 @bp.route("/cases")
 @allow("operator", "supervisor", "admin", "producer", "handler")
 def list_cases():
     actor = current_actor()
-    args = {k: request.args.get(k, "") for k in FILTER_KEYS}
+    args = {k: request.args.get(k, "") for k in FILTER_KEYS + MORE_FILTER_KEYS}
     active = {k: v for k, v in args.items() if v.strip()}
+    more_open = any(args[k].strip() for k in MORE_FILTER_KEYS)
     cursor = request.args.get("cursor") or None
     try:
         f = queries.parse_filter(request.args)
         limit = queries.parse_limit(request.args.get("limit"))
         cases, next_cursor = queries.list_cases(actor, f, cursor=cursor, limit=limit)
+        total = queries.count_cases(actor, f)
     except InvalidInput as err:
         return render_template("cases/list.html", rows=[], args=args, errors=err.fields, message=err.message,
                                next_url=None, first_url=url_for("cases.list_cases", **active),
-                               cursor=cursor, **reference()), 422
+                               cursor=cursor, total=None, more_open=True, export_args=None, **reference()), 422
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
+    export_args = {k: v for k, v in active.items() if k != "limit"}
     return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
-                           cursor=cursor, **reference())
+                           cursor=cursor, total=total, more_open=more_open, export_args=export_args,
+                           **reference())
