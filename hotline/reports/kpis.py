@@ -1,0 +1,392 @@
+"""The figures supervisors are judged on (DESIGN.md §5), computed once for the page, the API and the export.
+
+Every figure is over the cases *registered* in the period (local dates), so each one is a count
+of a set of cases that the case list can show with the same filters:
+
+* 受理量 registered — registered in the period.
+* 办结率 closed / registered — of those, the ones closed now.
+* 按时办结率 on time / closed — closed cases replied (or closed on the call, or merged as a duplicate)
+  by their reply deadline.
+* 超期 overdue — still open and past a deadline now (the list's overdue filter).
+* 即时办结率 closed on the call / registered.
+* 回访率 surveyed / closed — closed cases with a survey that reached the caller (satisfied,
+  basically satisfied or dissatisfied; "unreachable" is an attempt, not a survey).
+* 满意率 (satisfied + basically satisfied) / surveyed.
+* 重办率 reopened / closed — cases reopened at least once.
+* 接通率 answered / inbound calls — from telephony, for the whole period (null until it is there).
+* 平均答复时长 — mean hours from registration to reply, over replied cases not closed on the call.
+
+The conditions themselves live in hotline/cases/queries.py, shared with the list's filters.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, case as when, func, literal_column, select, tuple_
+
+from hotline import clock
+from hotline.auth.models import User
+from hotline.cases.models import CHANNELS, Case
+from hotline.cases.queries import (
+    NONE_VALUE,
+    on_time_condition,
+    overdue_condition,
+    reopened_condition,
+    survey_condition,
+)
+from hotline.extensions import db
+from hotline.reference.models import CaseType, Category, Department
+from hotline.reports.periods import Period
+
+log = logging.getLogger(__name__)
+
+GROUPINGS = ("category", "type", "department", "handler", "channel")
+GROUP_COLUMNS = {
+    "category": Case.category_id,
+    "type": Case.type_code,
+    "department": Case.department_id,
+    "handler": Case.handler_id,
+    "channel": Case.channel,
+}
+COUNT_KEYS = ("registered", "closed", "on_time", "overdue_open", "on_call", "surveyed", "satisfied", "reopened",
+              "replied")
+RATE_KEYS = ("closure_rate", "on_time_rate", "first_contact_rate", "survey_rate", "satisfaction_rate",
+             "reopen_rate", "answer_rate")
+
+# The cases behind each count, as case-list filters (besides the period and the group).
+METRIC_FILTERS: dict[str, dict[str, str]] = {
+    "registered": {},
+    "closed": {"status": "closed"},
+    "on_time": {"status": "closed", "on_time": "1"},
+    "overdue_open": {"overdue": "1"},
+    "on_call": {"on_call": "1"},
+    "surveyed": {"status": "closed", "survey": "reached"},
+    "satisfied": {"status": "closed", "survey": "positive"},
+    "reopened": {"reopened": "1"},
+    "replied": {},  # not linked
+}
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+@dataclass
+class Figures:
+    """The counts of one group (or of the whole period) and the rates made from them."""
+
+    key: str | None = None
+    label: str = ""
+    registered: int = 0
+    closed: int = 0
+    on_time: int = 0
+    overdue_open: int = 0
+    on_call: int = 0
+    surveyed: int = 0
+    satisfied: int = 0
+    reopened: int = 0
+    replied: int = 0  # replied cases not closed on the call (the average's denominator)
+    reply_seconds: float = 0.0
+    calls: dict[str, int] | None = None  # telephony, for the totals only
+
+    @property
+    def closure_rate(self) -> float | None:
+        return ratio(self.closed, self.registered)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return ratio(self.on_time, self.closed)
+
+    @property
+    def first_contact_rate(self) -> float | None:
+        return ratio(self.on_call, self.registered)
+
+    @property
+    def survey_rate(self) -> float | None:
+        return ratio(self.surveyed, self.closed)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return ratio(self.satisfied, self.surveyed)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return ratio(self.reopened, self.closed)
+
+    @property
+    def answer_rate(self) -> float | None:
+        if not self.calls:
+            return None
+        return ratio(int(self.calls.get("answered") or 0), int(self.calls.get("inbound") or 0))
+
+    @property
+    def avg_reply_hours(self) -> float | None:
+        if not self.replied:
+            return None
+        return round(self.reply_seconds / self.replied / 3600, 2)
+
+    def add(self, row: Any) -> None:
+        for name in COUNT_KEYS:
+            setattr(self, name, getattr(self, name) + int(getattr(row, name) or 0))
+        self.reply_seconds += float(row.reply_seconds or 0)
+
+    def as_dict(self, with_key: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "label": self.label} if with_key else {}
+        out.update({
+            "registered": self.registered, "closed": self.closed, "closure_rate": self.closure_rate,
+            "on_time_rate": self.on_time_rate, "overdue_open": self.overdue_open,
+            "first_contact_rate": self.first_contact_rate, "survey_rate": self.survey_rate,
+            "satisfaction_rate": self.satisfaction_rate, "reopen_rate": self.reopen_rate,
+            "answer_rate": self.answer_rate,
+            # the numerators behind the rates, and the mean reply time
+            "on_time": self.on_time, "closed_on_call": self.on_call, "surveyed": self.surveyed,
+            "satisfied": self.satisfied, "reopened": self.reopened, "avg_reply_hours": self.avg_reply_hours,
+        })
+        if not with_key:
+            calls = self.calls or {}
+            out["calls"] = {k: calls.get(k) for k in ("inbound", "answered", "answered_within_15s", "abandoned",
+                                                        "callbacks_done")} if self.calls else None
+        return out
+
+
+@dataclass
+class Report:
+    period: Period
+    by: str | None
+    totals: Figures
+    groups: list[Figures] = field(default_factory=list)
+    days: list[dict[str, Any]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": self.period.first.isoformat(), "to": self.period.last.isoformat(), "by": self.by,
+                "totals": self.totals.as_dict(), "groups": [g.as_dict(with_key=True) for g in self.groups]}
+
+
+# ---------------------------------------------------------------- SQL
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _reply_seconds():
+    if _dialect() == "postgresql":
+        return func.extract("epoch", Case.replied_at - Case.created_at)
+    return (func.julianday(Case.replied_at) - func.julianday(Case.created_at)) * 86400.0
+
+
+def count_columns(now: datetime) -> list:
+    """One aggregate column per count, each the figure's condition from hotline.cases.queries."""
+    closed = Case.status == "closed"
+    replied = and_(Case.replied_at.is_not(None), Case.resolved_on_call.is_(False))
+
+    def n(condition):
+        return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+
+    return [
+        func.count().label("registered"),
+        n(closed).label("closed"),
+        n(and_(closed, on_time_condition())).label("on_time"),
+        n(overdue_condition(now)).label("overdue_open"),
+        n(Case.resolved_on_call.is_(True)).label("on_call"),
+        n(and_(closed, survey_condition("reached"))).label("surveyed"),
+        n(and_(closed, survey_condition("positive"))).label("satisfied"),
+        n(reopened_condition()).label("reopened"),
+        n(replied).label("replied"),
+        func.coalesce(func.sum(when((replied, _reply_seconds()), else_=0)), 0).label("reply_seconds"),
+    ]
+
+
+def _in_period(period: Period):
+    return and_(Case.created_at >= period.start_utc, Case.created_at < period.end_utc)
+
+
+def local_day(column):
+    """The local date of a UTC timestamp column, in SQL (the same text in SELECT and GROUP BY)."""
+    tz = clock.local_tz()
+    if _dialect() == "postgresql":
+        return func.date(func.timezone(literal_column("'" + tz.key.replace("'", "''") + "'"), column))
+    # SQLite keeps naive UTC text: shift by the zone's offset (Asia/Shanghai has no DST since 1991).
+    offset = clock.now().astimezone(tz).utcoffset() or timedelta(0)
+    return func.date(column, literal_column(f"'{int(offset.total_seconds() // 60):+d} minutes'"))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _tune() -> None:
+    """PostgreSQL, this transaction only: group a year of cases in memory rather than spilling sorts to
+    disk, and skip JIT compilation, which costs more than it saves on these scans."""
+    if _dialect() == "postgresql":
+        db.session.execute(select(func.set_config("work_mem", "64MB", True), func.set_config("jit", "off", True)))
+
+
+def _aggregate(period: Period, now: datetime, by: str | None,
+               with_days: bool) -> tuple[Any, list[Any], dict[date, int]]:
+    """(totals row, one row per group, {local day: registered}) over the cases registered in the period.
+
+    PostgreSQL reads the period's cases once (GROUPING SETS over the covering index
+    ix_hotline_case_report); SQLite runs one query per grouping over the same index.
+    """
+    _tune()
+    columns = count_columns(now)
+    where = _in_period(period)
+    group_col = GROUP_COLUMNS[by] if by else None
+    day = local_day(Case.created_at) if with_days else None
+    if _dialect() == "postgresql" and (group_col is not None or day is not None):
+        keys, sets, marks = [], [literal_column("()")], []
+        if group_col is not None:
+            keys.append(group_col.label("group_key"))
+            sets.append(tuple_(group_col))
+            marks.append(func.grouping(group_col).label("in_group"))
+        if day is not None:
+            keys.append(day.label("day"))
+            sets.append(tuple_(day))
+            marks.append(func.grouping(day).label("in_day"))
+        rows = db.session.execute(select(*keys, *marks, *columns).where(where)
+                                  .group_by(func.grouping_sets(*sets))).all()
+        total = groups = None
+        groups, days = [], {}
+        for row in rows:
+            if group_col is not None and row.in_group == 0:
+                groups.append(row)
+            elif day is not None and row.in_day == 0:
+                days[_as_date(row.day)] = int(row.registered)
+            else:
+                total = row
+        return total, groups, days
+    total = db.session.execute(select(*columns).where(where)).one()
+    groups = []
+    if group_col is not None:
+        groups = list(db.session.execute(select(group_col.label("group_key"), *columns).where(where)
+                                         .group_by(group_col)))
+    days = {}
+    if day is not None:
+        days = {_as_date(d): int(n) for d, n in db.session.execute(
+            select(day, func.count()).where(where).group_by(day))}
+    return total, groups, days
+
+
+# ---------------------------------------------------------------- labels
+
+def group_labels(by: str, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:
+    """{raw key: (public key, label)} for one grouping; None is the group without a value."""
+    from hotline.templating import CHANNEL_LABELS
+
+    out: dict[Any, tuple[str | None, str]] = {}
+    ids = [k for k in keys if k is not None]
+    if by == "category":
+        for row in db.session.execute(select(Category.id, Category.code, Category.name).where(Category.id.in_(ids))):
+            out[row.id] = (row.code, row.name)
+    elif by == "type":
+        for row in db.session.execute(select(CaseType.code, CaseType.name).where(CaseType.code.in_(ids))):
+            out[row.code] = (row.code, row.name)
+    elif by == "department":
+        for row in db.session.execute(
+                select(Department.id, Department.code, Department.name).where(Department.id.in_(ids))):
+            out[row.id] = (row.code, row.name)
+        out[None] = (None, _("Not dispatched"))
+    elif by == "handler":
+        for row in db.session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(ids))):
+            out[row.id] = (row.username, row.display_name)
+        out[None] = (None, _("No handler named"))
+    elif by == "channel":
+        for code in CHANNELS:
+            out[code] = (code, str(CHANNEL_LABELS[code]))
+    for key in keys:
+        out.setdefault(key, (str(key) if key is not None else None, str(key) if key is not None else "—"))
+    return out
+
+
+# ---------------------------------------------------------------- telephony
+
+def call_figures(period: Period) -> dict[str, int] | None:
+    """Inbound call figures from telephony, when that module offers them; else None (接通率 null)."""
+    try:
+        from hotline.telephony import service as telephony
+    except ImportError:
+        return None
+    figures = getattr(telephony, "call_figures", None)
+    if figures is None:
+        return None
+    try:
+        with db.session.begin_nested():  # a failure must not spoil the request's transaction
+            result = figures(period.start_utc, period.end_utc)
+    except Exception as exc:  # noqa: BLE001  (telephony still being built: report null rather than fail the page)
+        log.warning("telephony call_figures failed, answer rate left empty: %s", str(exc).splitlines()[0])
+        return None
+    return dict(result) if result else None
+
+
+# ---------------------------------------------------------------- the report
+
+def compute(period: Period, by: str | None = None, now: datetime | None = None,
+            with_calls: bool = True, with_days: bool = False) -> Report:
+    if by is not None and by not in GROUPINGS:
+        raise ValueError(by)
+    now = now or clock.now()
+    total_row, rows, days = _aggregate(period, now, by, with_days)
+    totals = Figures(label=_("All cases"))
+    totals.add(total_row)
+    if with_calls:
+        totals.calls = call_figures(period)
+    groups: list[Figures] = []
+    if by:
+        labels = group_labels(by, [r.group_key for r in rows])
+        for row in rows:
+            key, label = labels[row.group_key]
+            fig = Figures(key=key, label=label)
+            fig.add(row)
+            groups.append(fig)
+        groups.sort(key=lambda g: (-g.registered, g.label))
+    report = Report(period, by, totals, groups)
+    if with_days:
+        report.days = daily(period, days)
+    return report
+
+
+def daily(period: Period, intake: dict[date, int] | None = None) -> list[dict[str, Any]]:
+    """Cases registered, and cases closed, on each local day of the period."""
+    _tune()
+    if intake is None:
+        day = local_day(Case.created_at)
+        intake = {_as_date(d): int(n) for d, n in db.session.execute(
+            select(day, func.count()).where(_in_period(period)).group_by(day))}
+    closed_day = local_day(Case.closed_at)
+    closures = {_as_date(d): int(n) for d, n in db.session.execute(
+        select(closed_day, func.count())
+        .where(Case.closed_at >= period.start_utc, Case.closed_at < period.end_utc).group_by(closed_day))}
+    return [{"day": d, "registered": intake.get(d, 0), "closed": closures.get(d, 0)} for d in period.dates()]
+
+
+def overdue_board(now: datetime | None = None, limit: int = 12) -> dict[str, Any]:
+    """Every case overdue now, whenever registered: count per department and the longest overdue."""
+    now = now or clock.now()
+    cond = overdue_condition(now)
+    per_dept = db.session.execute(
+        select(Case.department_id, func.count(Case.id)).where(cond).group_by(Case.department_id)).all()
+    labels = group_labels("department", [d for d, _n in per_dept])
+    departments = sorted(({"key": labels[d][0], "label": labels[d][1], "count": n} for d, n in per_dept),
+                          key=lambda r: (-r["count"], r["label"]))
+    oldest = list(db.session.scalars(select(Case).where(cond).order_by(Case.reply_due_at, Case.id).limit(limit)))
+    return {"total": sum(r["count"] for r in departments), "departments": departments, "oldest": oldest}
+
+
+def drill_args(period: Period, metric: str, by: str | None = None, key: Any = None) -> dict[str, str] | None:
+    """Case-list query args listing exactly the cases counted by `metric` (in one group, if given)."""
+    if metric not in METRIC_FILTERS or metric == "replied":
+        return None
+    args = {**period.as_args(), **METRIC_FILTERS[metric]}
+    if by:
+        args[by] = key if key is not None else NONE_VALUE
+    return args
+
+
+def change(current: float | int | None, previous: float | int | None) -> float | None:
+    if current is None or previous is None:
+        return None
+    return current - previous
