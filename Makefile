@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 
-.PHONY: run test setup translations db demo test-sqlite test-postgres clean
+NPM ?= npm
+VENDOR := hotline/static/vendor
+
+.PHONY: run test setup translations vendor db demo test-sqlite test-postgres clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -14,7 +17,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-setup: $(VENV)/.installed translations
+setup: $(VENV)/.installed translations vendor
+
+# Front-end libraries from npm (package-lock.json), served from hotline/static/vendor (git-ignored); no CDN.
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+
+$(VENDOR)/echarts.min.js: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js $@
+
+vendor: $(VENDOR)/echarts.min.js
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -f -d hotline/translations
@@ -35,4 +48,4 @@ test: setup
 	HOTLINE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance node_modules $(VENDOR)
