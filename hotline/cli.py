@@ -103,6 +103,46 @@ def run_job_cmd(name):
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
 
 
+@hotline_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="check every row and report; save nothing")
+@click.option("--user", "username", default=None, help="user recorded on the imported cases' events")
+def import_cmd(file, dry_run, username):
+    """Import a 台账 (ledger) of historical cases from .xlsx or .csv: all rows or none; known numbers skipped."""
+    from pathlib import Path
+
+    from hotline.auth.models import User
+    from hotline.reports import importer
+
+    actor = None
+    if username:
+        actor = db.session.scalar(select(User).where(User.username == username))
+        if actor is None:
+            click.echo(f"error: no user {username}", err=True)
+            sys.exit(2)
+    path = Path(file)
+    try:
+        report = importer.import_ledger(actor, path.name, path.read_bytes(), dry_run)
+    except ServiceError as err:
+        _fail(err)
+    for error in report.errors:
+        click.echo(f"row {error.row}, column {error.column or '-'}: {error.reason}")
+    if report.ignored_columns:
+        click.echo("columns not read: " + ", ".join(report.ignored_columns))
+    summary = (f"{path.name}: {report.rows} rows, {len(report.new)} new, {len(report.existing)} already present, "
+               f"{len(report.errors)} errors")
+    if report.errors:
+        db.session.rollback()
+        click.echo(summary + "; nothing saved", err=True)
+        sys.exit(2)
+    if dry_run:
+        db.session.rollback()
+        click.echo(summary + "; dry run, nothing saved")
+        return
+    db.session.commit()
+    click.echo(summary + f"; imported {len(report.new)}")
+
+
 @hotline_cli.command("scheduler")
 def scheduler_cmd():
     """Run the scheduler in the foreground (production: its own process)."""

@@ -82,7 +82,8 @@ ACTION_ORDER = ("accept", "reply", "assign", "reassign", "close", "survey", "app
 
 DUE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "ok": _l("On time")}
 
-VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "telephony": _l("Telephony"), "sms": _l("SMS")}
+VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "telephony": _l("Telephony"), "sms": _l("SMS"),
+              "import": _l("Ledger import")}
 
 FIELD_LABELS = {
     "status": _l("Status"), "department": _l("Department"), "handler": _l("Handler"),
@@ -90,6 +91,7 @@ FIELD_LABELS = {
     "requested_due": _l("Requested deadline"), "current_due": _l("Current deadline"),
     "method": _l("Reply method"), "via": _l("Via"), "on_time": _l("On time"), "channel": _l("Survey channel"),
     "resolved_on_call": _l("Closed on the call"), "into": _l("Merged into"), "case_no": _l("Duplicate"),
+    "file": _l("Imported from"), "imported_at": _l("Imported at"),
 }
 TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
 

@@ -1,0 +1,302 @@
+"""The 台账 (every case of a period, as inspectors read it) and the KPI tables, as .xlsx and .csv.
+
+Rows are streamed from the database in batches and written as they come (openpyxl's write-only
+mode keeps each sheet on disk, the CSV goes straight to a file), so memory stays flat however many
+cases there are. The caller is always masked. Text that a spreadsheet would run as a formula
+(starting with = + - @, or a tab or carriage return) is written with a leading apostrophe.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from datetime import datetime
+from typing import IO, Any, Iterable, Iterator
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+
+from hotline import clock
+from hotline.auth.models import User
+from hotline.cases import access, queries
+from hotline.cases.models import Case
+from hotline.extensions import db
+from hotline.reference.models import CaseType, Category, Department
+from hotline.reports import vocab
+from hotline.reports.kpis import GROUPINGS, Figures, Report
+from hotline.reports.periods import Period
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+BATCH = 2000
+MAX_XLSX_ROWS = 1_000_000  # Excel's sheet limit, less the header
+MAX_CSV_ROWS = 2_000_000
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="B0262C")
+HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+THIN = Side(style="thin", color="D8DCE4")
+HEADER_BORDER = Border(bottom=THIN)
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet would take for a formula gets a leading apostrophe; other values pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _local(value: datetime | None) -> datetime | None:
+    """Local wall-clock time without zone (Excel has no time zones)."""
+    return clock.to_local(value).replace(tzinfo=None, microsecond=0) if value else None
+
+
+# ---------------------------------------------------------------- the ledger
+
+LEDGER_FIELDS = (Case.id, Case.case_no, Case.created_at, Case.channel, Case.caller_name, Case.caller_phone,
+                 Case.type_code, Case.category_id, Case.summary, Case.department_id, Case.handler_id,
+                 Case.accept_due_at, Case.reply_due_at, Case.replied_at, Case.closed_at, Case.status,
+                 Case.resolved_on_call, Case.survey_result, Case.surveyed_at, Case.reopen_count)
+
+
+def on_time_text(row: Any, now: datetime) -> str:
+    """是/否 as 按时办结率 counts it (closed cases; replied ones by their reply); open ones: 办理中 or 已超期."""
+    settled = row.replied_at or (row.closed_at if row.status == "closed" else None)
+    if settled is not None:
+        return vocab.YES if settled <= row.reply_due_at else vocab.NO
+    overdue = now > row.reply_due_at or (row.status == "assigned" and row.accept_due_at is not None
+                                         and now > row.accept_due_at)
+    return vocab.OVERDUE_OPEN if overdue else vocab.ON_TIME_OPEN
+
+
+class _Names:
+    """Reference names by id, loaded once per export."""
+
+    def __init__(self) -> None:
+        self.types = dict(db.session.execute(select(CaseType.code, CaseType.name)).all())
+        self.categories = dict(db.session.execute(select(Category.id, Category.name)).all())
+        self.departments = dict(db.session.execute(select(Department.id, Department.name)).all())
+        self.users: dict[int, str] = {}
+
+    def user(self, user_id: int | None) -> str:
+        if user_id is None:
+            return ""
+        if user_id not in self.users:
+            self.users[user_id] = db.session.scalar(select(User.display_name).where(User.id == user_id)) or ""
+        return self.users[user_id]
+
+
+def ledger_query(actor: User, f: queries.CaseFilter):
+    """The list's filters (and access scope), as plain columns, oldest first."""
+    return (queries.build_query(actor, f).with_only_columns(*LEDGER_FIELDS)
+            .order_by(Case.created_at, Case.id))
+
+
+def ledger_count(actor: User, f: queries.CaseFilter) -> int:
+    return queries.count_cases(actor, f)
+
+
+def ledger_rows(actor: User, f: queries.CaseFilter) -> Iterator[list[Any]]:
+    """One list of values per case, in LEDGER_COLUMNS order; datetimes local and naive."""
+    names = _Names()
+    now = clock.now()
+    result = db.session.execute(ledger_query(actor, f).execution_options(yield_per=BATCH))
+    for row in result:
+        yield [
+            row.case_no,
+            _local(row.created_at),
+            vocab.CHANNEL_ZH.get(row.channel, row.channel),
+            access.mask_name(row.caller_name) or "",
+            access.mask_phone(row.caller_phone) or "",
+            names.types.get(row.type_code, row.type_code),
+            names.categories.get(row.category_id, ""),
+            row.summary,
+            names.departments.get(row.department_id, "") if row.department_id else "",
+            names.user(row.handler_id),
+            _local(row.accept_due_at),
+            _local(row.reply_due_at),
+            _local(row.replied_at),
+            on_time_text(row, now),
+            _local(row.closed_at),
+            vocab.STATUS_ZH.get(row.status, row.status),
+            vocab.YES if row.resolved_on_call else vocab.NO,
+            vocab.SURVEY_ZH.get(row.survey_result, "") if row.survey_result else "",
+            _local(row.surveyed_at),
+            row.reopen_count,
+        ]
+
+
+def _header_cells(ws, headers: Iterable[str]) -> list[WriteOnlyCell]:
+    cells = []
+    for text in headers:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font, cell.fill, cell.alignment, cell.border = HEADER_FONT, HEADER_FILL, HEADER_ALIGN, HEADER_BORDER
+        cells.append(cell)
+    return cells
+
+
+def write_ledger_xlsx(rows: Iterable[list[Any]], out: IO[bytes], notes: list[tuple[str, str]]) -> int:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("台账")
+    ws.freeze_panes = "A2"
+    for index, (_key, _header, width) in enumerate(vocab.LEDGER_COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.append(_header_cells(ws, [h for _k, h, _w in vocab.LEDGER_COLUMNS]))
+    date_cell = WriteOnlyCell(ws)
+    date_cell.number_format = DATE_FORMAT
+    count = 0
+    for values in rows:
+        out_row = []
+        for value in values:
+            if isinstance(value, datetime):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = DATE_FORMAT
+                out_row.append(cell)
+            else:
+                out_row.append(neutralise(value))
+        ws.append(out_row)
+        count += 1
+        if count >= MAX_XLSX_ROWS:
+            break
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(vocab.LEDGER_COLUMNS))}{count + 1}"
+    info = wb.create_sheet("说明")
+    info.column_dimensions["A"].width = 14
+    info.column_dimensions["B"].width = 60
+    for key, value in [*notes, ("条数", str(count))]:
+        info.append([neutralise(key), neutralise(value)])
+    wb.save(out)
+    return count
+
+
+def write_csv(header: list[str], rows: Iterable[list[Any]], out: IO[bytes], limit: int = MAX_CSV_ROWS) -> int:
+    """UTF-8 with a byte-order mark, so that Excel opens it as UTF-8; CRLF line ends."""
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(header)
+    count = 0
+    for values in rows:
+        writer.writerow([_csv_value(v) for v in values])
+        count += 1
+        if count >= limit:
+            break
+    text.flush()
+    text.detach()
+    return count
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return neutralise(value)
+
+
+def export_ledger(actor: User, f: queries.CaseFilter, fmt: str, notes: list[tuple[str, str]]) -> tuple[IO[bytes], int]:
+    """The ledger as a temporary file (rewound), and the number of cases in it."""
+    out = tempfile.TemporaryFile()
+    rows = ledger_rows(actor, f)
+    if fmt == "xlsx":
+        count = write_ledger_xlsx(rows, out, notes)
+    else:
+        count = write_csv([h for _k, h, _w in vocab.LEDGER_COLUMNS], rows, out)
+    out.seek(0)
+    return out, count
+
+
+# ---------------------------------------------------------------- the KPI tables
+
+def kpi_row(fig: Figures, label: str, code: str | None) -> list[Any]:
+    return [label, code or ""] + [getattr(fig, key) for key, _h, _kind in vocab.KPI_COLUMNS]
+
+
+def kpi_header(first: str) -> list[str]:
+    return [first, "代码"] + [h for _k, h, _kind in vocab.KPI_COLUMNS]
+
+
+def _rate_text(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "hours":
+        return f"{value:.1f}"
+    return value
+
+
+def kpi_csv(report: Report, out: IO[bytes]) -> int:
+    """One grouping as CSV: the whole period first, then each group; rates as percentages."""
+    kinds = ["text", "text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS]
+    rows = [kpi_row(report.totals, "合计", None)] + [kpi_row(g, g.label, g.key) for g in report.groups]
+    header = kpi_header(vocab.GROUPING_ZH.get(report.by or "", "分组"))
+    if report.by is None:
+        header.append("接通率")
+        rows[0].append(report.totals.answer_rate)
+        kinds.append("rate")
+    return write_csv(header, ([_rate_text(v, k) for v, k in zip(row, kinds)] for row in rows), out)
+
+
+def _kpi_sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]], kinds: list[str]) -> None:
+    ws = wb.create_sheet(title)
+    ws.freeze_panes = "C2"
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 14
+    for index in range(3, len(header) + 1):
+        ws.column_dimensions[get_column_letter(index)].width = 11
+    ws.append(_header_cells(ws, header))
+    for row in rows:
+        cells = []
+        for value, kind in zip(row, kinds):
+            cell = WriteOnlyCell(ws, value=neutralise(value))
+            if kind == "rate":
+                cell.number_format = "0.0%"
+            elif kind == "hours":
+                cell.number_format = "0.0"
+            cells.append(cell)
+        ws.append(cells)
+
+
+def kpi_workbook(current: Report, previous: Report, by_group: dict[str, Report], days: list[dict[str, Any]],
+                 out: IO[bytes], notes: list[tuple[str, str]]) -> None:
+    """总体 (this period, the previous one and the change), one sheet per grouping, the days, the definitions."""
+    wb = Workbook(write_only=True)
+    kinds = ["text", "text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS] + ["rate"]
+    header = kpi_header("期间") + ["接通率"]
+    rows = []
+    for label, report in (("本期", current), ("上期", previous)):
+        code = f"{report.period.first.isoformat()}~{report.period.last.isoformat()}"
+        rows.append(kpi_row(report.totals, label, code) + [report.totals.answer_rate])
+    diff = ["变化", ""]
+    for a, b in zip(rows[0][2:], rows[1][2:]):
+        diff.append(a - b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None)
+    rows.append(diff)
+    _kpi_sheet(wb, "总体", header, rows, kinds)
+    for by in GROUPINGS:
+        report = by_group[by]
+        group_kinds = ["text", "text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS]
+        group_rows = [kpi_row(report.totals, "合计", None)] + [kpi_row(g, g.label, g.key) for g in report.groups]
+        _kpi_sheet(wb, vocab.GROUP_SHEETS[by], kpi_header(vocab.GROUPING_ZH[by]), group_rows, group_kinds)
+    ws = wb.create_sheet("每日")
+    ws.freeze_panes = "A2"
+    ws.column_dimensions["A"].width = 12
+    ws.append(_header_cells(ws, ["日期", "受理量", "办结量"]))
+    for day in days:
+        ws.append([day["day"].isoformat(), day["registered"], day["closed"]])
+    info = wb.create_sheet("指标说明")
+    info.column_dimensions["A"].width = 14
+    info.column_dimensions["B"].width = 70
+    info.append(_header_cells(info, ["项目", "说明"]))
+    for key, value in [*notes, *vocab.DEFINITIONS]:
+        info.append([neutralise(key), neutralise(value)])
+    wb.save(out)
+
+
+def period_notes(period: Period, filters: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    notes = [("期间", f"{period.first.isoformat()} 至 {period.last.isoformat()}（按受理日期，{clock.local_tz().key} 时间）"),
+             ("导出时间", clock.local_now().strftime("%Y-%m-%d %H:%M"))]
+    if filters:
+        notes.append(("筛选条件", "；".join(f"{k}={v}" for k, v in sorted(filters.items()))))
+    return notes

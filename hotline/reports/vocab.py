@@ -1,0 +1,79 @@
+"""The Chinese words of the 台账 (ledger) as inspectors read it: column headers and values.
+
+The export writes them and the import reads them (codes and the English names are read too).
+These are the register's own terms, not interface text, so they are not in the translation
+catalogue: an exported ledger reads the same whatever the language of the page that made it.
+"""
+from __future__ import annotations
+
+CHANNEL_ZH = {"hotline": "12351热线", "radio": "电台直播", "voicemail": "语音留言", "walk_in": "来访",
+              "letter": "来信", "online": "网上"}
+STATUS_ZH = {"registered": "已登记", "assigned": "已派单", "accepted": "已签收", "replied": "已答复",
+             "closed": "已办结"}
+SURVEY_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意",
+             "unreachable": "联系不上"}
+YES, NO = "是", "否"
+ON_TIME_OPEN, OVERDUE_OPEN = "办理中", "已超期"
+
+# (key, header, column width) in the order of the sheet.
+LEDGER_COLUMNS: list[tuple[str, str, int]] = [
+    ("case_no", "工单编号", 16),
+    ("created_at", "受理时间", 17),
+    ("channel", "渠道", 10),
+    ("caller_name", "来电人", 8),
+    ("caller_phone", "来电号码", 14),
+    ("type", "诉求类型", 10),
+    ("category", "问题分类", 14),
+    ("summary", "诉求摘要", 44),
+    ("department", "承办部门", 16),
+    ("handler", "承办人", 9),
+    ("accept_due_at", "签收期限", 17),
+    ("reply_due_at", "答复期限", 17),
+    ("replied_at", "答复时间", 17),
+    ("on_time", "是否按时", 9),
+    ("closed_at", "办结时间", 17),
+    ("status", "状态", 8),
+    ("resolved_on_call", "即时办结", 9),
+    ("survey_result", "回访结果", 10),
+    ("surveyed_at", "回访时间", 17),
+    ("reopen_count", "重办次数", 9),
+]
+LEDGER_HEADERS = {key: header for key, header, _w in LEDGER_COLUMNS}
+
+# Columns the import reads besides the ledger's (key -> header).
+IMPORT_EXTRA_COLUMNS = {"detail": "详细内容", "answer": "答复内容", "urgent": "紧急"}
+
+# The KPI tables: (key, header, kind) with kind count | rate | hours.
+KPI_COLUMNS: list[tuple[str, str, str]] = [
+    ("registered", "受理量", "count"),
+    ("closed", "办结量", "count"),
+    ("closure_rate", "办结率", "rate"),
+    ("on_time", "按时办结量", "count"),
+    ("on_time_rate", "按时办结率", "rate"),
+    ("overdue_open", "超期未办结", "count"),
+    ("on_call", "即时办结量", "count"),
+    ("first_contact_rate", "即时办结率", "rate"),
+    ("surveyed", "回访量", "count"),
+    ("survey_rate", "回访率", "rate"),
+    ("satisfied", "满意量", "count"),
+    ("satisfaction_rate", "满意率", "rate"),
+    ("reopened", "重办量", "count"),
+    ("reopen_rate", "重办率", "rate"),
+    ("avg_reply_hours", "平均答复时长(小时)", "hours"),
+]
+GROUPING_ZH = {"category": "问题分类", "type": "诉求类型", "department": "承办部门", "handler": "承办人",
+               "channel": "渠道"}
+GROUP_SHEETS = {"category": "按问题分类", "type": "按诉求类型", "department": "按承办部门", "handler": "按承办人",
+                "channel": "按渠道"}
+DEFINITIONS = [
+    ("受理量", "期间内（按本地日期）登记的工单数。"),
+    ("办结率", "期间内登记、现已办结的工单 ÷ 受理量。"),
+    ("按时办结率", "已办结工单中，在答复期限前答复（或即时办结、并单）的 ÷ 已办结工单。"),
+    ("超期未办结", "期间内登记、现仍未办结且已过期限的工单数。"),
+    ("即时办结率", "来电时即办结的工单 ÷ 受理量。"),
+    ("回访率", "已办结工单中回访到来电人的（满意、基本满意、不满意）÷ 已办结工单；联系不上不计入。"),
+    ("满意率", "（满意 + 基本满意）÷ 回访量。"),
+    ("重办率", "曾被重办的工单 ÷ 已办结工单。"),
+    ("接通率", "已接听来电 ÷ 呼入来电（话务系统数据）。"),
+    ("平均答复时长", "登记至答复的平均小时数（不含即时办结）。"),
+]
