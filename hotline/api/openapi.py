@@ -229,6 +229,24 @@ LIST_PARAMS = [
     _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
     _q("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
     _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}),
+    # The reports' drill-down filters: each selects the cases one figure counts (GET /reports/kpis).
+    _q("on_time", {"type": "string", "enum": FLAG_VALUES},
+       "1: replied (or closed on the call, or merged) by the reply deadline; 0: after it."),
+    _q("on_call", {"type": "string", "enum": FLAG_VALUES}, "1: closed on the call (即时办结)."),
+    _q("reopened", {"type": "string", "enum": FLAG_VALUES}, "1: reopened at least once."),
+    _q("survey", {"type": "string", "enum": [*SURVEY_RESULTS, "reached", "positive", "none"]},
+       "A survey result; `reached`: satisfied, basically satisfied or dissatisfied; `positive`: satisfied or "
+       "basically satisfied; `none`: no result or unreachable."),
+    _q("closed_from", {"type": "string", "format": "date"}, "First local closing date (YYYY-MM-DD)."),
+    _q("closed_to", {"type": "string", "format": "date"}, "Last local closing date (YYYY-MM-DD), inclusive."),
+]
+
+KPI_GROUPINGS = ["category", "type", "department", "handler", "channel"]
+KPI_PARAMS = [
+    _q("from", {"type": "string", "format": "date"},
+       "First local registration date (YYYY-MM-DD); with `to`. Without both: this month up to today."),
+    _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
+    _q("by", {"type": "string", "enum": KPI_GROUPINGS}, "Also give the figures per group."),
 ]
 
 DUE_PARAMS = [
@@ -245,6 +263,7 @@ QUERY_PARAMS: dict[str, list[dict]] = {
     "get_reference": [],
     "create_case": [],
     "list_cases": LIST_PARAMS,
+    "report_kpis": KPI_PARAMS,
     "get_case": [],
     "workday_due": DUE_PARAMS,
     "get_openapi": [],
@@ -366,6 +385,48 @@ CASE_LIST = {
                    "next_cursor": {"type": ["string", "null"], "description": "null on the last page."}},
 }
 
+_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_COUNT = {"type": "integer", "minimum": 0}
+_KPI_PROPS = {
+    "registered": {**_COUNT, "description": "受理量: cases registered in the period (local dates)."},
+    "closed": {**_COUNT, "description": "Of those, closed now."},
+    "closure_rate": {**_RATE, "description": "办结率: closed / registered."},
+    "on_time_rate": {**_RATE, "description": "按时办结率: closed cases replied (or closed on the call, or merged) "
+                                            "by the reply deadline / closed."},
+    "overdue_open": {**_COUNT, "description": "超期: still open and past a deadline now."},
+    "first_contact_rate": {**_RATE, "description": "即时办结率: closed on the call / registered."},
+    "survey_rate": {**_RATE, "description": "回访率: closed cases whose survey reached the caller / closed."},
+    "satisfaction_rate": {**_RATE, "description": "满意率: (satisfied + basically satisfied) / surveyed."},
+    "reopen_rate": {**_RATE, "description": "重办率: reopened at least once / closed."},
+    "answer_rate": {**_RATE, "description": "接通率: answered / inbound calls (totals only; null without "
+                                           "call figures)."},
+    "on_time": _COUNT, "closed_on_call": _COUNT, "surveyed": _COUNT, "satisfied": _COUNT, "reopened": _COUNT,
+    "avg_reply_hours": {"type": ["number", "null"], "minimum": 0,
+                        "description": "平均答复时长: mean hours from registration to reply, over replied cases not "
+                                       "closed on the call."},
+}
+_CALLS = {"type": ["object", "null"], "description": "Telephony's figures for the period; null until there are any.",
+          "properties": {k: {"type": ["integer", "null"]} for k in ("inbound", "answered", "answered_within_15s",
+                                                                     "abandoned", "callbacks_done")}}
+KPIS = {
+    "type": "object", "additionalProperties": False, "required": ["from", "to", "by", "totals", "groups"],
+    "description": "Rates are 0..1, or null when their denominator is 0. The same numbers as the reports page "
+                   "and the Excel export; each count is what the case list shows with the matching filters.",
+    "properties": {
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "by": {"type": ["string", "null"], "enum": [*KPI_GROUPINGS, None]},
+        "totals": {"type": "object", "additionalProperties": False, "required": [*_KPI_PROPS, "calls"],
+                   "properties": {**_KPI_PROPS, "calls": _CALLS}},
+        "groups": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["key", "label", *_KPI_PROPS],
+            "properties": {"key": {"type": ["string", "null"],
+                                   "description": "Code (category, type, department, channel) or user name "
+                                                  "(handler); null for cases without a department or handler."},
+                           "label": {"type": "string"}, **_KPI_PROPS}}},
+    },
+}
+
 REFERENCE = {
     "type": "object", "additionalProperties": False,
     "required": ["channels", "types", "categories", "departments"],
@@ -432,6 +493,7 @@ def _action_operation(action: str) -> dict:
 
 def _build() -> dict:
     schemas = {
+        "Kpis": KPIS,
         "Error": ERROR, "CodeName": CODE_NAME, "Reference": REFERENCE, "Caller": CALLER_OUT, "Event": EVENT,
         "Case": CASE, "CaseItem": CASE_ITEM, "CaseList": CASE_LIST, "Due": DUE, "CaseCreate": CASE_CREATE,
         **{_schema_name(a): body for a, body in ACTION_BODIES.items()},
@@ -473,6 +535,14 @@ def _build() -> dict:
                           **_errors("Unauthorized", "NotFound", "Invalid")},
         }},
         **{f"/cases/{{case_no}}/{action}": _action_operation(action) for action in ACTION_BODIES},
+        "/reports/kpis": {"get": {
+            "operationId": "report_kpis", "tags": ["reports"],
+            "summary": "The supervisors' figures (DESIGN.md §5) for a period, in total and per group "
+                       "(supervisor, admin).",
+            "parameters": _params("report_kpis"),
+            "responses": {"200": _json(_ref("Kpis"), "The figures."),
+                          **_errors("Unauthorized", "Forbidden", "Invalid")},
+        }},
         "/workdays/due": {"get": {
             "operationId": "workday_due", "tags": ["workdays"],
             "summary": "The reply deadline a case registered at `start` would be given.",

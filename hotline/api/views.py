@@ -52,6 +52,21 @@ def get_reference():
     )
 
 
+@bp.get("/reports/kpis")
+@allow("supervisor", "admin")
+def report_kpis():
+    """The figures of the reports page (hotline/reports/kpis.py) for a period, optionally per group."""
+    check_query("report_kpis")
+    from hotline.reports import kpis
+    from hotline.reports.periods import parse_period
+
+    by = (request.args.get("by") or "").strip() or None
+    if by is not None and by not in kpis.GROUPINGS:
+        raise InvalidInput(_("Unknown grouping: %(v)s", v=by[:20]), {"by": _("Unknown grouping.")})
+    period = parse_period({"from": request.args.get("from"), "to": request.args.get("to")})
+    return jsonify(kpis.compute(period, by).as_dict())
+
+
 @bp.post("/cases")
 @allow("operator", "producer")
 def create_case():
