@@ -52,6 +52,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "TWILIO_FROM": env.get("TWILIO_FROM") or None,
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         "HOTLINE_PUBLIC_URL": env.get("HOTLINE_PUBLIC_URL") or None,
+        # Behind N reverse proxies without HOTLINE_PUBLIC_URL: trust N X-Forwarded-* hops (werkzeug ProxyFix),
+        # so that Twilio's signatures are checked against the URL Twilio called.
+        "HOTLINE_PROXY_FIX": int(env.get("HOTLINE_PROXY_FIX") or "0"),
         "HOTLINE_SCAN_SECONDS": int(env.get("HOTLINE_SCAN_SECONDS", "60")),
         "HOTLINE_NOTIFY_SECONDS": int(env.get("HOTLINE_NOTIFY_SECONDS", "5")),
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),

@@ -36,6 +36,7 @@ EVENT_LABELS = {
     "extend_reject": _l("Extension rejected"), "escalate": _l("Escalated"), "merge": _l("Merged"),
     "merged_from": _l("Duplicate merged in"), "reopen": _l("Reopened"), "survey": _l("Survey recorded"),
     "note": _l("Note"), "due_soon": _l("Deadline near"), "overdue": _l("Overdue"),
+    "call": _l("Phone call"),
 }
 
 

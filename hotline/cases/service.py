@@ -281,6 +281,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
             _assign(case, actor, dispatch, data.get("handler"), reassign=False)
             watch.refresh_watch(case)
         db.session.flush()
+    telephony_hooks().after_register(actor, case, data)  # caller SMS, links to the call / call-back
     return case
 
 
@@ -373,7 +374,14 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
             _("Case %(no)s was changed by someone else meanwhile. Reload it to see the change, then try again.",
               no=case_no)
         ) from None
+    telephony_hooks().after_action(actor, case, action)  # caller SMS: reply notice, 回访 survey
     return case
+
+
+def telephony_hooks():
+    from hotline.telephony import hooks  # telephony builds on this service; imported when first needed
+
+    return hooks
 
 
 def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *, reassign: bool) -> None:

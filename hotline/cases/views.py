@@ -93,6 +93,9 @@ FIELD_LABELS = {
     "resolved_on_call": _l("Closed on the call"), "into": _l("Merged into"), "case_no": _l("Duplicate"),
     "file": _l("Imported from"), "imported_at": _l("Imported at"),
 }
+# The telephony "call" event (hotline/telephony/service.py).
+FIELD_LABELS.update({"call": _l("Call"), "wait_seconds": _l("Waiting time (s)"), "talk_seconds": _l("Talk time (s)"),
+                     "message_seconds": _l("Voicemail length (s)")})
 TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
 
 
@@ -163,6 +166,10 @@ def _registration_data() -> dict[str, Any]:
         "confidential": "confidential" in form,
         "broadcast_ok": "broadcast_ok" in form,
         "resolved_on_call": outcome == "close",
+        # Telephony (hotline/telephony/hooks.py): SMS consent, and the call or call-back the case comes from.
+        "sms_receipt": "sms_receipt" in form,
+        "call_sid": (form.get("call_sid") or "").strip() or None,
+        "callback_id": (form.get("callback_id") or "").strip() or None,
     }
     if outcome == "close":
         data["answer"] = form.get("answer", "")

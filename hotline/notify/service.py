@@ -371,3 +371,19 @@ def mark_read(user: User, notice_ids: Iterable[int] | None = None) -> int:
         count += 1
     db.session.flush()
     return count
+
+
+# ---------------------------------------------------------------- SMS to callers
+
+def enqueue_phone_sms(phone: str, kind: str, key: str, body: str, case: Case | None = None,
+                      send_at: datetime | None = None) -> int:
+    """An SMS to a phone number that is no user's (a caller), through the outbox like every other SMS.
+
+    The dedupe key (key, phone) makes a repeat a no-op. `send_at` holds it back (e.g. past the night).
+    Returns 1 when the message is new, else 0.
+    """
+    now = clock.now()
+    row = dict(dedupe_key=f"{key}:{phone}:sms", recipient_id=None, channel="sms", kind=kind,
+               case_id=case.id if case else None, to_phone=phone, body=body, status="pending", attempts=0,
+               next_attempt_at=max(send_at, now) if send_at else now, sent_at=None, created_at=now)
+    return _insert_ignore(Notice, [row])

@@ -221,6 +221,146 @@
     });
   });
 
+  // ---------------------------------------------------------------- live calls on the logging page
+  // Short polling of /calls/live (JSON). The calls' state lives only in the database, so every poll is a
+  // plain GET that any gunicorn worker answers; a poll with nothing new gets 304 (ETag). See
+  // hotline/telephony/views.py for why this is not a server-sent event stream.
+  $all("[data-live-url]").forEach(function (panel) {
+    var url = panel.getAttribute("data-live-url");
+    var list = $("[data-live-list]", panel);
+    var empty = $("[data-live-empty]", panel);
+    var state = $("[data-live-state]", panel);
+    var linked = panel.getAttribute("data-linked") || "";
+    var etag = null, timer = null, delay = 2000, failures = 0, offset = 0, lineOpen = true, calls = [];
+
+    function t(name) { return panel.getAttribute("data-t-" + name) || ""; }
+
+    function el(tag, cls, text) {
+      var node = document.createElement(tag);
+      if (cls) { node.className = cls; }
+      if (text !== undefined && text !== null) { node.textContent = text; }
+      return node;
+    }
+
+    function clockText(since) {
+      var secs = Math.max(0, Math.round((Date.now() + offset - Date.parse(since)) / 1000));
+      var m = Math.floor(secs / 60), s = secs % 60;
+      return m + ":" + (s < 10 ? "0" : "") + s;
+    }
+
+    function caseLink(no) {
+      var a = el("a", null, no);
+      a.href = panel.getAttribute("data-case-url").replace("CASE-NO", encodeURIComponent(no));
+      a.target = "_blank";
+      a.rel = "noopener";
+      return a;
+    }
+
+    function item(call) {
+      var li = el("li", "live-call " + call.status + (call.mine ? " mine" : ""));
+      li.setAttribute("data-sid", call.sid);
+      var head = el("p", "caller-line");
+      head.appendChild(el("strong", null, call.from));
+      head.appendChild(el("span", "badge call " + call.status, call.status_label));
+      var timer = el("span", "timer", clockText(call.answered_at || call.started_at));
+      timer.setAttribute("data-since", call.answered_at || call.started_at);
+      head.appendChild(timer);
+      li.appendChild(head);
+      if (!call.anonymous) {
+        if (call.cases) {
+          li.appendChild(el("p", null, t("cases") + ": " + call.cases + (call.open_count ? " · " + call.open_count + " " + t("open") : "")));
+        } else {
+          li.appendChild(el("p", "new-caller", t("new")));
+        }
+      }
+      if (call.open_cases.length) {
+        var ul = el("ul");
+        call.open_cases.forEach(function (c) {
+          var entry = el("li");
+          entry.appendChild(caseLink(c.case_no));
+          entry.appendChild(document.createTextNode(" " + c.summary));
+          ul.appendChild(entry);
+        });
+        li.appendChild(ul);
+      }
+      if (call.operator && !call.mine) { li.appendChild(el("p", "muted", t("taken") + " " + call.operator)); }
+      if (call.sid === linked) {
+        li.appendChild(el("p", "muted", t("linked")));
+      } else if (call.take_url) {
+        var form = el("form");
+        form.method = "post";
+        form.action = call.take_url;
+        var token = el("input");
+        token.type = "hidden";
+        token.name = "csrf_token";
+        token.value = panel.getAttribute("data-csrf");
+        form.appendChild(token);
+        form.appendChild(el("button", "primary small", call.mine ? t("resume") : t("take")));
+        li.appendChild(form);
+      }
+      return li;
+    }
+
+    function render() {
+      // Keep the focus on a "take" button across redraws when the same call is still there.
+      var active = document.activeElement;
+      var focusSid = active && list.contains(active) && active.closest("[data-sid]") ?
+        active.closest("[data-sid]").getAttribute("data-sid") : null;
+      list.textContent = "";
+      calls.forEach(function (call) { list.appendChild(item(call)); });
+      empty.hidden = calls.length > 0;
+      empty.textContent = lineOpen ? empty.getAttribute("data-empty") : t("closed");
+      if (focusSid) {
+        var again = $("[data-sid='" + focusSid + "'] button", list);
+        if (again) { again.focus(); }
+      }
+    }
+
+    function tick() {
+      $all("[data-since]", list).forEach(function (node) { node.textContent = clockText(node.getAttribute("data-since")); });
+    }
+
+    function schedule(ms) {
+      clearTimeout(timer);
+      timer = setTimeout(poll, ms);
+    }
+
+    function poll() {
+      if (document.hidden) { return; }  // resumed by visibilitychange
+      var headers = { "Accept": "application/json", "X-Requested-With": "fetch" };
+      if (etag) { headers["If-None-Match"] = etag; }
+      fetch(url, { credentials: "same-origin", headers: headers, cache: "no-store" }).then(function (response) {
+        if (response.status === 304) { return null; }
+        var type = response.headers.get("Content-Type") || "";
+        if (!response.ok || type.indexOf("json") < 0) { throw new Error("live calls: " + response.status); }
+        etag = response.headers.get("ETag");
+        return response.json();
+      }).then(function (data) {
+        if (data) {
+          calls = data.calls || [];
+          lineOpen = data.open !== false;
+          delay = data.poll_ms || delay;
+          offset = Date.parse(data.now) - Date.now();
+          render();
+        }
+        failures = 0;
+        state.textContent = t("live");
+        schedule(delay);
+      }).catch(function () {
+        failures += 1;
+        state.textContent = t("offline");
+        schedule(Math.min(30000, delay * Math.pow(2, failures)));
+      });
+    }
+
+    empty.setAttribute("data-empty", empty.textContent);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) { schedule(0); }
+    });
+    setInterval(tick, 1000);
+    poll();
+  });
+
   // After a refused submission, put the cursor on the first field in error (unless a field asked for focus).
   if (!$("[autofocus]")) {
     var invalid = $("[aria-invalid=true]");

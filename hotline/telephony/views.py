@@ -1,3 +1,411 @@
-from flask import Blueprint
+"""Telephony doors: Twilio's webhooks (/twilio/...) and the operators' pages (/calls...).
 
+Webhooks
+--------
+Each webhook checks X-Twilio-Signature with twilio's RequestValidator and the auth token before it
+reads anything: a forged, unsigned or re-parametrised request gets 403 and nothing is stored. The
+URL that is checked is HOTLINE_PUBLIC_URL + path (+ query) when that is set (recommended: the URL
+configured at Twilio), else the URL of the request as this process sees it. Behind a reverse proxy
+without HOTLINE_PUBLIC_URL, set HOTLINE_PROXY_FIX to the number of proxies so that werkzeug's ProxyFix
+restores the scheme and host Twilio used (X-Forwarded-Proto / -Host / -Port). Without
+TWILIO_AUTH_TOKEN, development and test sign with DEV_SIGNING_TOKEN (the simulator uses it);
+production refuses every webhook. CSRF does not apply to these views (csrf.exempt): the signature does.
+
+Live calls
+----------
+The logging page polls GET /calls/live every 2 s (short polling, not server-sent events): the state is
+only in the database, so any gunicorn worker answers any poll; an SSE stream would pin one sync
+worker per open page for as long as it is open and need a cross-process notification channel.
+A poll that finds nothing new is answered 304 (ETag). Two seconds is within "a second or two" of a
+ring; the page stops polling while it is hidden.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from hotline import clock
+from hotline.auth.access import allow, current_actor, public
+from hotline.cases.models import SURVEY_RESULTS
+from hotline.errors import InvalidInput, ServiceError
+from hotline.extensions import csrf, db
+from hotline.reference.models import CaseType, Category
+from hotline.telephony import service, settings as line, sms, twiml
+from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES
+
+try:  # twilio ≥ 9.10 names the algorithm of webhooks signed with a shared key
+    from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, get_signature_algorithm
+except ImportError:  # pragma: no cover
+    SIGNATURE_SETTINGS_HEADER, get_signature_algorithm = None, None
+
+log = logging.getLogger("hotline.telephony")
 bp = Blueprint("telephony", __name__)
+
+DEV_SIGNING_TOKEN = "development-only-twilio-token"
+POLL_MS = 2000
+
+CALL_STATUS_LABELS = {
+    "ringing": _l("Waiting"), "in_progress": _l("Talking"), "answered": _l("Answered"),
+    "abandoned": _l("Abandoned"), "voicemail": _l("Voicemail"), "missed": _l("Missed"),
+}
+OUTCOME_LABELS = {
+    "reached": _l("Reached the caller"), "wrong_number": _l("Wrong number"), "no_action": _l("Nothing to do"),
+    "no_answer": _l("No answer"), "case": _l("Logged as a case"), "unreachable": _l("Not reachable"),
+    "called_again": _l("Caller got through later"), "voicemail": _l("Left a voicemail"),
+}
+SMS_RESULT_LABELS = {
+    "recorded": _l("Survey recorded"), "duplicate": _l("Repeated answer"), "unreadable": _l("Not understood"),
+    "no_survey": _l("No survey waiting"), "refused": _l("Could not be recorded"),
+}
+
+
+@bp.record_once
+def _behind_proxy(state) -> None:
+    hops = int(state.app.config.get("HOTLINE_PROXY_FIX") or 0)
+    if hops > 0:
+        state.app.wsgi_app = ProxyFix(state.app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+@bp.context_processor
+def labels() -> dict[str, Any]:
+    return {"CALL_STATUS_LABELS": CALL_STATUS_LABELS, "OUTCOME_LABELS": OUTCOME_LABELS,
+            "SMS_RESULT_LABELS": SMS_RESULT_LABELS, "duration": service.duration_text}
+
+
+# ---------------------------------------------------------------- signatures and URLs
+
+def signing_token() -> str | None:
+    cfg = current_app.config
+    if cfg.get("TWILIO_AUTH_TOKEN"):
+        return cfg["TWILIO_AUTH_TOKEN"]
+    if cfg.get("HOTLINE_ENV") in ("development", "test"):
+        return DEV_SIGNING_TOKEN
+    return None
+
+
+def signed_url() -> str:
+    """The URL Twilio signed: the configured public base + path and query, else this request's URL."""
+    base = current_app.config.get("HOTLINE_PUBLIC_URL")
+    if not base:
+        return request.url
+    url = base.rstrip("/") + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    return url
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """Absolute URL of one of our endpoints, as Twilio should call it (and sign it)."""
+    base = current_app.config.get("HOTLINE_PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)[len(request.script_root):]
+    return url_for(endpoint, _external=True, **values)
+
+
+def signature_ok() -> bool:
+    token = signing_token()
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not token:
+        log.error("webhook %s refused: TWILIO_AUTH_TOKEN is not set", request.path)
+        return False
+    if not signature:
+        return False
+    algorithm = None
+    if get_signature_algorithm is not None:
+        algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    return RequestValidator(token).validate(signed_url(), request.form, signature, algorithm)
+
+
+def webhook(view):
+    """Public (Twilio is no user), CSRF-exempt, and refused with 403 unless Twilio signed it."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if not signature_ok():
+            log.warning("webhook %s refused: bad or missing %s", request.path, SIGNATURE_HEADER)
+            return Response("Forbidden: the request is not signed by Twilio.\n", 403, mimetype="text/plain")
+        try:
+            return view(*args, **kwargs)
+        except InvalidInput as err:  # a required field is missing: say so (to Twilio's debugger), store nothing
+            db.session.rollback()
+            return Response("Bad request: missing " + ", ".join(err.fields) + "\n", 400, mimetype="text/plain")
+
+    csrf.exempt(checked)
+    return public(checked)
+
+
+def _params() -> dict[str, str]:
+    return request.form.to_dict(flat=True)
+
+
+def _xml(response) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+# ---------------------------------------------------------------- webhooks
+
+@bp.post("/twilio/voice")
+@webhook
+def voice():
+    """An inbound call: greeting, then the queue (office hours) or a voicemail (after hours)."""
+    cfg = line.get()
+    call, _created = service.ensure_call(_params(), voice=True)
+    route = service.choose_route(call, line.is_open(settings=cfg), cfg.dial_to)
+    if route == "queue":
+        return _xml(twiml.queue(cfg, public_url))
+    if route == "dial":
+        return _xml(twiml.dial(cfg, public_url))
+    return _xml(twiml.voicemail(cfg, public_url, cfg.say_greeting_closed))
+
+
+@bp.post("/twilio/voice/status")
+@webhook
+def call_status():
+    service.status_changed(_params())
+    return "", 204
+
+
+@bp.post("/twilio/voice/wait")
+@webhook
+def queue_wait():
+    return _xml(twiml.wait(line.get(), service.seconds(request.form.get("QueueTime")) or 0))
+
+
+@bp.post("/twilio/voice/queue")
+@webhook
+def queue_left():
+    """<Enqueue action>: the caller left the queue. Timed out or the queue failed: on to voicemail."""
+    cfg = line.get()
+    if service.left_queue(_params()) == "voicemail":
+        return _xml(twiml.voicemail(cfg, public_url, cfg.say_busy))
+    return _xml(twiml.empty())
+
+
+@bp.post("/twilio/voice/dial")
+@webhook
+def dial_done():
+    cfg = line.get()
+    if service.dial_finished(_params()) == "voicemail":
+        return _xml(twiml.voicemail(cfg, public_url, cfg.say_busy))
+    return _xml(twiml.empty())
+
+
+@bp.post("/twilio/voice/bridged")
+@webhook
+def bridged():
+    """<Queue url>: an operator dequeued the caller. Played to the caller just before they are connected."""
+    service.answered(_params(), request.args.get("operator"))
+    return _xml(twiml.empty())
+
+
+@bp.post("/twilio/voice/agent")
+@webhook
+def agent():
+    """An operator's phone (its own number) or softphone (client:<username>) calls in to take the next caller."""
+    cfg = line.get()
+    operator = service.operator_for_agent(request.form.get("From"))
+    if operator is None:
+        return _xml(twiml.refuse(cfg))
+    service.record_agent_leg(_params())
+    return _xml(twiml.agent(cfg, public_url("telephony.bridged", operator=operator.id)))
+
+
+@bp.post("/twilio/voice/recorded")
+@webhook
+def recorded():
+    """<Record action>: the message is recorded; the recording callback makes the case."""
+    return _xml(twiml.thanks(line.get()))
+
+
+@bp.post("/twilio/recording")
+@webhook
+def recording():
+    service.recording_done(_params())
+    return "", 204
+
+
+@bp.post("/twilio/sms")
+@webhook
+def inbound_sms():
+    """A caller's SMS: a survey answer is recorded; anything else goes on the operators' list. No inline reply:
+    any answer goes through the outbox."""
+    sms.receive(_params())
+    return _xml(MessagingResponse())
+
+
+# ---------------------------------------------------------------- live calls (JSON, polled)
+
+@bp.get("/calls/live")
+@allow("operator", "supervisor", "producer")
+def live():
+    actor = current_actor()
+    calls = service.live_calls(actor)
+    for item in calls:
+        item["status_label"] = str(CALL_STATUS_LABELS[item["status"]])
+        if actor.has_role("operator") and (item["operator"] is None or item["mine"]):
+            item["take_url"] = url_for("telephony.take", sid=item["sid"])
+    body = {"calls": calls, "open": line.is_open(), "poll_ms": POLL_MS}
+    etag = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    body["now"] = clock.now().isoformat()  # not in the ETag: the page counts the seconds itself
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = jsonify(body)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache, private"
+    return response
+
+
+@bp.post("/calls/<sid>/take")
+@allow("operator")
+def take(sid: str):
+    """Take a ringing call: the case form opens pre-filled and linked to the call."""
+    try:
+        call = service.take(current_actor(), sid)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("cases.new_case"))
+    phone = "" if call.from_phone == ANONYMOUS else call.from_phone
+    return redirect(url_for("cases.new_case", phone=phone, channel="hotline", call=call.call_sid))
+
+
+# ---------------------------------------------------------------- call log
+
+@bp.get("/calls")
+@allow("operator", "supervisor", "admin")
+def calls():
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    message = None
+    status = request.args.get("status") or None
+    try:
+        day = service.parse_day(request.args.get("date"))
+        rows = service.calls_on(day, status)
+    except InvalidInput as err:
+        day, rows, errors, message = clock.local_now().date(), [], err.fields, err.message
+    start, end = service.day_bounds(day)
+    return render_template(
+        "telephony/calls.html", rows=rows, day=day, status=status, statuses=CALL_STATUSES, errors=errors,
+        message=message, counts=service.status_counts(day), figures=service.call_figures(start, end),
+        number=lambda phone: service.shown_number(actor, phone), cfg=line.get(), is_open=line.is_open(),
+        recording_link=service.recording_link,
+    ), 422 if errors else 200
+
+
+# ---------------------------------------------------------------- call-back list
+
+@bp.get("/calls/callbacks")
+@allow("operator", "supervisor")
+def callbacks():
+    actor = current_actor()
+    show = request.args.get("show") if request.args.get("show") in ("open", "done") else "open"
+    day = None
+    message = None
+    try:
+        if request.args.get("date"):
+            day = service.parse_day(request.args.get("date"))
+    except InvalidInput as err:
+        message = err.message
+    entries = service.callback_entries(show, day)
+    return render_template(
+        "telephony/callbacks.html", entries=entries, show=show, day=day, message=message,
+        calls_of=service.calls_of, counts=service.callback_counts(), outcomes=ATTEMPT_OUTCOMES,
+        number=lambda phone: service.shown_number(actor, phone), anonymous=ANONYMOUS,
+        recording_link=service.recording_link, max_attempts=service.MAX_CALLBACK_ATTEMPTS,
+        sms_waiting=sms.attention_count(),
+    ), 422 if message else 200
+
+
+@bp.post("/calls/callbacks/<int:entry_id>/attempt")
+@allow("operator", "supervisor")
+def callback_attempt(entry_id: int):
+    try:
+        entry = service.log_attempt(current_actor(), entry_id, request.form.get("outcome") or "",
+                                    request.form.get("note") or "")
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("telephony.callbacks"))
+    if entry.status == "done":
+        flash(_("Call-back done: %(outcome)s.", outcome=OUTCOME_LABELS[entry.outcome]), "ok")
+    else:
+        flash(_("Attempt %(n)d logged; the call-back stays on the list.", n=entry.attempts), "ok")
+    return redirect(url_for("telephony.callbacks"))
+
+
+# ---------------------------------------------------------------- SMS replies for operators
+
+@bp.get("/calls/sms")
+@allow("operator", "supervisor")
+def sms_list():
+    actor = current_actor()
+    show_all = request.args.get("all") == "1"
+    return render_template("telephony/sms.html", rows=sms.attention_list(include_handled=show_all),
+                           show_all=show_all, results=SURVEY_RESULTS,
+                           number=lambda phone: service.shown_number(actor, phone))
+
+
+@bp.post("/calls/sms/<int:sms_id>")
+@allow("operator")
+def sms_handle(sms_id: int):
+    result = request.form.get("result") or None
+    if result is not None and result not in SURVEY_RESULTS:
+        result = None
+    try:
+        row = sms.handle(current_actor(), sms_id, result)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("telephony.sms_list"))
+    if result:
+        flash(_("Survey result recorded on case %(no)s.", no=row.case.case_no if row.case else ""), "ok")
+    else:
+        flash(_("Message marked as dealt with."), "ok")
+    return redirect(url_for("telephony.sms_list"))
+
+
+# ---------------------------------------------------------------- settings (admins)
+
+@bp.route("/calls/settings", methods=["GET", "POST"])
+@allow("admin")
+def settings_page():
+    from sqlalchemy import select
+
+    cfg = line.get()
+    errors: dict[str, str] = {}
+    message = None
+    values: Any = cfg
+    status = 200
+    if request.method == "POST":
+        try:
+            line.update(current_actor(), request.form)
+        except ServiceError as err:
+            db.session.rollback()
+            errors, message, values, status = err.fields, err.message, request.form, err.status
+        else:
+            flash(_("Telephony settings saved."), "ok")
+            return redirect(url_for("telephony.settings_page"))
+
+    def value(name: str) -> Any:
+        if hasattr(values, "getlist"):
+            return values.get(name, "")
+        got = getattr(values, name)
+        return "" if got is None else got
+
+    types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order)))
+    categories = list(db.session.scalars(select(Category).where(Category.active.is_(True))
+                                         .order_by(Category.sort_order)))
+    return render_template("telephony/settings.html", value=value, errors=errors, message=message,
+                           types=types, categories=categories, texts=line.TEXT_FIELDS,
+                           placeholders=line.PLACEHOLDERS, is_open=line.is_open(),
+                           posted=request.method == "POST"), status

@@ -1,0 +1,49 @@
+"""What telephony does when the case service registers a case or performs an action.
+
+hotline.cases.service calls these two functions; the case rules stay there, the caller's SMS and the
+links between calls, call-backs and cases live here. Both return at once when there is nothing to do.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.auth.models import User
+from hotline.cases.models import Case
+
+_YES = (True, 1, "1", "on", "true", "yes")
+
+
+def after_register(actor: User | None, case: Case, data: dict[str, Any]) -> None:
+    wants_sms = data.get("sms_receipt") in _YES
+    call_sid = data.get("call_sid")
+    callback_id = data.get("callback_id")
+    if not (wants_sms or call_sid or callback_id):
+        return
+    from hotline.telephony import service, sms
+
+    if call_sid:
+        service.link_case(actor, call_sid, case)
+    if callback_id:
+        service.callback_became_case(actor, callback_id, case)
+    if wants_sms and sms.give_consent(case, "telephony" if actor is None else "operator"):
+        if case.status == "closed":
+            sms.send_survey(case)  # closed on the call: the survey carries the case number
+        else:
+            sms.send_receipt(case)
+
+
+def after_action(actor: User | None, case: Case, action: str) -> None:
+    if action not in ("reply", "close", "reopen", "survey"):
+        return
+    from hotline.telephony import sms
+
+    if action == "reopen":
+        sms.close_surveys(case, "cancelled")
+    elif action == "survey":
+        if actor is not None:  # recorded by an operator (by phone): the SMS survey is no longer waited for
+            sms.close_surveys(case, "superseded")
+    elif sms.has_consent(case):
+        if action == "reply":
+            sms.send_answered(case)
+        else:
+            sms.send_survey(case)
