@@ -16,6 +16,7 @@ from hotline.cases import service
 from hotline.cases.models import CHANNELS, REPLY_METHODS, STATUSES, SURVEY_RESULTS
 from hotline.cases.queries import MAX_LIMIT
 from hotline.seed import TYPES
+from hotline.telephony.models import CALL_STATUSES
 
 TYPE_CODES = [code for code, _name, _days in TYPES]
 PHONE_CHANNELS = list(service.PHONE_CHANNELS)
@@ -258,6 +259,10 @@ DUE_PARAMS = [
     _q("urgent", {"type": "string", "enum": FLAG_VALUES}),
 ]
 
+CALL_PARAMS = [
+    _q("date", {"type": "string", "format": "date"}, "Local day (YYYY-MM-DD) the calls came in; default today."),
+]
+
 # operationId -> the query parameters it accepts (besides lang); anything else is refused with 422.
 QUERY_PARAMS: dict[str, list[dict]] = {
     "get_reference": [],
@@ -267,6 +272,7 @@ QUERY_PARAMS: dict[str, list[dict]] = {
     "get_case": [],
     "workday_due": DUE_PARAMS,
     "get_openapi": [],
+    "list_calls": CALL_PARAMS,
     **{f"case_{action}": [] for action in ACTION_BODIES},
 }
 
@@ -442,6 +448,36 @@ DUE = {
 }
 
 
+CALL = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["sid", "from", "status", "started_at", "answered_at", "ended_at", "wait_seconds", "talk_seconds",
+                 "operator", "case_no"],
+    "properties": {
+        "sid": {"type": "string", "description": "Twilio's CallSid.", "examples": ["CA0123456789abcdef0123456789abcdef"]},
+        "from": {"type": "string", "description": "The caller, E.164 (+8613812345678), `anonymous` when withheld; "
+                                                  "masked (138****5678) for roles other than operator and supervisor."},
+        "status": {"type": "string", "enum": list(CALL_STATUSES),
+                   "description": "ringing: waiting for an operator; in_progress: talking; answered: an operator "
+                                  "took it; abandoned: the caller hung up while waiting; voicemail: a message was "
+                                  "left; missed: nobody answered and no message was left."},
+        "started_at": DATE_TIME,
+        "answered_at": DATE_TIME_OR_NULL,
+        "ended_at": DATE_TIME_OR_NULL,
+        "wait_seconds": {"type": ["integer", "null"], "minimum": 0,
+                         "description": "Time in the queue until an operator answered (or the caller gave up)."},
+        "talk_seconds": {"type": ["integer", "null"], "minimum": 0},
+        "operator": {"type": ["string", "null"], "description": "User name of the operator who took the call."},
+        "case_no": {"type": ["string", "null"], "description": "The case logged for the call (or its voicemail)."},
+    },
+}
+
+CALL_LIST = {
+    "type": "object", "additionalProperties": False, "required": ["date", "items"],
+    "properties": {"date": {"type": "string", "format": "date"}, "items": {"type": "array", "items": _ref("Call")}},
+}
+
+
 def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -496,6 +532,7 @@ def _build() -> dict:
         "Kpis": KPIS,
         "Error": ERROR, "CodeName": CODE_NAME, "Reference": REFERENCE, "Caller": CALLER_OUT, "Event": EVENT,
         "Case": CASE, "CaseItem": CASE_ITEM, "CaseList": CASE_LIST, "Due": DUE, "CaseCreate": CASE_CREATE,
+        "Call": CALL, "CallList": CALL_LIST,
         **{_schema_name(a): body for a, body in ACTION_BODIES.items()},
     }
     paths: dict[str, Any] = {
@@ -550,6 +587,13 @@ def _build() -> dict:
             "responses": {"200": _json(_ref("Due"), "The deadline."),
                           **_errors("Unauthorized", "Invalid")},
         }},
+        "/calls": {"get": {
+            "operationId": "list_calls", "tags": ["calls"],
+            "summary": "The hotline calls of one day, oldest first (operator, supervisor, admin).",
+            "parameters": _params("list_calls"),
+            "responses": {"200": _json(_ref("CallList"), "The day's calls."),
+                          **_errors("Unauthorized", "Forbidden", "Invalid")},
+        }},
         "/openapi.json": {"get": {
             "operationId": "get_openapi", "tags": ["meta"], "security": [],
             "summary": "This document (no token needed).",
@@ -574,7 +618,7 @@ def _build() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "workdays", "meta")],
+        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "workdays", "calls", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hotline.api import openapi
 from hotline.api.checks import check_query, checked_body
 from hotline.auth.access import ANY_USER, allow, current_actor, public
-from hotline.cases import present, queries, service
+from hotline.cases import access, present, queries, service
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
@@ -141,3 +141,28 @@ def workday_due():
         raise InvalidInput(_("urgent must be 1 or 0."), {"urgent": _("Must be 1 or 0.")})
     due = workdays.reply_due(start, days, urgent in ("1", "true"))
     return jsonify(due_at=present.iso(due.at), uncertain=due.uncertain)
+
+
+@bp.get("/calls")
+@allow("operator", "supervisor", "admin")
+def list_calls():
+    """The calls of one local day (DESIGN.md §6), oldest first; numbers masked for roles that do not call back."""
+    check_query("list_calls")
+    from hotline.telephony import service as telephony
+
+    actor = current_actor()
+    day = telephony.parse_day(request.args.get("date"))
+    items = [{
+        "sid": call.call_sid,
+        "from": call.from_phone if call.from_phone == "anonymous" or telephony.may_see_numbers(actor)
+        else access.mask_phone(call.from_phone),
+        "status": call.status,
+        "started_at": present.iso(call.started_at),
+        "answered_at": present.iso(call.answered_at),
+        "ended_at": present.iso(call.ended_at),
+        "wait_seconds": call.wait_seconds,
+        "talk_seconds": call.talk_seconds,
+        "operator": call.operator.username if call.operator else None,
+        "case_no": call.case.case_no if call.case else None,
+    } for call in telephony.calls_on(day, newest_first=False)]
+    return jsonify(date=day.isoformat(), items=items)
