@@ -179,3 +179,8 @@ def serve_cmd(host, port):
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(hotline_cli)
+from hotline.telephony.simulate import simulate_cli  # noqa: E402  (signed Twilio webhooks without Twilio)
+
+hotline_cli.add_command(simulate_cli)
+
+
