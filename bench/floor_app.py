@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, jsonify, request
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, or_, select
 
 from hotline import models  # noqa: F401  (registers the tables)
 from hotline.cases.models import Case, CaseEvent
@@ -99,8 +99,10 @@ def create_floor() -> Flask:
         stmt = select(cases)
         if args.get("phone"):
             stmt = stmt.where(cases.c.caller_phone == args["phone"])
-        if args.get("q"):
-            stmt = stmt.where(cases.c.summary.like("%" + args["q"] + "%"))
+        if args.get("q"):  # the same condition as hotline.cases.queries.build_query
+            q = args["q"]
+            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(or_(cases.c.summary.like(pattern, escape="\\"), cases.c.case_no == q))
         if args.get("status"):
             stmt = stmt.where(cases.c.status == args["status"])
         if args.get("before"):
