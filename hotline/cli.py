@@ -177,10 +177,11 @@ def serve_cmd(host, port):
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
-def register_cli(app: Flask) -> None:
-    app.cli.add_command(hotline_cli)
-from hotline.telephony.simulate import simulate_cli  # noqa: E402  (signed Twilio webhooks without Twilio)
+from hotline.telephony.simulate import reconcile_calls_cmd, simulate_cli  # noqa: E402  (telephony)
 
 hotline_cli.add_command(simulate_cli)
+hotline_cli.add_command(reconcile_calls_cmd)
 
 
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(hotline_cli)

@@ -21,6 +21,7 @@ from hotline.extensions import db
 log = logging.getLogger("hotline.jobs")
 HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5)}
+LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
 
 
 @contextmanager
@@ -53,6 +54,8 @@ def run_job(name: str) -> dict | None:
     from hotline.notify import delivery, service
 
     bodies = {"overdue": service.scan, "notify": delivery.deliver_pending, "reminders": service.send_reminders}
+    from hotline.telephony.service import reconcile as reconcile_calls
+    bodies["calls"] = reconcile_calls
     if name not in bodies:
         raise ValueError(f"unknown job {name}")
     with run_lock(name) as got:
@@ -99,4 +102,6 @@ def build_scheduler(app, blocking: bool = False):
                       next_run_time=first)
     scheduler.add_job(job_runner(app, "reminders"), "interval", seconds=cfg["HOTLINE_REMINDER_SECONDS"],
                       id="reminders", next_run_time=first)
+    scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg.get("HOTLINE_CALLS_SECONDS", 300),
+                      id="calls", next_run_time=first)  # telephony: calls whose final status callback was lost
     return scheduler

@@ -758,3 +758,42 @@ def test_api_lists_the_calls_of_a_day(app, line, users, api, clock):
     assert bad.status_code == 422 and bad.get_json()["error"]["fields"] == {"date": "Wrong date format."}
     assert api("operator").get("/calls?day=2026-11-30").status_code == 422
     assert app.test_client().get("/api/v1/calls").status_code == 401
+
+
+# ---------------------------------------------------------------- a lost status callback
+
+def test_calls_whose_end_was_never_reported_are_asked_of_twilio(app, line, clock):
+    """The `calls` job: a call still 'ringing' half an hour later is looked up with Twilio's REST API."""
+    from hotline.jobs import run_job
+    from twilio_http import twilio_error
+
+    with app.app_context():
+        line.ring("CA1")
+        line.ring("CA2", caller="+8613900000009")
+        line.ring("CA3", caller="+8613900000008")
+        clock.set(local(2026, 11, 30, 10, 20))
+        line.ring("CA4", caller="+8613900000007")  # young: not asked about
+        clock.set(local(2026, 11, 30, 10, 45))
+        line.http.answers = [
+            (200, {"sid": "CA1", "status": "completed", "duration": "95", "account_sid": "AC" + "1" * 32,
+                   "start_time": "Mon, 30 Nov 2026 02:00:00 +0000", "end_time": "Mon, 30 Nov 2026 02:01:35 +0000"}),
+            (200, {"sid": "CA2", "status": "in-progress", "duration": None, "account_sid": "AC" + "1" * 32}),
+            twilio_error(404, 20404, "The requested resource was not found"),
+        ]
+        assert run_job("calls") == {"checked": 2, "ended": 2, "failed": 0}
+        assert [r["method"] for r in line.http.requests] == ["GET"] * 3
+        assert line.http.requests[0]["uri"] == f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Calls/CA1.json"
+        one, two, three = call("CA1"), call("CA2"), call("CA3")
+        assert (one.status, one.ended_at, one.twilio_status) == ("abandoned", local(2026, 11, 30, 10, 1, 35), "completed")
+        assert two.status == "ringing" and two.ended_at is None
+        assert (three.status, three.twilio_status) == ("missed", "failed")
+        assert {e.phone for e in entries()} == {CALLER, "+8613900000008"}
+        line.http.answers = [(503, {"code": 20503, "message": "Unavailable", "status": 503})] * 2
+        assert run_job("calls")["failed"] == 1  # asked about CA2 again; Twilio down: next run tries again
+
+
+def test_the_calls_job_does_nothing_without_twilio_credentials(app):
+    from hotline.jobs import run_job
+
+    with app.app_context():
+        assert run_job("calls") == {"checked": 0, "ended": 0, "failed": 0}

@@ -42,6 +42,7 @@ ANONYMOUS_WORDS = {"anonymous", "restricted", "unknown", "private", "unavailable
 LEAVE_TO_VOICEMAIL = ("leave", "queue-full", "error", "system-error", "redirected")
 MAX_CALLBACK_ATTEMPTS = 3
 LIVE_WINDOW = timedelta(hours=2)  # a call still "ringing" after this lost its final callback
+STALE_AFTER = timedelta(minutes=30)  # the `calls` job asks Twilio about live calls older than this
 ANSWER_TARGET_SECONDS = 15
 MIN_MESSAGE_SECONDS = 1
 
@@ -144,7 +145,7 @@ def choose_route(call: Call, is_open: bool, dial_to: str | None) -> str:
     return call.route
 
 
-def status_changed(params: dict[str, str]) -> Call:
+def status_changed(params: dict[str, str], ended_at: datetime | None = None) -> Call:
     """Twilio's call status callback. An unknown CallSid is stored; a repeat changes nothing."""
     call, _created = ensure_call(params)
     status = (params.get("CallStatus") or "").strip().lower()[:16]
@@ -153,7 +154,7 @@ def status_changed(params: dict[str, str]) -> Call:
     if call.ended_at is None:
         call.twilio_status = status
     if status in FINAL_TWILIO_STATUSES and call.ended_at is None:
-        now = clock.now()
+        now = max(ended_at or clock.now(), call.started_at)
         call.ended_at = now
         if call.answered_at is not None:
             call.talk_seconds = _elapsed(call.answered_at, now)
@@ -293,6 +294,46 @@ def record_agent_leg(params: dict[str, str]) -> None:
     if created:
         call.direction = "agent"
         call.status = "in_progress"
+
+
+def reconcile(now: datetime | None = None, limit: int = 100) -> dict[str, int]:
+    """The `calls` job: calls still live long after they began lost their final status callback (our
+    server was down, a proxy dropped it). Ask Twilio's REST API how each ended, so that a missed call
+    still reaches the call-back list. Commits per call: each lookup is its own small transaction."""
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+
+    from hotline.notify.sms import twilio_client
+
+    cfg = current_app.config
+    stats = {"checked": 0, "ended": 0, "failed": 0}
+    if not (cfg.get("TWILIO_ACCOUNT_SID") and cfg.get("TWILIO_AUTH_TOKEN")):
+        return stats
+    now = now or clock.now()
+    stale = list(db.session.scalars(select(Call.call_sid).where(
+        Call.direction == "inbound", Call.ended_at.is_(None), Call.started_at < now - STALE_AFTER)
+        .order_by(Call.started_at).limit(limit)))
+    client = twilio_client() if stale else None
+    for sid in stale:
+        try:
+            remote = client.calls(sid).fetch()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                stats["failed"] += 1
+                continue
+            status_changed({"CallSid": sid, "CallStatus": "failed"})  # Twilio has no such call
+            stats["ended"] += 1
+        except (TwilioException, OSError):
+            stats["failed"] += 1
+            break  # Twilio unreachable: try again next run
+        else:
+            stats["checked"] += 1
+            if remote.status in FINAL_TWILIO_STATUSES:
+                ended = remote.end_time.astimezone(timezone.utc) if remote.end_time else None
+                status_changed({"CallSid": sid, "CallStatus": remote.status, "CallDuration": remote.duration},
+                               ended_at=ended)
+                stats["ended"] += 1
+        db.session.commit()
+    return stats
 
 
 # ---------------------------------------------------------------- the derived status

@@ -517,3 +517,15 @@ def day_cmd(day, calls, agents, seed):
         raise click.ClickException("the day simulation writes hundreds of calls and cases: not in production")
     result = simulate_day(app, parse_day(day), calls, agents, seed, echo=click.echo)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+
+
+@click.command("reconcile-calls")
+def reconcile_calls_cmd():
+    """Ask Twilio how calls ended whose final status callback never arrived (the scheduler's `calls` job)."""
+    from hotline.jobs import run_job
+
+    result = run_job("calls")
+    if result is None:
+        click.echo("calls: skipped, another process is running it")
+    else:
+        click.echo("calls: " + ", ".join(f"{k} {v}" for k, v in result.items()))
