@@ -58,6 +58,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(telephony_bp)
     app.register_blueprint(reports_bp)
+    from hotline.digest.views import bp as digest_bp
+    from hotline.radio.views import bp as radio_bp
+
+    app.register_blueprint(radio_bp)
+    app.register_blueprint(digest_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies
 
     from hotline.web import install

@@ -91,12 +91,28 @@ def token_cmd(name, days):
 
 
 @hotline_cli.command("run-job")
-@click.argument("name", type=click.Choice(["overdue", "notify", "reminders"]))
-def run_job_cmd(name):
-    """Run one scheduler job once (overdue scan, notice delivery, morning reminders)."""
+@click.argument("name", type=click.Choice(["overdue", "notify", "reminders", "digest"]))
+@click.option("--date", "day", default=None, help="digest: the air date to build (YYYY-MM-DD); default today")
+def run_job_cmd(name, day):
+    """Run one scheduler job once (overdue scan, notice delivery, morning reminders, the day's digest)."""
     from hotline.jobs import run_job
 
-    result = run_job(name)
+    params = {}
+    if day is not None:
+        if name != "digest":
+            click.echo("error: --date goes with the digest job only", err=True)
+            sys.exit(2)
+        from hotline.digest.service import parse_day
+
+        try:
+            params["day"] = parse_day(day)
+        except ServiceError as err:
+            _fail(err)
+    elif name == "digest":
+        from hotline import clock
+
+        params["day"] = clock.local_now().date()
+    result = run_job(name, **params)
     if result is None:
         click.echo(f"{name}: skipped, another process is running it")
     else:

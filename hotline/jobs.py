@@ -20,7 +20,8 @@ from hotline.extensions import db
 
 log = logging.getLogger("hotline.jobs")
 HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5)}
+LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5),
+         "digest": timedelta(minutes=5)}
 LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
 
 
@@ -49,12 +50,18 @@ def run_lock(name: str):
             db.session.commit()
 
 
-def run_job(name: str) -> dict | None:
-    """Run one job once, in the current app context. Returns its figures, or None when another holds it."""
+def run_job(name: str, **params) -> dict | None:
+    """Run one job once, in the current app context. Returns its figures, or None when another holds it.
+
+    `digest` with day=<date> builds that date (the CLI's --date); without it, the scheduled build of today.
+    """
+    from hotline.digest import service as digests
     from hotline.notify import delivery, service
 
-    bodies = {"overdue": service.scan, "notify": delivery.deliver_pending, "reminders": service.send_reminders}
+    bodies = {"overdue": service.scan, "notify": delivery.deliver_pending, "reminders": service.send_reminders,
+              "digest": (lambda: digests.build_for_cli(params["day"])) if params.get("day") else digests.scheduled}
     from hotline.telephony.service import reconcile as reconcile_calls
+
     bodies["calls"] = reconcile_calls
     if name not in bodies:
         raise ValueError(f"unknown job {name}")
@@ -102,6 +109,10 @@ def build_scheduler(app, blocking: bool = False):
                       next_run_time=first)
     scheduler.add_job(job_runner(app, "reminders"), "interval", seconds=cfg["HOTLINE_REMINDER_SECONDS"],
                       id="reminders", next_run_time=first)
+    # The digest: the job looks every minute whether today's build time (digest settings, default 16:30) has
+    # come and the slot not passed, and builds once per date; at start-up it catches up a missed build.
+    scheduler.add_job(job_runner(app, "digest"), "interval", seconds=cfg.get("HOTLINE_DIGEST_SECONDS", 60),
+                      id="digest", next_run_time=first)
     scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg.get("HOTLINE_CALLS_SECONDS", 300),
                       id="calls", next_run_time=first)  # telephony: calls whose final status callback was lost
     return scheduler

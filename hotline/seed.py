@@ -107,5 +107,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
                     cases.perform(handler, case, "reply", case.version,
                                   {"content": "已联系来电人并给出处理意见。", "method": "phone"})
                     cases.perform(supervisor, case, "close", case.version, {})
+    from hotline.digest.demo import seed_radio_demo
+
+    seed_radio_demo(operator)  # programme schedule, bulletin items, cases cleared for air
     db.session.flush()
     return created

@@ -273,6 +273,10 @@ QUERY_PARAMS: dict[str, list[dict]] = {
     "workday_due": DUE_PARAMS,
     "get_openapi": [],
     "list_calls": CALL_PARAMS,
+    "get_digest": [],
+    "get_digest_text": [],
+    "get_digest_docx": [],
+    "get_digest_feed": [],
     **{f"case_{action}": [] for action in ACTION_BODIES},
 }
 
@@ -477,6 +481,83 @@ CALL_LIST = {
     "properties": {"date": {"type": "string", "format": "date"}, "items": {"type": "array", "items": _ref("Call")}},
 }
 
+DIGEST_SECTIONS = ["intro", "union_news", "policy", "jobs", "qa", "figures", "outro"]
+
+DIGEST_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["section", "heading", "title", "text", "source", "chars", "seconds", "starts_at"],
+    "properties": {
+        "section": {"type": "string", "enum": DIGEST_SECTIONS,
+                    "description": "intro; 工会动态 union_news; 政策讯息 policy; 求职求学 jobs; 热线问答 qa; "
+                                   "今日热线 figures; outro."},
+        "heading": {"type": "string", "description": "The section title read before the section's first item "
+                                                     "(empty for the others)."},
+        "title": {"type": "string"},
+        "text": {"type": "string", "description": "What the announcer reads. 热线问答 texts are anonymised "
+                                                  "(138****5678, 王*, no employer unless cleared)."},
+        "source": {"type": "string"},
+        "chars": {"type": "integer", "minimum": 0, "description": "Characters read (white space not counted)."},
+        "seconds": {"type": "integer", "minimum": 0,
+                    "description": "Reading time of the heading and the text at the digest's rate."},
+        "starts_at": {"type": "integer", "minimum": 0, "description": "Running time at which the item starts."},
+    },
+}
+
+DIGEST_LEFT_OUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["section", "title", "chars", "seconds", "reason", "reason_text"],
+    "properties": {
+        "section": {"type": "string", "enum": DIGEST_SECTIONS},
+        "title": {"type": "string"},
+        "chars": {"type": "integer", "minimum": 0},
+        "seconds": {"type": "integer", "minimum": 0},
+        "reason": {"type": "string", "enum": ["over_slot", "dropped"],
+                   "description": "over_slot: it did not fit the slot after the items of higher priority; "
+                                  "dropped: a producer took it out."},
+        "reason_text": {"type": "string", "description": "The reason in Chinese, for the station's screens."},
+    },
+}
+
+DIGEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["date", "status", "version", "slot_seconds", "total_seconds", "items", "left_out"],
+    "properties": {
+        "date": {"type": "string", "format": "date"},
+        "status": {"type": "string", "enum": ["draft", "approved", "aired"]},
+        "version": {"type": "integer", "minimum": 1, "description": "Number of the current kept version."},
+        "approved_version": {"type": ["integer", "null"], "description": "The version approved for air, if any."},
+        "slot_seconds": {"type": "integer", "description": "Length of the programme's slot (15 minutes)."},
+        "total_seconds": {"type": "integer",
+                          "description": "Running time: the items' reading time plus the reserve for jingles."},
+        "reserve_seconds": {"type": "integer"},
+        "rate": {"type": "integer", "description": "Reading rate, characters per minute (default 250)."},
+        "chars": {"type": "integer"},
+        "built_at": DATE_TIME,
+        "approved_at": DATE_TIME_OR_NULL,
+        "aired_at": DATE_TIME_OR_NULL,
+        "items": {"type": "array", "items": _ref("DigestItem"), "description": "In broadcast order."},
+        "left_out": {"type": "array", "items": _ref("DigestLeftOut")},
+    },
+}
+
+DIGEST_DATE_PARAM = {"name": "day", "in": "path", "required": True, "description": "Air date, YYYY-MM-DD.",
+                     "schema": {"type": "string", "format": "date"}}
+DIGEST_ROLES = " (producer, supervisor; the station's systems use a token of such an account)."
+
+
+def _digest_operation(operation_id: str, summary: str, content_type: str, schema: dict, description: str,
+                      with_day: bool = True) -> dict:
+    params = _params(operation_id, DIGEST_DATE_PARAM) if with_day else _params(operation_id)
+    return {"get": {
+        "operationId": operation_id, "tags": ["digests"], "summary": summary + DIGEST_ROLES,
+        "parameters": params,
+        "responses": {"200": {"description": description, "content": {content_type: {"schema": schema}}},
+                      **_errors("Unauthorized", "Forbidden", "NotFound", "Invalid")},
+    }}
+
 
 def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -533,6 +614,7 @@ def _build() -> dict:
         "Error": ERROR, "CodeName": CODE_NAME, "Reference": REFERENCE, "Caller": CALLER_OUT, "Event": EVENT,
         "Case": CASE, "CaseItem": CASE_ITEM, "CaseList": CASE_LIST, "Due": DUE, "CaseCreate": CASE_CREATE,
         "Call": CALL, "CallList": CALL_LIST,
+        "Digest": DIGEST, "DigestItem": DIGEST_ITEM, "DigestLeftOut": DIGEST_LEFT_OUT,
         **{_schema_name(a): body for a, body in ACTION_BODIES.items()},
     }
     paths: dict[str, Any] = {
@@ -594,6 +676,19 @@ def _build() -> dict:
             "responses": {"200": _json(_ref("CallList"), "The day's calls."),
                           **_errors("Unauthorized", "Forbidden", "Invalid")},
         }},
+        "/digests/{day}": _digest_operation(
+            "get_digest", "The 《职工之声》 digest of one air date: items, reading times, what was left out",
+            "application/json", _ref("Digest"), "The digest's current version."),
+        "/digests/{day}.txt": _digest_operation(
+            "get_digest_text", "The same digest as plain text, the announcer's script", "text/plain",
+            {"type": "string"}, "UTF-8 text: headline, running time, each item with its start time."),
+        "/digests/{day}.docx": _digest_operation(
+            "get_digest_docx", "The same digest as a Word document in large type",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            {"type": "string", "contentEncoding": "binary"}, "The .docx file."),
+        "/digests/feed.atom": _digest_operation(
+            "get_digest_feed", "Atom feed of the approved and aired digests, newest first", "application/atom+xml",
+            {"type": "string"}, "Atom 1.0; each entry carries the text and links the .txt.", with_day=False),
         "/openapi.json": {"get": {
             "operationId": "get_openapi", "tags": ["meta"], "security": [],
             "summary": "This document (no token needed).",
@@ -618,7 +713,7 @@ def _build() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "workdays", "calls", "meta")],
+        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "workdays", "calls", "digests", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -166,3 +166,49 @@ def list_calls():
         "case_no": call.case.case_no if call.case else None,
     } for call in telephony.calls_on(day, newest_first=False)]
     return jsonify(date=day.isoformat(), items=items)
+
+
+# ---------------------------------------------------------------- 《职工之声》 digests (the station's systems)
+
+def _digest_view(day: str):
+    from hotline.digest import service as digests
+
+    return digests.view(digests.require_digest(digests.parse_day(day, "date")))
+
+
+@bp.get("/digests/<day>")
+@allow("producer", "supervisor")
+def get_digest(day: str):
+    """The digest of one air date as JSON (DESIGN.md §6): items with characters and seconds, what was left out."""
+    check_query("get_digest")
+    from hotline.digest import formats
+
+    return jsonify(formats.to_dict(_digest_view(day)))
+
+
+@bp.get("/digests/<day>.txt")
+@allow("producer", "supervisor")
+def get_digest_text(day: str):
+    check_query("get_digest_text")
+    from hotline.digest.views import text_response
+
+    return text_response(_digest_view(day))
+
+
+@bp.get("/digests/<day>.docx")
+@allow("producer", "supervisor")
+def get_digest_docx(day: str):
+    check_query("get_digest_docx")
+    from hotline.digest.views import docx_response
+
+    return docx_response(_digest_view(day))
+
+
+@bp.get("/digests/feed.atom")
+@allow("producer", "supervisor")
+def get_digest_feed():
+    check_query("get_digest_feed")
+    from hotline.digest.views import atom_response
+
+    return atom_response(url_for("api.get_digest_feed", _external=True),
+                         lambda d: url_for("api.get_digest_text", day=d.isoformat(), _external=True))

@@ -1,0 +1,231 @@
+"""Building a 《职工之声》 digest: gather the candidates, measure them, fill the slot by priority.
+
+The slot: the programme's length (15 minutes) less a reserve for jingles and the station ID, read at
+the configured rate (250 汉字 a minute) — about 3,560 characters, of which the intro and the outro take
+theirs; the rest (≈3,300) is filled with 今日热线 (always), then the other candidates by priority
+(1 highest), section order and recency. A candidate that does not fit is left out with the reason, and
+the filling goes on with the smaller ones.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from hotline import clock
+from hotline.cases.models import Case
+from hotline.digest import settings as digest_settings
+from hotline.digest.models import ITEM_SECTIONS, SECTIONS, BroadcastClearance, ContentItem, Digest, DigestRevision
+from hotline.extensions import db
+from hotline.redact import redact_case_text
+
+QA_PRIORITY = 3
+QA_CANDIDATES = 30
+FIGURES_PRIORITY = 0  # always first in, whatever the producers' priorities
+_SPACE = re.compile(r"\s+")
+
+
+def chars(text: str | None) -> int:
+    """What the announcer reads: every character but white space (汉字, digits, letters, punctuation)."""
+    return len(_SPACE.sub("", text or ""))
+
+
+def seconds_for(n_chars: int, rate: int) -> int:
+    return math.ceil(n_chars * 60 / rate) if n_chars else 0
+
+
+def mmss(seconds: int | float) -> str:
+    seconds = int(round(seconds))
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    return f"{sign}{seconds // 60}:{seconds % 60:02d}"
+
+
+@dataclass
+class Slot:
+    slot_seconds: int
+    reserve_seconds: int
+    rate: int
+
+    @property
+    def reading_chars(self) -> int:
+        return (self.slot_seconds - self.reserve_seconds) * self.rate // 60
+
+
+def local_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = clock.local_tz()
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc)
+    return start, end
+
+
+def _on_time_condition():
+    try:  # the rule of the reports (DESIGN.md §5), written once in hotline/cases/queries.py
+        from hotline.cases.queries import on_time_condition
+    except ImportError:  # pragma: no cover - until the reports' conditions are there
+        return func.coalesce(Case.replied_at, Case.closed_at) <= Case.reply_due_at
+    return on_time_condition()
+
+
+def day_figures(day: date, cutoff: datetime) -> dict[str, int]:
+    """Registered and closed on `day` up to `cutoff`; of the closed, how many were settled by their due time."""
+    start, end = local_bounds(day)
+    end = max(start, min(end, cutoff + timedelta(microseconds=1)))  # up to and including the cut-off
+    registered = db.session.scalar(
+        select(func.count()).select_from(Case).where(Case.created_at >= start, Case.created_at < end)) or 0
+    closed_row = db.session.execute(
+        select(func.count(), func.count().filter(_on_time_condition())).select_from(Case)
+        .where(Case.status == "closed", Case.closed_at >= start, Case.closed_at < end)).one()
+    return {"registered": registered, "closed": closed_row[0] or 0, "on_time": closed_row[1] or 0}
+
+
+def _percent(part: int, whole: int) -> str:
+    value = 100 * part / whole
+    return f"{value:.0f}%" if value in (0, 100) or value >= 10 else f"{value:.1f}%"
+
+
+def figures_item(settings, day: date, cutoff: datetime) -> dict[str, Any]:
+    figures = day_figures(day, cutoff)
+    start, end = local_bounds(day)
+    moment = min(cutoff, end)
+    local = clock.to_local(moment)
+    when = "24时" if moment >= end else f"{local.hour}时{local.minute:02d}分"
+    if figures["closed"]:
+        text = digest_settings.fill(settings.figures_text, time=when, registered=figures["registered"],
+                                    closed=figures["closed"], on_time=figures["on_time"],
+                                    on_time_rate=_percent(figures["on_time"], figures["closed"]))
+    else:
+        text = digest_settings.fill(settings.figures_text_none_closed, time=when, registered=figures["registered"])
+    return {"key": "figures", "section": "figures", "title": settings.title_figures, "text": text,
+            "source": "12351职工服务热线", "priority": FIGURES_PRIORITY, "ref": {"figures": figures}}
+
+
+def content_candidates(day: date) -> list[dict[str, Any]]:
+    rows = db.session.scalars(
+        select(ContentItem).where(ContentItem.active.is_(True), ContentItem.valid_from <= day,
+                                  or_(ContentItem.valid_to.is_(None), ContentItem.valid_to >= day))
+        .order_by(ContentItem.priority, ContentItem.valid_from.desc(), ContentItem.id.desc()))
+    return [{"key": f"item:{r.id}", "section": r.section, "title": r.title, "text": r.body.strip(),
+             "source": r.source, "priority": r.priority, "ref": {"item": r.id}} for r in rows]
+
+
+def used_case_ids(day: date) -> set[int]:
+    """Cases already read (or approved to be read) in an earlier digest: not repeated."""
+    rows = db.session.execute(
+        select(DigestRevision.items).join(Digest, and_(Digest.id == DigestRevision.digest_id,
+                                                       DigestRevision.number == Digest.revision_no))
+        .where(Digest.air_date < day, Digest.air_date >= day - timedelta(days=60),
+               Digest.status.in_(("approved", "aired"))))
+    found = set()
+    for (items,) in rows:
+        for item in items or []:
+            case_id = (item.get("ref") or {}).get("case_id")
+            if case_id:
+                found.add(case_id)
+    return found
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip("，,;；")
+    return text if text.endswith(("。", "？", "！", "?", "!", "…")) else text + "。"
+
+
+def qa_item(settings, case: Case, employer_cleared: bool = False) -> dict[str, Any]:
+    question = redact_case_text(case, case.summary, employer_cleared=employer_cleared)
+    answer = redact_case_text(case, case.answer or "", employer_cleared=employer_cleared)
+    category = case.category.name if case.category else ""
+    text = f"{settings.qa_question}{_sentence(question)}\n{settings.qa_answer}{_sentence(answer)}"
+    short = question if len(question) <= 24 else question[:23] + "…"
+    title = f"{category}：{short}" if category else short
+    return {"key": f"case:{case.case_no}", "section": "qa", "title": title, "text": text,
+            "source": "12351职工服务热线", "priority": QA_PRIORITY,
+            "ref": {"case": case.case_no, "case_id": case.id, "employer_cleared": employer_cleared}}
+
+
+def qa_candidates(settings, day: date, cutoff: datetime) -> list[dict[str, Any]]:
+    """Closed cases the caller let us air, with an answer, never confidential, closed in the last days."""
+    start, end = local_bounds(day)
+    end = max(start, min(end, cutoff + timedelta(microseconds=1)))
+    since = start - timedelta(days=settings.qa_days)
+    stmt = (select(Case).where(Case.status == "closed", Case.broadcast_ok.is_(True),
+                               Case.confidential.is_(False), Case.answer.is_not(None), Case.answer != "",
+                               Case.merged_into_id.is_(None), Case.closed_at >= since, Case.closed_at < end)
+            .order_by(Case.closed_at.desc(), Case.id.desc()).limit(QA_CANDIDATES))
+    cases = [c for c in db.session.scalars(stmt)]
+    used = used_case_ids(day)
+    cases = [c for c in cases if c.id not in used]
+    cleared = {row.case_id for row in db.session.scalars(
+        select(BroadcastClearance).where(BroadcastClearance.case_id.in_([c.id for c in cases]),
+                                         BroadcastClearance.employer_cleared.is_(True)))} if cases else set()
+    return [qa_item(settings, c, c.id in cleared) for c in cases]
+
+
+def fixed_items(settings, day: date) -> tuple[dict[str, Any], dict[str, Any]]:
+    values = {"date": f"{day.month}月{day.day}日", "weekday": digest_settings.WEEKDAYS[day.weekday()]}
+    intro = {"key": "intro", "section": "intro", "title": "开场", "text": digest_settings.fill(settings.intro, **values),
+             "source": "", "priority": 0, "ref": {}}
+    outro = {"key": "outro", "section": "outro", "title": "结束语",
+             "text": digest_settings.fill(settings.outro, **values), "source": "", "priority": 0, "ref": {}}
+    return intro, outro
+
+
+def section_order(section: str) -> int:
+    return SECTIONS.index(section) if section in SECTIONS else len(SECTIONS)
+
+
+def fill(intro: dict, outro: dict, figures: dict, candidates: list[dict], slot: Slot,
+         titles: dict[str, str]) -> tuple[list[dict], list[dict]]:
+    """Choose what fits: intro, outro and 今日热线 always; then by priority, section, given order."""
+    budget = slot.reading_chars - chars(intro["text"]) - chars(outro["text"])
+    chosen: list[dict] = [figures]
+    used = chars(figures["text"]) + chars(titles.get("figures", ""))
+    opened = {"figures"}
+    left_out: list[dict] = []
+    ranked = sorted(enumerate(candidates), key=lambda p: (p[1]["priority"], section_order(p[1]["section"]), p[0]))
+    for _index, item in ranked:
+        cost = chars(item["text"]) + (chars(titles.get(item["section"], "")) if item["section"] not in opened else 0)
+        if used + cost <= budget:
+            chosen.append(item)
+            used += cost
+            opened.add(item["section"])
+        else:
+            over = used + cost - budget
+            left_out.append({**item, "reason": "over_slot", "over_seconds": seconds_for(over, slot.rate)})
+    order = {id(item): i for i, (_n, item) in enumerate(ranked)}
+    body = sorted(chosen, key=lambda it: (section_order(it["section"]), order.get(id(it), -1)))
+    return [intro, *body, outro], left_out
+
+
+def build_content(day: date, cutoff: datetime, slot: Slot) -> tuple[list[dict], list[dict]]:
+    settings = digest_settings.get()
+    intro, outro = fixed_items(settings, day)
+    figures = figures_item(settings, day, cutoff)
+    candidates = content_candidates(day) + qa_candidates(settings, day, cutoff)
+    titles = {s: digest_settings.section_title(settings, s) for s in SECTIONS}
+    return fill(intro, outro, figures, candidates, slot, titles)
+
+
+def measure(items: list[dict], rate: int, titles: dict[str, str], reserve_seconds: int) -> dict[str, Any]:
+    """Characters and seconds of each item, the section headings read out, and the running time."""
+    running = 0
+    measured = []
+    seen: set[str] = set()
+    for item in items:
+        heading = ""
+        if item["section"] not in ("intro", "outro") and item["section"] not in seen:
+            heading = titles.get(item["section"], "")
+        seen.add(item["section"])
+        n = chars(item["text"]) + chars(heading)
+        secs = seconds_for(n, rate)
+        measured.append({**item, "heading": heading, "chars": chars(item["text"]), "heading_chars": chars(heading),
+                         "seconds": secs, "starts_at": running + reserve_seconds // 2})
+        running += secs
+    return {"items": measured, "reading_seconds": running, "total_seconds": running + reserve_seconds,
+            "chars": sum(m["chars"] + m["heading_chars"] for m in measured)}
+
+
+__all__ = ["ITEM_SECTIONS", "Slot", "build_content", "chars", "measure", "mmss", "seconds_for"]
