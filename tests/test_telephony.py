@@ -797,3 +797,30 @@ def test_the_calls_job_does_nothing_without_twilio_credentials(app):
 
     with app.app_context():
         assert run_job("calls") == {"checked": 0, "ended": 0, "failed": 0}
+
+
+# ---------------------------------------------------------------- retries arriving at the same time
+
+def test_simultaneous_retries_store_one_call_one_case_one_reply(app, line, users, clock):
+    """Twilio's retries can overlap: the unique CallSid / MessageSid and the row lock keep one of each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock.set(local(2026, 11, 30, 20, 0))
+
+    def post(args):
+        path, params = args
+        client = app.test_client()
+        signature = RequestValidator(TOKEN).compute_signature(PUBLIC + path, params)
+        return client.post(path, data=params, headers={"X-Twilio-Signature": signature}).status_code
+
+    ring = ("/twilio/voice", {"CallSid": "CAsame", "From": CALLER})
+    recording = ("/twilio/recording", {"CallSid": "CAsame", "RecordingSid": "REsame", "RecordingStatus": "completed",
+                                       "RecordingDuration": "30", "RecordingUrl": "https://api.twilio.com/x/REsame"})
+    reply = ("/twilio/sms", {"MessageSid": "SMsame", "From": CALLER, "Body": "谢谢"})
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for request in (ring, recording, reply):
+            assert set(pool.map(post, [request] * 6)) <= {200, 204}
+    with app.app_context():
+        assert [c.call_sid for c in calls()] == ["CAsame"]
+        assert count(Case) == 1 and count(InboundSms) == 1
+        assert len([n for n in db.session.scalars(select(Notice)) if n.kind == "caller_receipt"]) == 1
