@@ -174,7 +174,8 @@ def _dialect() -> str:
 
 def _reply_seconds():
     if _dialect() == "postgresql":
-        return func.extract("epoch", Case.replied_at - Case.created_at)
+        # date_part gives a float; EXTRACT gives numeric, whose sums are several times slower
+        return func.date_part("epoch", Case.replied_at - Case.created_at)
     return (func.julianday(Case.replied_at) - func.julianday(Case.created_at)) * 86400.0
 
 
@@ -184,7 +185,7 @@ def count_columns(now: datetime) -> list:
     replied = and_(Case.replied_at.is_not(None), Case.resolved_on_call.is_(False))
 
     def n(condition):
-        return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+        return func.count().filter(condition)  # COUNT(*) FILTER (WHERE …): PostgreSQL and SQLite ≥ 3.30
 
     return [
         func.count().label("registered"),

@@ -44,7 +44,7 @@
       color: COLORS,
       animation: false,
       tooltip: { trigger: "axis", formatter: tooltip(spec.percent), confine: true },
-      legend: { top: 0, type: "scroll" },
+      legend: { top: 0 },
       grid: { left: 8, right: 16, top: 30, bottom: 8, containLabel: true },
       xAxis: spec.horizontal ? value : category,
       yAxis: spec.horizontal ? category : value,
