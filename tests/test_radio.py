@@ -175,7 +175,7 @@ def test_console_shows_the_queue_with_alerts_and_the_timer(app, producer, show):
     html = producer.get(page.headers["Location"]).get_data(as_text=True)
     assert "王师傅" in html and "李女士" in html and "产假工资" in html
     assert 'data-on-air-since="2026-12-05T05:35:00+00:00"' in html
-    assert "1 earlier complaints" in html and "1 open cases" in html
+    assert "Earlier complaints: 1" in html and "Open cases: 1" in html
     assert 'data-hotkey="Alt+A"' not in html or "Next on air" in html
     assert 'data-hotkey="Alt+E"' in html and 'data-hotkey="Alt+K"' in html and 'data-hotkey="Alt+I"' in html
     assert "<script>" not in html and "style=" not in html  # CSP: no inline scripts or styles

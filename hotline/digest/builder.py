@@ -179,22 +179,28 @@ def section_order(section: str) -> int:
 
 def fill(intro: dict, outro: dict, figures: dict, candidates: list[dict], slot: Slot,
          titles: dict[str, str]) -> tuple[list[dict], list[dict]]:
-    """Choose what fits: intro, outro and 今日热线 always; then by priority, section, given order."""
-    budget = slot.reading_chars - chars(intro["text"]) - chars(outro["text"])
+    """Choose what fits: intro, outro and 今日热线 always; then by priority, section, given order.
+
+    Counted in the seconds the running time shows (each item's heading and text, rounded up), so a
+    digest that was filled never shows a running time over its slot."""
+    def cost(item: dict, opened: set[str]) -> int:
+        heading = titles.get(item["section"], "") if item["section"] not in opened else ""
+        return seconds_for(chars(item["text"]) + chars(heading), slot.rate)
+
+    budget = slot.slot_seconds - slot.reserve_seconds - cost(intro, {"intro"}) - cost(outro, {"outro"})
     chosen: list[dict] = [figures]
-    used = chars(figures["text"]) + chars(titles.get("figures", ""))
+    used = cost(figures, set())
     opened = {"figures"}
     left_out: list[dict] = []
     ranked = sorted(enumerate(candidates), key=lambda p: (p[1]["priority"], section_order(p[1]["section"]), p[0]))
     for _index, item in ranked:
-        cost = chars(item["text"]) + (chars(titles.get(item["section"], "")) if item["section"] not in opened else 0)
-        if used + cost <= budget:
+        seconds = cost(item, opened)
+        if used + seconds <= budget:
             chosen.append(item)
-            used += cost
+            used += seconds
             opened.add(item["section"])
         else:
-            over = used + cost - budget
-            left_out.append({**item, "reason": "over_slot", "over_seconds": seconds_for(over, slot.rate)})
+            left_out.append({**item, "reason": "over_slot", "over_seconds": used + seconds - budget})
     order = {id(item): i for i, (_n, item) in enumerate(ranked)}
     body = sorted(chosen, key=lambda it: (section_order(it["section"]), order.get(id(it), -1)))
     return [intro, *body, outro], left_out
@@ -206,7 +212,16 @@ def build_content(day: date, cutoff: datetime, slot: Slot) -> tuple[list[dict], 
     figures = figures_item(settings, day, cutoff)
     candidates = content_candidates(day) + qa_candidates(settings, day, cutoff)
     titles = {s: digest_settings.section_title(settings, s) for s in SECTIONS}
-    return fill(intro, outro, figures, candidates, slot, titles)
+    items, left_out = fill(intro, outro, figures, candidates, slot, titles)
+    # A heading's characters may round into another item than the fill charged them to: never end over.
+    while measure(items, slot.rate, titles, slot.reserve_seconds)["total_seconds"] > slot.slot_seconds:
+        last = max((i for i in items if i["section"] not in ("intro", "outro", "figures")),
+                   key=lambda i: (i["priority"], section_order(i["section"])), default=None)
+        if last is None:
+            break
+        items.remove(last)
+        left_out.append({**last, "reason": "over_slot", "over_seconds": 1})
+    return items, left_out
 
 
 def measure(items: list[dict], rate: int, titles: dict[str, str], reserve_seconds: int) -> dict[str, Any]:
