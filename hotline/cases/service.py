@@ -573,8 +573,20 @@ def is_overdue(case: Case, now: datetime | None = None) -> bool:
     return False
 
 
+def deadline_state(due: datetime | None, now: datetime | None = None) -> str | None:
+    """One deadline: 'overdue', 'due_soon' (within the watch's warning lead, one working half-day) or 'ok'."""
+    if due is None:
+        return None
+    now = now or clock.now()
+    if now > due:
+        return "overdue"
+    if due - now <= watch.WARNING_LEAD:
+        return "due_soon"
+    return "ok"
+
+
 def due_state(case: Case, now: datetime | None = None) -> str:
-    """'overdue', 'due_soon' (within one working half-day, approximated as 4 hours) or 'ok'."""
+    """The case as a whole: its most pressing open deadline."""
     now = now or clock.now()
     if case.status not in OPEN_STATUSES:
         return "ok"
@@ -583,6 +595,4 @@ def due_state(case: Case, now: datetime | None = None) -> str:
     nearest = case.reply_due_at
     if case.status == "assigned" and case.accept_due_at is not None:
         nearest = min(nearest, case.accept_due_at)
-    if (nearest - now).total_seconds() <= 4 * 3600:
-        return "due_soon"
-    return "ok"
+    return deadline_state(nearest, now)

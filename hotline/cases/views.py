@@ -345,22 +345,10 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
         values=values or {},
-        accept_state=_deadline_state(case.accept_due_at) if case.status == "assigned" else None,
-        reply_state=_deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
+        accept_state=service.deadline_state(case.accept_due_at) if case.status == "assigned" else None,
+        reply_state=service.deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
         **ref,
     ), status
-
-
-def _deadline_state(due: datetime | None) -> str | None:
-    """The state of one deadline, with the same half-day (4 hours) warning as service.due_state."""
-    if due is None:
-        return None
-    now = clock.now()
-    if now > due:
-        return "overdue"
-    if (due - now).total_seconds() <= 4 * 3600:
-        return "due_soon"
-    return "ok"
 
 
 @bp.route("/cases/<case_no>")
