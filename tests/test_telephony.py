@@ -93,7 +93,7 @@ class Twilio:
 def line(app):
     http = RecordingHttpClient()
     app.config.update(TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_FROM="+15005550006",
-                      HOTLINE_PUBLIC_URL=PUBLIC)
+                      TWILIO_MESSAGING_SERVICE_SID=None, HOTLINE_PUBLIC_URL=PUBLIC)
     app.extensions["twilio_http_client"] = http
     yield Twilio(app, http)
     app.extensions.pop("twilio_http_client", None)

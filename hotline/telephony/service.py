@@ -311,7 +311,7 @@ def reconcile(now: datetime | None = None, limit: int = 100) -> dict[str, int]:
     now = now or clock.now()
     stale = list(db.session.scalars(select(Call.call_sid).where(
         Call.direction == "inbound", Call.ended_at.is_(None), Call.started_at < now - STALE_AFTER)
-        .order_by(Call.started_at).limit(limit)))
+        .order_by(Call.started_at, Call.id).limit(limit)))
     client = twilio_client() if stale else None
     for sid in stale:
         try:
