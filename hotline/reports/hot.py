@@ -22,7 +22,7 @@ from hotline.extensions import db
 from hotline.reference.models import Category
 from hotline.reports.periods import Period
 
-SAMPLE = 4000  # summaries per period at most
+SAMPLE = 2500  # summaries per period at most
 MIN_COUNT = 3  # a topic needs at least this many cases now
 RATIO = 1.5  # its share at least this many times the earlier share …
 CATEGORY_RISE = 0.02  # … and up by at least 2 points (categories) …
