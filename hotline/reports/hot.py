@@ -29,7 +29,7 @@ CATEGORY_RISE = 0.02  # … and up by at least 2 points (categories) …
 WORD_RISE = 0.01  # … or 1 point (words)
 EXAMPLES = 3
 MAX_CATEGORIES = 6
-MAX_WORDS = 12
+MAX_WORDS = 10
 
 # Words of the trade that jieba's general dictionary splits or misses.
 DOMAIN_WORDS = (
@@ -181,7 +181,7 @@ def hot_topics(period: Period) -> HotTopics:
         b = before_words.get(word, 0)
         if rising(n, len(now_docs), b, len(before_docs), WORD_RISE):
             words.append(Topic("word", word, word, n, n / len(now_docs), b,
-                               b / len(before_docs) if before_docs else 0.0, examples.get(word, [])))
+                               b / len(before_docs) if before_docs else 0.0, examples.get(word, [])[:2]))
     words.sort(key=lambda t: (-t.rise, -t.count, t.label))
 
     result = HotTopics(period, previous, now_total, before_total, len(now_docs), len(before_docs),

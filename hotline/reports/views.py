@@ -35,7 +35,7 @@ CARDS: list[tuple[str, Any, str, str | None, str | None, bool | None]] = [
     ("registered", _l("Registered"), "count", "registered", None, None),
     ("closure_rate", _l("Closure rate"), "rate", "closed", "registered", True),
     ("on_time_rate", _l("Closed on time"), "rate", "on_time", "closed", True),
-    ("overdue_open", _l("Overdue now"), "count", "overdue_open", None, False),
+    ("overdue_open", _l("Still overdue"), "count", "overdue_open", None, False),
     ("first_contact_rate", _l("Closed on the call"), "rate", "on_call", "registered", True),
     ("survey_rate", _l("Survey rate"), "rate", "surveyed", "closed", True),
     ("satisfaction_rate", _l("Satisfaction"), "rate", "satisfied", "surveyed", True),
@@ -107,6 +107,7 @@ def _cards(report: kpis.Report, previous: kpis.Report) -> list[dict[str, Any]]:
         value, old = getattr(totals, key), getattr(before, key)
         change = kpis.change(value, old)
         card = {"key": key, "label": label, "value": fmt(value, kind), "change": fmt_change(change, kind),
+                "unit": _("hours") if kind == "hours" and value is not None else "",
                 "trend": _trend(change, better_up), "previous": fmt(old, kind), "url": None, "parts": None}
         if numerator and not denominator:
             card["url"] = _list_url(kpis.drill_args(period, numerator))

@@ -59,6 +59,7 @@
       if (url) { window.location.href = url; }
     });
     window.addEventListener("resize", function () { chart.resize(); });
+    window.addEventListener("load", function () { chart.resize(); });  // after fonts and layout settle
   }
 
   function loadHot() {
