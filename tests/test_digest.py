@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from conftest import csrf_from, get_user, local
 from hotline.cases import service as cases
-from hotline.digest import builder, formats, service, settings as digest_settings
+from hotline.digest import builder, service, settings as digest_settings
 from hotline.digest.models import ContentItem, Digest, DigestRevision
 from hotline.extensions import db
 from hotline.jobs import run_job

@@ -2,7 +2,7 @@
 the on-air timer, one-step radio cases, the episode log, and call-ins from a station line on Twilio."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select

@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from hotline import clock
 from hotline.cases.models import Case
 from hotline.digest import settings as digest_settings
-from hotline.digest.models import ITEM_SECTIONS, SECTIONS, BroadcastClearance, ContentItem, Digest, DigestRevision
+from hotline.digest.models import SECTIONS, BroadcastClearance, ContentItem, Digest, DigestRevision
 from hotline.extensions import db
 from hotline.redact import redact_case_text
 
@@ -242,5 +242,3 @@ def measure(items: list[dict], rate: int, titles: dict[str, str], reserve_second
     return {"items": measured, "reading_seconds": running, "total_seconds": running + reserve_seconds,
             "chars": sum(m["chars"] + m["heading_chars"] for m in measured)}
 
-
-__all__ = ["ITEM_SECTIONS", "Slot", "build_content", "chars", "measure", "mmss", "seconds_for"]

@@ -13,7 +13,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.digest import builder, formats, service, settings as digest_settings
-from hotline.digest.models import ITEM_SECTIONS, SECTIONS
+from hotline.digest.models import ITEM_SECTIONS
 from hotline.errors import ServiceError, StaleVersion
 from hotline.extensions import db
 
@@ -215,8 +215,8 @@ def compare(day: str):
 @bp.get("/digest/<day>/print")
 @allow(*READERS)
 def print_page(day: str):
-    digest = service.require_digest(_day(day))
-    return render_template("digest/print.html", v=service.view(digest), headline=formats.headline(service.view(digest)))
+    v = service.view(service.require_digest(_day(day)))
+    return render_template("digest/print.html", v=v, headline=formats.headline(v))
 
 
 @bp.get("/digest/<day>.txt")
@@ -339,5 +339,3 @@ def settings_page():
     values["version"] = row.version
     return render_template("digest/settings.html", s=row, values=values, errors={}, message=None)
 
-
-__all__ = ["bp", "SECTIONS"]

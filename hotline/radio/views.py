@@ -19,11 +19,10 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.auth.access import allow, current_actor
-from hotline.cases.models import CHANNELS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.radio import schedule, service
-from hotline.radio.models import CALLIN_STATUSES, PROGRAMME_KINDS, CallIn, Episode
+from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
 from hotline.redact import redact
 # Twilio's signature check of the telephony door, reused as it is (public, CSRF-exempt, 403 unless signed).
 from hotline.telephony.views import webhook
