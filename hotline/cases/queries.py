@@ -271,13 +271,19 @@ def caller_history(actor: User, phone: str, limit: int = 20) -> list[Case]:
     return list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))
 
 
-def handler_queue(actor: User, mine: bool) -> list[Case]:
-    """Open and replied cases of the handler (or of their department), earliest deadline first."""
-    stmt = select(Case).where(Case.status.in_(OPEN_STATUSES[1:]))
+QUEUE_LIMIT = 50  # the earliest deadlines; the rest are one click away in the list
+
+
+def handler_queue(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> tuple[list[Case], int]:
+    """Dispatched and accepted cases of the handler (or of their department), earliest deadline first:
+    the first `limit` of them, and how many there are in all."""
+    cond = Case.status.in_(OPEN_STATUSES[1:])
     if mine:
-        stmt = stmt.where(Case.handler_id == actor.id)
+        cond = and_(cond, Case.handler_id == actor.id)
     elif actor.department_id is not None:
-        stmt = stmt.where(Case.department_id == actor.department_id)
+        cond = and_(cond, Case.department_id == actor.department_id)
     else:
-        return []
-    return list(db.session.scalars(stmt.order_by(Case.reply_due_at, Case.id).limit(500)))
+        return [], 0
+    rows = list(db.session.scalars(select(Case).where(cond).order_by(Case.reply_due_at, Case.id).limit(limit)))
+    total = len(rows) if len(rows) < limit else db.session.scalar(select(func.count()).select_from(Case).where(cond))
+    return rows, total

@@ -124,7 +124,7 @@ def success_message(action: str, case: Case) -> str:
 
 # ---------------------------------------------------------------- reference data for the forms
 
-def reference() -> dict[str, Any]:
+def reference(with_handlers: bool = True) -> dict[str, Any]:
     types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
     categories = list(db.session.scalars(
         select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
@@ -132,7 +132,7 @@ def reference() -> dict[str, Any]:
         select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)))
     handlers = list(db.session.scalars(
         select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
-        .order_by(User.department_id, User.display_name)))
+        .order_by(User.department_id, User.display_name))) if with_handlers else []
     return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
             "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
             "survey_results": SURVEY_RESULTS}
@@ -340,7 +340,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     private = access.can_see_private(actor, case)
     allowed = service.allowed_actions(actor, case)
     actions = [a for a in ACTION_ORDER if a in allowed]
-    ref = reference()
+    ref = reference(with_handlers=bool({"assign", "reassign"} & set(actions)))  # only the dispatch form lists them
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
@@ -386,12 +386,15 @@ def act(case_no: str, action: str):
 @allow("handler")
 def queue():
     actor = current_actor()
-    mine = [_row(actor, c) for c in queries.handler_queue(actor, mine=True)]
-    department = [_row(actor, c) for c in queries.handler_queue(actor, mine=False)]
+    mine_cases, mine_total = queries.handler_queue(actor, mine=True)
+    dept_cases, dept_total = queries.handler_queue(actor, mine=False)
+    mine = [_row(actor, c) for c in mine_cases]
+    department = [_row(actor, c) for c in dept_cases]
     tab = request.args.get("tab")
     if tab not in ("mine", "department"):
         tab = "mine" if mine or not department else "department"
-    return render_template("cases/queue.html", mine=mine, department=department, tab=tab)
+    return render_template("cases/queue.html", mine=mine, department=department, tab=tab,
+                           mine_total=mine_total, dept_total=dept_total, limit=queries.QUEUE_LIMIT)
 
 
 FILTER_KEYS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
