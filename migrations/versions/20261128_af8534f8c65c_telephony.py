@@ -1,7 +1,7 @@
 """telephony
 
 Revision ID: af8534f8c65c
-Revises: 5e4c0a1f2b3d
+Revises: da9ccb5f9463
 Create Date: 2026-11-28 16:30:48.788984
 
 """
@@ -13,7 +13,7 @@ import hotline.db_types  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = 'af8534f8c65c'
-down_revision = '5e4c0a1f2b3d'
+down_revision = 'da9ccb5f9463'
 branch_labels = None
 depends_on = None
 
