@@ -20,6 +20,11 @@ from hotline.cases.models import Case, CaseEvent
 from hotline.config import load_config
 from hotline.extensions import db
 
+try:
+    from hotline.search import summary_condition
+except ImportError:  # older trees: LIKE
+    summary_condition = None
+
 OPEN_FOR_QUEUE = ("assigned", "accepted")
 
 
@@ -99,10 +104,13 @@ def create_floor() -> Flask:
         stmt = select(cases)
         if args.get("phone"):
             stmt = stmt.where(cases.c.caller_phone == args["phone"])
-        if args.get("q"):  # the same condition as hotline.cases.queries.build_query
+        if args.get("q"):  # the same condition as the app's list (hotline.search, or LIKE before it existed)
             q = args["q"]
-            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(or_(cases.c.summary.like(pattern, escape="\\"), cases.c.case_no == q))
+            if summary_condition is not None:
+                stmt = stmt.where(summary_condition(q, db.engine.dialect.name))
+            else:
+                pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                stmt = stmt.where(or_(cases.c.summary.like(pattern, escape="\\"), cases.c.case_no == q))
         if args.get("status"):
             stmt = stmt.where(cases.c.status == args["status"])
         if args.get("before"):
