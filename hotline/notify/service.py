@@ -28,11 +28,16 @@ WARNING_LEAD = timedelta(hours=4)
 SCAN_BATCH = 2000
 
 
+COPY_THRESHOLD = 100
+
+
 def _insert_ignore(model, rows: list[dict]) -> int:
     """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
     if not rows:
         return 0
     dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        return _copy_insert_ignore(model.__table__, rows)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One cached single-row statement run as executemany (SQLAlchemy batches it into multi-row
     # VALUES); RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
@@ -40,6 +45,30 @@ def _insert_ignore(model, rows: list[dict]) -> int:
     key = list(table.primary_key.columns)[0]
     result = db.session.execute(insert(table).on_conflict_do_nothing().returning(key), rows)
     return len(result.all())
+
+
+def _copy_insert_ignore(table, rows: list[dict]) -> int:
+    """PostgreSQL, many rows (a scan flagging a thousand cases writes thousands of notices): COPY
+    into a session-local staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING.
+    Same effect as the plain path, several times faster than binding every row's parameters."""
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    staging = f"staging_{table.name}"
+    col_list = ", ".join(columns)
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name}) ON COMMIT DROP")
+        if "id" not in columns:
+            cursor.execute(f"ALTER TABLE {staging} ALTER COLUMN id DROP NOT NULL")
+        with cursor.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        cursor.execute(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {staging} "
+                       f"ON CONFLICT DO NOTHING RETURNING 1")
+        inserted = len(cursor.fetchall())
+        cursor.execute(f"TRUNCATE {staging}")
+        return inserted
+    finally:
+        cursor.close()
 
 
 def _iso(value: datetime | None) -> str:
@@ -259,19 +288,24 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
         stats["overdue" if level == "overdue" else "warnings"] += 1
         events.append(dict(case_id=case_id, kind="overdue" if level == "overdue" else "due_soon", at=now,
                            actor_id=None, data={"deadline": which, "due_at": _iso(due)}))
+        workers = recipients.workers(case)
         if level == "overdue":
-            people = {u.id: u for u in recipients.workers(case) + recipients.head(case.department_id)
+            people = {u.id: u for u in workers + recipients.head(case.department_id)
                       + recipients.supervisors()}.values()
             body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
                      no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         else:
-            people = recipients.workers(case)
+            people = workers
             body = _("12351 case %(no)s (%(cat)s): the %(what)s deadline %(due)s is near.",
                      no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         body = (body + " " + case_link(case.case_no)).strip()
+        worker_ids = {u.id for u in workers}
         for user in people:
+            # Heads and supervisors see each overdue case in-app; their phones get the one morning
+            # reminder instead of an SMS per case (a bad afternoon would otherwise be hundreds of texts).
             notices.extend(notice_rows(user, level if level == "overdue" else "warning",
-                                       f"{kind}:{case_id}:{_iso(due)}", body, case_id, now))
+                                       f"{kind}:{case_id}:{_iso(due)}", body, case_id, now,
+                                       sms=user.id in worker_ids))
     if events:
         db.session.execute(CaseEvent.__table__.insert(), events)
     stats["notices"] += _insert_ignore(Notice, notices)
