@@ -13,8 +13,8 @@ VENDOR := hotline/static/vendor
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/activate
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed translations vendor
