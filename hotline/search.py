@@ -3,15 +3,16 @@
 PostgreSQL: a pg_trgm GIN index on summary serves LIKE '%…%' for queries of three or more
 characters (the database's LC_CTYPE, C.UTF-8 here, classifies CJK characters as word characters,
 so trigrams are built for Chinese). SQLite: an FTS5 table with the trigram tokenizer, kept in
-step by triggers. Queries of one or two characters have no trigram: they fall back to LIKE,
-walking the newest cases first and stopping at the page size.
+step by triggers. Queries of one or two characters have no trigram: they fall back to a plain
+substring test (strpos on PostgreSQL, LIKE on SQLite), walking the newest cases first and
+stopping at the page size.
 
 Objects made here live outside the SQLAlchemy models; the migration creates them and
 `SCHEMA_EXTRAS` tells Alembic's comparison to leave them alone.
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import func, or_, select, text
 
 from hotline.cases.models import Case
 
@@ -31,6 +32,10 @@ def escape_like(q: str) -> str:
 def summary_condition(q: str, dialect: str):
     """SQL condition for 'summary contains q' (or the case number equals q)."""
     like = Case.summary.like("%" + escape_like(q) + "%", escape="\\")
+    if dialect == "postgresql" and len(q) < 3:
+        # No trigram in one or two characters: keep the planner off the trigram index (it would
+        # recheck most of the table) and let it walk the newest cases until the page is full.
+        return or_(func.strpos(Case.summary, q) > 0, Case.case_no == q)
     if dialect == "sqlite" and len(q) >= 3:
         # FTS5 trigram: a phrase query of the text, quotes doubled.
         phrase = '"' + q.replace('"', '""') + '"'
