@@ -22,12 +22,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
-    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # No server-side prepared statements: a generic plan cannot use the trigram index for
-        # LIKE '%…%' with a bound pattern (seen at 0.5–7 s for a search with no match).
-        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
         app.instance_path and __import__("os").makedirs(app.instance_path, exist_ok=True)
 
     from hotline import models  # noqa: F401  (registers every table)

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 
 from hotline import clock
 from hotline.auth.models import User
@@ -213,7 +213,13 @@ def build_query(actor: User, f: CaseFilter):
         if private_ok is not None:
             stmt = stmt.where(private_ok)  # no phone oracle over confidential cases
     if f.q:
-        stmt = stmt.where(search.summary_condition(f.q, db.session.get_bind().dialect.name))
+        dialect = db.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            # psycopg prepares a statement after a few runs and PostgreSQL may then pick a generic
+            # plan, which cannot use the trigram index for LIKE with a bound pattern (0.5–7 s for a
+            # search with no match). Plan searches with their real pattern, for this transaction.
+            db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        stmt = stmt.where(search.summary_condition(f.q, dialect))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
     if f.date_to:
