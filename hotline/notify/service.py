@@ -86,13 +86,18 @@ def case_link(case_no: str) -> str:
 
 # ---------------------------------------------------------------- recipients
 
-def case_workers(case: Case) -> list[User]:
-    """The handler the case is assigned to, else every active handler of its department."""
+def case_workers(case, handler_by_id=None, handlers_of_department=None) -> list[User]:
+    """Who works a case: the handler it is assigned to, else every active handler of its department.
+
+    The two look-ups default to queries; the scan passes preloaded ones (_RecipientCache).
+    """
     if case.handler_id is not None:
-        handler = db.session.get(User, case.handler_id)
+        handler = handler_by_id(case.handler_id) if handler_by_id else db.session.get(User, case.handler_id)
         return [handler] if handler is not None and handler.active else []
     if case.department_id is None:
         return []
+    if handlers_of_department:
+        return handlers_of_department(case.department_id)
     return list(db.session.scalars(
         select(User).join(UserRole).where(User.department_id == case.department_id, User.active.is_(True),
                                           UserRole.role == "handler").order_by(User.id)))
@@ -222,13 +227,9 @@ class _RecipientCache:
         self._loaded = True
 
     def workers(self, case) -> list[User]:
-        """Same rule as case_workers(), from the preloaded users."""
         if not self._loaded:
             self._load()
-        if case.handler_id is not None:
-            user = self.by_id.get(case.handler_id)
-            return [user] if user is not None else []
-        return self.handlers_by_dept.get(case.department_id, []) if case.department_id is not None else []
+        return case_workers(case, self.by_id.get, lambda dept_id: self.handlers_by_dept.get(dept_id, []))
 
     def supervisors(self) -> list[User]:
         if not self._loaded:
