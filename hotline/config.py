@@ -59,6 +59,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_NOTIFY_SECONDS": int(env.get("HOTLINE_NOTIFY_SECONDS", "5")),
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),
+        "HOTLINE_DIGEST_SECONDS": int(env.get("HOTLINE_DIGEST_SECONDS", "60")),
         "TESTING": hotline_env == "test",
         # Tests create many users; a cheap hash keeps them fast. Real deployments use scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000" if hotline_env == "test" else "scrypt",

@@ -111,8 +111,8 @@ def build_scheduler(app, blocking: bool = False):
                       id="reminders", next_run_time=first)
     # The digest: the job looks every minute whether today's build time (digest settings, default 16:30) has
     # come and the slot not passed, and builds once per date; at start-up it catches up a missed build.
-    scheduler.add_job(job_runner(app, "digest"), "interval", seconds=cfg.get("HOTLINE_DIGEST_SECONDS", 60),
+    scheduler.add_job(job_runner(app, "digest"), "interval", seconds=cfg["HOTLINE_DIGEST_SECONDS"],
                       id="digest", next_run_time=first)
-    scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg.get("HOTLINE_CALLS_SECONDS", 300),
+    scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg["HOTLINE_CALLS_SECONDS"],
                       id="calls", next_run_time=first)  # telephony: calls whose final status callback was lost
     return scheduler
