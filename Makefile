@@ -8,7 +8,7 @@ PG_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 NPM ?= npm
 VENDOR := hotline/static/vendor
 
-.PHONY: run test setup translations vendor db demo test-sqlite test-postgres clean
+.PHONY: run test setup browser translations vendor db demo test-sqlite test-postgres clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -44,7 +44,17 @@ run: demo
 	@echo "Serving on http://127.0.0.1:5000 (demo logins above; password hotline-demo-2026)"
 	HOTLINE_ENV=development $(FLASK) hotline serve --host 127.0.0.1 --port 5000
 
-test: setup
+# Browser journeys (tests/e2e) drive Debian's Chromium through its own driver; the Chinese font makes the
+# guide's screenshots legible. Installed only when missing (CI runs as root); the tests fail if still absent.
+BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-zenhei
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+		|| [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then \
+		echo "Installing $(BROWSER_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+	fi
+
+test: setup browser
 	HOTLINE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 clean:
