@@ -254,9 +254,12 @@ def test_handler_sees_the_case_in_the_queue_accepts_and_replies(app, users, logi
     assert queue.status_code == 200
     text = text_of(queue)
     assert "My cases 1" in text and "My department's cases 2" in text
-    assert mine in text and dept in text and "被公司无故辞退" in text
-    assert "女工部的案子" not in text
+    # Only the open tab ("My cases", since the handler has one) is rendered; the other is a link.
+    assert mine in text and "被公司无故辞退" in text and dept not in text
     assert "12-01 17:30" in text  # accept due: end of the next working day
+    dept_text = text_of(client.get("/cases/queue?tab=department"))
+    assert mine in dept_text and dept in dept_text
+    assert "女工部的案子" not in text + dept_text
 
     resp = post_action(client, mine, "accept")
     assert resp.status_code == 302

@@ -1,6 +1,8 @@
 """The handler's queue shows the earliest deadlines first, a bounded number of them, and the true total."""
 from __future__ import annotations
 
+import re
+
 from conftest import get_user
 from hotline.cases import queries, service
 from hotline.extensions import db
@@ -14,9 +16,22 @@ def test_queue_shows_the_earliest_deadlines_and_the_total(app, users, login):
                 "summary": f"欠薪 {i}", "caller": {"phone": "13812345678"}, "department": "legal_aid",
                 "handler": "handler"})
         db.session.commit()
+    client = login(app.test_client(), "handler")
+    for tab in ("mine", "department"):  # here both tabs hold the same cases
+        page = client.get(f"/cases/queue?tab={tab}").get_data(as_text=True)
+        for tab_id in ("tab-mine", "tab-department"):  # both tabs show their count
+            assert re.search(rf'id="{tab_id}"[^>]*>[^<]*<span class="count">{queries.QUEUE_LIMIT + 5}</span>', page)
+        assert f"Showing the {queries.QUEUE_LIMIT} earliest deadlines of {queries.QUEUE_LIMIT + 5}." in page
+        # Consults (2 working days) come before complaints (15): every consult is shown.
+        assert page.count("问题咨询") == (queries.QUEUE_LIMIT + 5 + 1) // 2
+        assert page.count('role="tabpanel"') == 1  # only the open tab is rendered
+
+
+def test_queue_opens_on_the_department_tab_when_nothing_is_assigned_to_the_handler(app, users, login):
+    with app.app_context():
+        service.register(get_user("operator"), {
+            "channel": "hotline", "type": "consult", "category": "wages", "summary": "部门待分派",
+            "caller": {"phone": "13812345678"}, "department": "legal_aid"})
+        db.session.commit()
     page = login(app.test_client(), "handler").get("/cases/queue").get_data(as_text=True)
-    assert f'<span class="count">{queries.QUEUE_LIMIT + 5}</span>' in page
-    assert f"Showing the {queries.QUEUE_LIMIT} earliest deadlines of {queries.QUEUE_LIMIT + 5}." in page
-    # Consults (2 working days) come before complaints (15): every consult is shown, in both tabs
-    # (the handler's own and the department's, which here hold the same cases).
-    assert page.count("问题咨询") == 2 * ((queries.QUEUE_LIMIT + 5 + 1) // 2)
+    assert 'id="department" class="panel tabpanel"' in page and "部门待分派" in page

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.orm import defaultload
 
 from hotline import clock
 from hotline.auth.models import User
@@ -280,16 +281,27 @@ def caller_history(actor: User, phone: str, limit: int = 20) -> list[Case]:
 QUEUE_LIMIT = 50  # the earliest deadlines; the rest are one click away in the list
 
 
-def handler_queue(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> tuple[list[Case], int]:
-    """Dispatched and accepted cases of the handler (or of their department), earliest deadline first:
-    the first `limit` of them, and how many there are in all."""
+def _queue_condition(actor: User, mine: bool):
     cond = Case.status.in_(OPEN_STATUSES[1:])
     if mine:
-        cond = and_(cond, Case.handler_id == actor.id)
-    elif actor.department_id is not None:
-        cond = and_(cond, Case.department_id == actor.department_id)
-    else:
-        return [], 0
-    rows = list(db.session.scalars(select(Case).where(cond).order_by(Case.reply_due_at, Case.id).limit(limit)))
-    total = len(rows) if len(rows) < limit else db.session.scalar(select(func.count()).select_from(Case).where(cond))
-    return rows, total
+        return and_(cond, Case.handler_id == actor.id)
+    if actor.department_id is not None:
+        return and_(cond, Case.department_id == actor.department_id)
+    return None
+
+
+def handler_queue_count(actor: User, mine: bool) -> int:
+    """How many cases the tab holds (an index-only count over the queue's partial index)."""
+    cond = _queue_condition(actor, mine)
+    return 0 if cond is None else db.session.scalar(select(func.count()).select_from(Case).where(cond))
+
+
+def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> list[Case]:
+    """Dispatched and accepted cases of the handler (or of their department), earliest deadline first."""
+    cond = _queue_condition(actor, mine)
+    if cond is None:
+        return []
+    # The table shows the handler's name only: their roles need not be loaded.
+    stmt = (select(Case).where(cond).options(defaultload(Case.handler).lazyload(User.role_rows))
+            .order_by(Case.reply_due_at, Case.id).limit(limit))
+    return list(db.session.scalars(stmt))

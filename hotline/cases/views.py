@@ -14,6 +14,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from hotline import clock
+from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User, UserRole
 from hotline.cases import access, queries, service
@@ -233,6 +234,7 @@ def caller():
     cases = queries.caller_history(actor, phone)
     # Open cases on top (the operator may be about to log a duplicate), then the rest, newest first.
     rows = sorted((_row(actor, c) for c in cases), key=lambda r: r["case"].status not in OPEN_STATUSES)
+    record_views(actor, cases, "web")  # names and details of confidential cases (hotline/audit/service.py)
     known = next((r for r in rows if r["private"] and (r["case"].caller_name or r["case"].caller_employer)), None)
     return render_template("cases/_caller.html", phone=phone, message=None, cases=rows,
                            open_cases=[r for r in rows if r["case"].status in OPEN_STATUSES], known=known)
@@ -341,6 +343,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     allowed = service.allowed_actions(actor, case)
     actions = [a for a in ACTION_ORDER if a in allowed]
     ref = reference(with_handlers=bool({"assign", "reassign"} & set(actions)))  # only the dispatch form lists them
+    record_views(actor, [case], "web")
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
@@ -372,8 +375,10 @@ def act(case_no: str, action: str):
         # Nothing of the failed move stays: roll back and show the case as it is now.
         db.session.rollback()
         case = service.get_case(actor, case_no)
-        return _render_case(case, status=err.status, message=err.message, failed=action, errors=err.fields,
+        page = _render_case(case, status=err.status, message=err.message, failed=action, errors=err.fields,
                             values=request.form, stale=isinstance(err, StaleVersion))
+        db.session.commit()  # only the record that the case was shown (the move is rolled back), like a failed login
+        return page
     flash(success_message(action, case), "ok")
     if request.form.get("next") == "queue" and actor.has_role("handler"):
         return redirect(url_for("cases.queue"))
@@ -386,14 +391,14 @@ def act(case_no: str, action: str):
 @allow("handler")
 def queue():
     actor = current_actor()
-    mine_cases, mine_total = queries.handler_queue(actor, mine=True)
-    dept_cases, dept_total = queries.handler_queue(actor, mine=False)
-    mine = [_row(actor, c) for c in mine_cases]
-    department = [_row(actor, c) for c in dept_cases]
+    # Only the open tab is loaded and rendered; the other is a link with its count.
+    mine_total = queries.handler_queue_count(actor, mine=True)
+    dept_total = queries.handler_queue_count(actor, mine=False)
     tab = request.args.get("tab")
     if tab not in ("mine", "department"):
-        tab = "mine" if mine or not department else "department"
-    return render_template("cases/queue.html", mine=mine, department=department, tab=tab,
+        tab = "mine" if mine_total or not dept_total else "department"
+    rows = [_row(actor, c) for c in queries.handler_queue_rows(actor, mine=tab == "mine")]
+    return render_template("cases/queue.html", rows=rows, tab=tab,
                            mine_total=mine_total, dept_total=dept_total, limit=queries.QUEUE_LIMIT)
 
 
@@ -422,6 +427,7 @@ def list_cases():
                                cursor=cursor, total=None, more_open=True, export_args=None, **reference()), 422
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
     export_args = {k: v for k, v in active.items() if k != "limit"}
+    record_views(actor, cases, "web")  # the caller column
     return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
                            cursor=cursor, total=total, more_open=more_open, export_args=export_args,

@@ -171,9 +171,15 @@
   });
 
   // ---------------------------------------------------------------- tabs (queue page)
+  // The server renders only the open tab's panel; a tab whose panel is not on the page is a plain
+  // link to it (the request loads and renders just that tab).
   $all("[data-tabs]").forEach(function (list) {
     var tabs = $all("[role=tab]", list);
     function select(tab, focus) {
+      if (!document.getElementById(tab.getAttribute("aria-controls"))) {
+        window.location.href = tab.href;
+        return;
+      }
       tabs.forEach(function (t) {
         var on = t === tab;
         t.setAttribute("aria-selected", on ? "true" : "false");
