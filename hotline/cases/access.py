@@ -1,6 +1,7 @@
 """Who may see what of a case. The one place for object-level rules."""
 from __future__ import annotations
 
+import phonenumbers
 from sqlalchemy import Select, false, or_
 
 from hotline.auth.models import User
@@ -74,7 +75,14 @@ def mask_name(name: str | None) -> str | None:
 
 
 def display_phone(phone: str | None) -> str:
-    """E.164 +86 numbers shown the way callers write them."""
+    """E.164 +86 numbers shown the way callers write and dial them: 13812345678, but 051265230000 for a
+    landline (without its trunk 0, +86512… would read as an unknown 11-digit number)."""
     if not phone:
         return ""
-    return phone[3:] if phone.startswith("+86") else phone
+    if not phone.startswith("+86"):
+        return phone
+    try:
+        parsed = phonenumbers.parse(phone, "CN")
+    except phonenumbers.NumberParseException:
+        return phone[3:]
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")

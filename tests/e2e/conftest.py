@@ -5,6 +5,7 @@ Fixtures
                 .url(path), .app, .set_now(dt), .errors (exceptions raised while serving)
   browser       one headless Chromium per session, cookies cleared and window reset for every test
   browser_at    browser_at(390, 844): resize the window (phone width); reset after the test
+  users         the root fixture's users (same usernames, PASSWORD) with Chinese display names (DISPLAY_NAMES)
   login_as      login_as(browser, live_server, "operator", lang="zh"): the real login form
   screenshot    screenshot(browser, "operator-01-login"): docs/guide/img/<name>.png (SQLite run only)
   wait          wait.css(sel), wait.text("…"), wait.gone(sel), wait.url("/cases"), wait.until(fn)
@@ -222,6 +223,26 @@ class Wait:
 @pytest.fixture
 def wait(browser):
     return Wait(browser)
+
+
+# ---------------------------------------------------------------- users with Chinese names
+
+# The guide's screenshots show the names staff really have; the usernames stay those of the root fixture.
+DISPLAY_NAMES = {"operator": "张丽", "operator2": "王芳", "handler": "李明", "handler_b": "孙伟",
+                 "other_handler": "陈静", "producer": "周晓", "supervisor": "赵国华", "admin": "管理员"}
+
+
+@pytest.fixture
+def users(users, app):
+    """The root `users` (one per role, password PASSWORD), renamed to Chinese display names."""
+    from conftest import get_user
+    from hotline.extensions import db
+
+    with app.app_context():
+        for username, name in DISPLAY_NAMES.items():
+            get_user(username).display_name = name
+        db.session.commit()
+    return users
 
 
 # ---------------------------------------------------------------- logging in
