@@ -263,7 +263,8 @@ def make_case(callin_id: int):
 @allow(*PRODUCERS, "supervisor")
 def episode_log(episode_id: int):
     episode = schedule.get_episode(episode_id)
-    return render_template("radio/log.html", **service.episode_log(episode))
+    # The page prints for the station's files: topics redacted like the CSV's.
+    return render_template("radio/log.html", redact=redact, **service.episode_log(episode))
 
 
 @bp.get("/radio/episodes/<int:episode_id>/log.csv")
