@@ -301,7 +301,11 @@
         token.name = "csrf_token";
         token.value = panel.getAttribute("data-csrf");
         form.appendChild(token);
-        form.appendChild(el("button", "primary small", call.mine ? t("resume") : t("take")));
+        var button = el("button", "primary small", call.mine ? t("resume") : t("take"));
+        // Alt+A answers without tabbing through the whole form: the list is oldest first and the
+        // first visible match wins, so it is the call that has waited longest.
+        button.setAttribute("data-hotkey", "Alt+A");
+        form.appendChild(button);
         li.appendChild(form);
       }
       return li;
