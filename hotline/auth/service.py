@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hotline import clock
@@ -85,7 +86,7 @@ def load_session_user(session_id: str) -> User | None:
         user_id, epoch = (int(x) for x in session_id.split(":"))
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id, options=[joinedload(User.role_rows)])  # roles in the same query
     if user is None or not user.active or user.session_epoch != epoch:
         return None
     return user
@@ -138,7 +139,10 @@ def _digest(raw: str) -> str:
 def user_for_token(raw: str) -> User | None:
     if not raw or len(raw) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    token = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _digest(raw))
+        .options(joinedload(ApiToken.user).joinedload(User.role_rows))  # user and roles in one query
+    ).unique().scalar_one_or_none()
     if token is None or token.revoked_at is not None or token.expires_at <= clock.now():
         return None
     if not token.user.active:

@@ -10,7 +10,7 @@ from typing import Any
 
 import phonenumbers
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -145,6 +145,16 @@ def lookup_type(code: Any) -> CaseType:
     return row
 
 
+def lookup_type_and_category(type_code: Any, category_code: Any) -> tuple[CaseType, Category]:
+    """Both in one query when both are known; otherwise the look-up that fails says which is unknown."""
+    if isinstance(type_code, str) and isinstance(category_code, str):
+        row = db.session.execute(select(CaseType, Category).join(Category, true()).where(  # a 1×1 cross join
+            CaseType.code == type_code, Category.code == category_code, Category.active.is_(True))).first()
+        if row is not None:
+            return row[0], row[1]
+    return lookup_type(type_code), lookup_category(category_code)
+
+
 def lookup_category(code: Any) -> Category:
     row = None
     if isinstance(code, str):
@@ -208,8 +218,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     channel = data.get("channel") or "hotline"
     if channel not in CHANNELS:
         raise InvalidInput(_("Unknown channel: %(code)s", code=str(channel)[:40]), {"channel": _("Unknown channel.")})
-    case_type = lookup_type(data.get("type"))
-    category = lookup_category(data.get("category"))
+    case_type, category = lookup_type_and_category(data.get("type"), data.get("category"))
     caller = data.get("caller") or {}
     if not isinstance(caller, dict):
         raise InvalidInput(_("caller must be an object."), {"caller": _("Must be an object.")})
@@ -246,8 +255,8 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     case = Case(
         case_no=next_case_no(clock.to_local(now).date()),
         channel=channel,
-        type_code=case_type.code,
-        category_id=category.id,
+        case_type=case_type,
+        category=category,
         caller_phone=phone,
         caller_name=name,
         caller_employer=employer,

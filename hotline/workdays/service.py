@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, null, select, union_all
 
 from hotline import clock
 from hotline.extensions import db
@@ -47,11 +47,17 @@ class WorkCalendar:
 
     @classmethod
     def load(cls, first: date, last: date) -> "WorkCalendar":
-        rows = db.session.execute(
-            select(CalendarDay.day, CalendarDay.is_workday).where(CalendarDay.day.between(first, last))
-        ).all()
-        years = set(db.session.scalars(select(CalendarYear.year)).all())
-        return cls({d: w for d, w in rows}, years)
+        # One round trip: the window's exception days and the covered years (rows with a NULL day).
+        days = select(CalendarDay.day, CalendarDay.is_workday, null().label("year")).where(
+            CalendarDay.day.between(first, last))
+        years = select(null(), null(), CalendarYear.year)
+        exceptions, covered = {}, set()
+        for day, is_workday, year in db.session.execute(union_all(days, years)):
+            if day is None:
+                covered.add(year)
+            else:
+                exceptions[day] = bool(is_workday)
+        return cls(exceptions, covered)
 
     def is_workday(self, day: date) -> bool:
         if day in self.exceptions:
