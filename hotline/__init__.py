@@ -63,6 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(radio_bp)
     app.register_blueprint(digest_bp)
+    from hotline.audit.views import bp as audit_bp
+
+    app.register_blueprint(audit_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies
 
     from hotline.web import install

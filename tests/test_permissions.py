@@ -129,3 +129,16 @@ def test_route_matrix(app, clients):
             problems.append(f"{principal} {method} {url} -> {resp.status_code} (should be let in)")
     assert problems == [], "\n".join(problems)
     assert len(forbidden) > 300 and len(permitted) > 100
+
+
+# Routes whose rule is a decision rather than a consequence: the matrix above checks that each route
+# answers as it declares; this checks the declaration itself.
+EXPECTED_RULES = {
+    "audit.index": {"admin"},  # 审计日志: who saw which confidential case, and the logins (hotline/audit/views.py)
+}
+
+
+def test_declared_rules_of_sensitive_routes(app):
+    declared = {rule.endpoint: rule_of(app.view_functions[rule.endpoint]) for rule, _method in routes(app)}
+    for endpoint, roles in EXPECTED_RULES.items():
+        assert declared.get(endpoint) == roles, f"{endpoint} declares {declared.get(endpoint)}, expected {roles}"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hotline.api import openapi
 from hotline.api.checks import check_query, checked_body
+from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor, public
 from hotline.cases import access, present, queries, service
 from hotline.errors import InvalidInput, NotFound
@@ -74,6 +75,7 @@ def create_case():
     body = checked_body("create_case")
     actor = current_actor()
     case = service.register(actor, body, via="api")
+    # Not an audited view: the answer shows what this caller just sent (hotline/audit/service.py).
     response = jsonify(present.case_to_dict(actor, case))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_case", case_no=case.case_no)
@@ -90,6 +92,7 @@ def list_cases():
     limit = queries.parse_limit(request.args.get("limit"))
     actor = current_actor()
     rows, next_cursor = queries.list_cases(actor, case_filter, request.args.get("cursor") or None, limit)
+    record_views(actor, rows, "api")
     return jsonify(items=[present.case_to_dict(actor, case, with_events=False) for case in rows],
                    next_cursor=next_cursor)
 
@@ -99,7 +102,9 @@ def list_cases():
 def get_case(case_no: str):
     check_query("get_case")
     actor = current_actor()
-    return jsonify(present.case_to_dict(actor, service.get_case(actor, case_no)))
+    case = service.get_case(actor, case_no)
+    record_views(actor, [case], "api")
+    return jsonify(present.case_to_dict(actor, case))
 
 
 @bp.post("/cases/<case_no>/<action>")
@@ -114,6 +119,7 @@ def case_action(case_no: str, action: str):
     case = service.get_case(actor, case_no)
     params = {key: value for key, value in body.items() if key != "version"}
     case = service.perform(actor, case, action, body.get("version"), params)
+    record_views(actor, [case], "api")
     return jsonify(present.case_to_dict(actor, case))
 
 
