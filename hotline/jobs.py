@@ -7,19 +7,18 @@ notices are the second line: even two runs at once could not double anything.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, text, update
 
 from hotline import clock
+from hotline.config import PROCESS_NAME
 from hotline.extensions import db
 
 log = logging.getLogger("hotline.jobs")
-HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+HOLDER = PROCESS_NAME  # also the application_name of this process's PostgreSQL sessions
+_inside: set[str] = set()  # leases a run in this process is inside run_lock for right now
 LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5),
          "digest": timedelta(minutes=5)}
 LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
@@ -35,15 +34,26 @@ def run_lock(name: str):
     ttl = LEASE.get(name, timedelta(minutes=5))
     _insert_ignore(JobLease, [dict(name=name, holder="", until=now - timedelta(seconds=1), runs=0)])
     db.session.commit()
+    free = [JobLease.until < now]
+    if name not in _inside:
+        # Ours, but no run of ours is inside: an earlier run lost the database before it could release.
+        free.append(JobLease.holder == HOLDER)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The holder has no session left: it was killed (or PostgreSQL restarted under it). Do not wait
+        # for the lease to expire. Needs each process's own sessions (no transaction-pooling proxy).
+        free.append(text("NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = job_lease.holder)"))
     got = db.session.execute(
-        update(JobLease).where(JobLease.name == name, JobLease.until < now)
+        update(JobLease).where(JobLease.name == name, or_(*free))
         .values(holder=HOLDER, until=now + ttl, runs=JobLease.runs + 1)
     ).rowcount == 1
     db.session.commit()
+    if got:
+        _inside.add(name)
     try:
         yield got
     finally:
         if got:
+            _inside.discard(name)
             db.session.rollback()
             db.session.execute(update(JobLease).where(JobLease.name == name, JobLease.holder == HOLDER)
                                .values(until=clock.wall() - timedelta(seconds=1), last_finished_at=clock.wall()))

@@ -1,9 +1,11 @@
 """Request plumbing shared by every door: access check, the single commit point, headers, template helpers."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.auth.access import current_actor, permits, rule_of
@@ -65,6 +67,7 @@ def install(app: Flask) -> None:
         # One transaction per request: committed only when the request succeeded.
         if response.status_code < 400 and not g.get("rolled_back_for_error"):
             try:
+                g.committing = True  # a lost connection now may or may not have committed
                 db.session.commit()
             except StaleDataError:
                 db.session.rollback()
@@ -112,8 +115,14 @@ def install(app: Flask) -> None:
             return api_error(405, "method_not_allowed", _("Method not allowed."))
         return render_template("error.html", code=405, message=_("Method not allowed.")), 405
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(err):
+        return unavailable(err)
+
     @app.errorhandler(500)
     def server_error(err):
+        if isinstance(getattr(err, "original_exception", None), OperationalError):
+            return unavailable(err.original_exception)  # raised by the commit in single_commit_point
         db.session.rollback()
         if request.path.startswith("/api/"):
             return api_error(500, "server_error", _("Internal error; nothing was saved."))
@@ -122,3 +131,34 @@ def install(app: Flask) -> None:
     from hotline import templating
 
     templating.install(app)
+
+
+def unavailable(err: OperationalError):
+    """The database is down or restarting (or the statement was a deadlock victim): 503 and Retry-After,
+    not a 500. Built without the database: no page layout (it reads the user and the bell), and the
+    language from the URL or the session, not from the user's account."""
+    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
+                               (str(getattr(err, "orig", err)).strip().splitlines() or [""])[0][:200])
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  (the connection is gone; the pool replaces it on the next checkout)
+        db.session.invalidate()
+    languages = current_app.config["LANGUAGES"]
+    lang = next((x for x in (request.args.get("lang"), session.get("lang")) if x in languages),
+                current_app.config["BABEL_DEFAULT_LOCALE"])
+    with force_locale(lang):
+        if g.get("committing"):
+            message = _("The database connection was lost while saving: check whether your change was saved "
+                        "before you send it again.")
+        else:
+            message = _("The database is not available just now; nothing was saved. Please try again in a "
+                        "moment.")
+    if is_api():
+        response, status = api_error(503, "unavailable", message)
+    else:
+        html = (f'<!doctype html><html lang="{"zh-CN" if lang.startswith("zh") else "en"}"><meta charset="utf-8">'
+                f'<title>503</title><h1>503</h1><p role="alert">{escape(message)}</p></html>')
+        response, status = Response(html, mimetype="text/html"), 503
+    response.status_code = status
+    response.headers["Retry-After"] = "5"
+    return response
