@@ -40,8 +40,10 @@
       if (!el.checked || el.type === "checkbox") { el.click(); }
       el.focus();
     } else if (el.tagName === "A" || el.tagName === "BUTTON") {
+      var before = document.activeElement;
       el.click();
-      el.focus();
+      // Unless the click moved the focus on itself (e.g. on to the case type after filling the caller).
+      if (document.activeElement === before) { el.focus(); }
     } else {
       el.focus();
       if (el.select && el.tagName === "INPUT") { el.select(); }
