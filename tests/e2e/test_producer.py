@@ -86,11 +86,13 @@ def test_live_show_then_the_days_digest_without_callers_identities(
 
     browser.find_element(By.LINK_TEXT, "电台").click()
     wait.text("《工会之声》 · 2026-12-05 13:30–14:30", "h1")
+    live_server.set_now(local(2026, 12, 5, 13, 30))
     browser.find_element(By.XPATH, "//button[normalize-space()='开始节目']").click()
     wait.text("进行中", "h1")
 
     # Three call-ins, typed with the keyboard only: Alt+I jumps to the phone field, Ctrl+Enter adds it.
-    for phone, name, area, topic in CALLERS:
+    for minute, (phone, name, area, topic) in enumerate(CALLERS, start=31):
+        live_server.set_now(local(2026, 12, 5, 13, minute))
         alt(browser, "i")
         assert browser.switch_to.active_element.get_attribute("id") == "ci-phone"
         ActionChains(browser).send_keys(phone, Keys.TAB, name, Keys.TAB, area, Keys.TAB, topic).perform()
@@ -106,6 +108,7 @@ def test_live_show_then_the_days_digest_without_callers_identities(
     wait.text("王建国", ".ready-list")
     press(browser, wait, "李秀英", "待播")
     wait.text("李秀英", ".ready-list")
+    live_server.set_now(local(2026, 12, 5, 13, 35))
     alt(browser, "a")
     wait.text("王建国", ".on-air-box")
     press(browser, wait, "张伟", "移除")
@@ -135,10 +138,15 @@ def test_live_show_then_the_days_digest_without_callers_identities(
         assert db.session.scalar(db.select(CallIn).where(CallIn.case_id == case.id)).name == "王建国"
 
     # The next ready caller goes on air: one on air, one case, one dropped.
+    live_server.set_now(local(2026, 12, 5, 13, 43))
     alt(browser, "a")
     wait.text("李秀英", ".on-air-box")
     done = column(browser, ".col-done")
     assert case_no in done and "张伟" in done
+
+    live_server.set_now(local(2026, 12, 5, 13, 50))
+    alt(browser, "e")
+    wait.text("李秀英", ".col-done")
 
     # The show ends (the page asks first); the episode log masks the callers.
     live_server.set_now(local(2026, 12, 5, 14, 30))
@@ -147,6 +155,7 @@ def test_live_show_then_the_days_digest_without_callers_identities(
     wait.text("节目已结束，本期记录已生成。", ".flashes")
     log = browser.find_element(By.CSS_SELECTOR, "table.log").text
     assert "王*" in log and "138****5678" in log and case_no in log
+    assert "来电3个，上播2个（13:00），放弃1个，形成工单1件" in browser.find_element(By.CSS_SELECTOR, ".log-facts").text
     assert not any(secret in log for secret in ("王建国", "13812345678", "138 1234 5678"))
     screenshot(browser, "producer-05-episode-log")
 
