@@ -16,7 +16,6 @@ from datetime import date
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from conftest import get_user
@@ -131,13 +130,11 @@ def focus_problems(browser) -> list[str]:
     """Tab to the skip link, follow it, Tab on into the page: each stop must show where the focus is."""
     browser.execute_script(LOOK_JS, "snapshot")
     problems, seen = [], 0
-    keys = ActionChains(browser)
-    keys.send_keys(Keys.TAB).perform()
+    ActionChains(browser).send_keys(Keys.TAB).perform()
     first = browser.execute_script(LOOK_JS, "look")
     stops = [first]
     if first and "skip" in (browser.switch_to.active_element.get_attribute("class") or ""):
-        keys = ActionChains(browser)
-        keys.send_keys(Keys.ENTER).perform()
+        ActionChains(browser).send_keys(Keys.ENTER).perform()
     for _ in range(FOCUS_STOPS):
         ActionChains(browser).send_keys(Keys.TAB).perform()
         stops.append(browser.execute_script(LOOK_JS, "look"))

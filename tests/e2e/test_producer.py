@@ -35,7 +35,7 @@ def ctrl_enter(browser) -> None:
     ActionChains(browser).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
 
 
-def press(browser, wait, name: str, label: str) -> None:
+def press(browser, name: str, label: str) -> None:
     """Click `label` on the call card of `name`. The console re-draws its queue every few seconds, so a
     card found a moment ago may have been replaced: look again (a bounded number of times)."""
     for _attempt in range(5):
@@ -104,14 +104,14 @@ def test_live_show_then_the_days_digest_without_callers_identities(
     screenshot(browser, "producer-02-console-screening")
 
     # 王建国 and 李秀英 are ready; Alt+A puts the first ready call on air; 张伟 hangs up.
-    press(browser, wait, "王建国", "待播")
+    press(browser, "王建国", "待播")
     wait.text("王建国", ".ready-list")
-    press(browser, wait, "李秀英", "待播")
+    press(browser, "李秀英", "待播")
     wait.text("李秀英", ".ready-list")
     live_server.set_now(local(2026, 12, 5, 13, 35))
     alt(browser, "a")
     wait.text("王建国", ".on-air-box")
-    press(browser, wait, "张伟", "移除")
+    press(browser, "张伟", "移除")
     wait.text("张伟", ".col-done")
     screenshot(browser, "producer-03-on-air")
 
