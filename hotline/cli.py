@@ -198,6 +198,11 @@ from hotline.telephony.simulate import reconcile_calls_cmd, simulate_cli  # noqa
 hotline_cli.add_command(simulate_cli)
 hotline_cli.add_command(reconcile_calls_cmd)
 
+from hotline.backup.commands import backup_cmd, restore_cmd  # noqa: E402  (docs/backup.md)
+
+hotline_cli.add_command(backup_cmd)
+hotline_cli.add_command(restore_cmd)
+
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(hotline_cli)
