@@ -223,6 +223,16 @@ class Wait:
         self.until(EC.url_contains(part), f"URL never contained {part!r}", timeout)
         return self.driver.current_url
 
+    def download(self, suffix: str, timeout: float = 15.0):
+        """The finished download ending in `suffix` (Chromium writes a .crdownload file first)."""
+        folder = self.driver.downloads_dir
+
+        def finished(_driver):
+            names = list(folder.iterdir())
+            done = [p for p in names if p.name.endswith(suffix)]
+            return done[0] if done and not any(p.name.endswith(".crdownload") for p in names) else False
+        return self.until(finished, f"no *{suffix} download in {folder}", timeout)
+
 
 @pytest.fixture
 def wait(browser):

@@ -5,8 +5,6 @@ or full name anywhere in it.
 """
 from __future__ import annotations
 
-import time
-
 from docx import Document
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
@@ -58,17 +56,6 @@ def column(browser, css: str) -> str:
         except StaleElementReferenceException:
             continue
     raise AssertionError(f"{css} kept changing")
-
-
-def downloaded(browser, suffix: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        names = list(browser.downloads_dir.iterdir())
-        done = [p for p in names if p.name.endswith(suffix)]
-        if done and not any(p.name.endswith(".crdownload") for p in names):
-            return done[0]
-        time.sleep(0.1)  # polling the file system for the download, not waiting on the app's clock
-    raise AssertionError(f"no *{suffix} download within {timeout}s: {list(browser.downloads_dir.iterdir())}")
 
 
 def test_live_show_then_the_days_digest_without_callers_identities(
@@ -195,7 +182,7 @@ def test_live_show_then_the_days_digest_without_callers_identities(
     assert not any(secret in txt for secret in SECRETS), txt
     browser.get(day_url)
     browser.find_element(By.CSS_SELECTOR, ".pull").find_element(By.LINK_TEXT, ".docx").click()
-    path = downloaded(browser, ".docx")
+    path = wait.download(".docx")
     assert path.name == "zhigong-zhisheng-2026-12-05.docx"
     document = Document(str(path))
     words = "\n".join(p.text for p in document.paragraphs) + "\n".join(

@@ -6,8 +6,6 @@ The operator's and handler's work between the two looks at the dashboard is done
 """
 from __future__ import annotations
 
-import time
-
 from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
 
@@ -47,17 +45,6 @@ def the_hotline_works(live_server) -> dict[str, str]:
         cases.perform(operator, answered, "close", answered.version, {})
         db.session.commit()
         return {"late": late.case_no, "on_call": on_call.case_no, "answered": answered.case_no}
-
-
-def downloaded(browser, suffix: str, timeout: float = 15.0):
-    """The finished download ending in `suffix` (Chromium writes .crdownload first). Bounded in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [p for p in browser.downloads_dir.iterdir() if p.name.endswith(suffix)]
-        if done and not any(p.name.endswith(".crdownload") for p in browser.downloads_dir.iterdir()):
-            return done[0]
-        time.sleep(0.1)  # polling the file system for the download, not waiting on the app's clock
-    raise AssertionError(f"no *{suffix} download within {timeout}s: {list(browser.downloads_dir.iterdir())}")
 
 
 def test_dashboard_moves_drills_down_escalates_and_exports_the_ledger(
@@ -122,7 +109,7 @@ def test_dashboard_moves_drills_down_escalates_and_exports_the_ledger(
     exports = wait.css("section.exports")
     screenshot(browser, "supervisor-05-exports", element=exports)
     exports.find_element(By.LINK_TEXT, "Excel (.xlsx)").click()
-    path = downloaded(browser, ".xlsx")
+    path = wait.download(".xlsx")
     assert path.name == "12351台账_2026-11-01_2026-11-30.xlsx"
     sheet = load_workbook(path, read_only=True)["台账"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
