@@ -5,10 +5,11 @@ from flask import Flask, Response, current_app, g, jsonify, redirect, render_tem
 from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline.auth.access import current_actor, permits, rule_of
+from hotline.auth.access import current_actor, permits, public, rule_of
 from hotline.errors import ServiceError
 from hotline.extensions import db
 
@@ -118,6 +119,14 @@ def install(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(err):
         return unavailable(err)
+
+    @app.get("/healthz")
+    @public
+    def healthz():
+        # For the proxy and monitoring (docs/deploy.md): 200 when this process and the database answer,
+        # 503 (the handler above) when the database does not.
+        db.session.execute(text("SELECT 1"))
+        return jsonify(status="ok")
 
     @app.errorhandler(500)
     def server_error(err):

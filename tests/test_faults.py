@@ -85,6 +85,12 @@ def test_api_answers_503_with_retry_after_while_the_database_is_unreachable(app_
     assert "数据库暂时无法访问，未保存任何内容" in resp.get_json()["error"]["message"]
 
 
+def test_health_check_answers_for_the_process_and_its_database(app, app_without_database):
+    assert app.test_client().get("/healthz").get_json() == {"status": "ok"}
+    resp = app_without_database.test_client().get("/healthz")
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
+
+
 def test_page_answers_a_plain_503_page_while_the_database_is_unreachable(app_without_database):
     client = app_without_database.test_client()
     with client.session_transaction() as session:
