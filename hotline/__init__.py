@@ -20,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.update(load_config(config))
+    from hotline.db_types import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter  # ids beyond the integer column's range: 404, not a crash
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
         app.instance_path and __import__("os").makedirs(app.instance_path, exist_ok=True)

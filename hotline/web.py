@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.auth.access import current_actor, permits, public, rule_of
 from hotline.errors import ServiceError
+from hotline.text import has_unstorable
 from hotline.extensions import db
 
 
@@ -33,8 +34,9 @@ def install(app: Flask) -> None:
         view = current_app.view_functions.get(request.endpoint)
         rule = rule_of(view)
         if not is_api() and request.method == "POST" and any(
-                "\x00" in value for values in request.form.listvalues() for value in values):
-            # PostgreSQL cannot store NUL; refuse it at the door rather than fail in the database.
+                has_unstorable(value) for values in request.form.listvalues() for value in values):
+            # PostgreSQL cannot store NUL, nor XML exports control characters (hotline/text.py): refuse them
+            # at the door rather than fail in the database or in a .docx, .xlsx or feed later.
             return render_template("error.html", code=400,
                                    message=_("The form contains a character that cannot be stored.")), 400
         if rule is None and (request.endpoint == "static" or request.endpoint.endswith(".static")):

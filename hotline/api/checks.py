@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from hotline.api import openapi
 from hotline.errors import InvalidInput, ServiceError
+from hotline.text import has_unstorable
 
 
 class BadJson(ServiceError):
@@ -59,6 +60,11 @@ def check_query(operation_id: str) -> None:
     if with_nul:
         raise InvalidInput(_("%(name)s contains a NUL character.", name=with_nul[0]),
                            {name: _("Contains a NUL character.") for name in with_nul})
+    # The document lists the languages; the locale selector would quietly ignore any other value.
+    wrong_lang = [value for value in request.args.getlist("lang") if value not in openapi.LANGUAGES]
+    if wrong_lang:
+        raise InvalidInput(_("Unknown language: %(code)s", code=_printable(wrong_lang[0])[:20]),
+                           {"lang": _("Unknown language.")})
 
 
 def _printable(name: str) -> str:
@@ -98,6 +104,9 @@ def _check(value: Any, schema: dict, path: str, unknown: list[str], wrong: dict[
         kinds = [kinds] if isinstance(kinds, str) else list(kinds)
         if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it: refuse, don't crash
             wrong[path or "body"] = _("Contains a NUL character.")
+            return
+        if isinstance(value, str) and has_unstorable(value):  # hotline/text.py: e.g. a lone \ud800 escape
+            wrong[path or "body"] = _("Contains a character that cannot be stored.")
             return
         if not _type_ok(value, kinds):
             wrong[path or "body"] = _("Must be %(kind)s.", kind=_kind_label(kinds))

@@ -18,6 +18,7 @@ from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESUL
 from hotline.cases.service import normalize_phone
 from hotline.errors import InvalidInput
 from hotline import search
+from hotline.db_types import MAX_ID
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
 
@@ -164,7 +165,7 @@ def decode_cursor(raw: str) -> int:
     try:
         padded = raw + "=" * (-len(raw) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))["id"]
-        if not isinstance(value, int):
+        if not isinstance(value, int) or not 0 <= value <= MAX_ID:  # beyond the column's range: a crash
             raise ValueError
         return value
     except (ValueError, KeyError, TypeError):

@@ -520,6 +520,8 @@ def _do_merge(case, actor, p):
     case.status = "closed"
     case.closed_at = clock.now()
     case.merged_into_id = target.id
+    case.extension_due_at = None  # a waiting extension request ends with the case, as on reply and return
+    case.extension_reason = None
     _event(case, "merge", actor, into=target.case_no, before={"status": before}, after={"status": "closed"})
     _event(target, "merged_from", actor, case_no=case.case_no)
 

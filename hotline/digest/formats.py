@@ -13,6 +13,7 @@ from xml.etree import ElementTree as ET
 from hotline import clock
 from hotline.digest import builder
 from hotline.digest.settings import WEEKDAYS
+from hotline.text import xml_safe
 
 STATUS_ZH = {"draft": "草稿", "approved": "已审定", "aired": "已播出"}
 REASONS_ZH = {"over_slot": "超出时段", "dropped": "编辑撤下"}
@@ -79,7 +80,8 @@ def to_text(v: dict[str, Any]) -> str:
 
 
 def to_docx(v: dict[str, Any]) -> bytes:
-    """A Word script for the announcer: large type, the running time in front of each item."""
+    """A Word script for the announcer: large type, the running time in front of each item. Characters XML
+    cannot carry (hotline/text.py) are left out, whatever was stored before the doors refused them."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
@@ -97,12 +99,12 @@ def to_docx(v: dict[str, Any]) -> bytes:
                       f"{builder.mmss(v['total_seconds'])}／{builder.mmss(v['slot_seconds'])} · {v['chars']}字")
     for item in v["items"]:
         if item["heading"]:
-            doc.add_heading(item["heading"], level=1)
+            doc.add_heading(xml_safe(item["heading"]), level=1)
         head = doc.add_paragraph()
         run = head.add_run(f"[{builder.mmss(item['starts_at'])}] ")
         run.bold = True
-        head.add_run(f"{item['title']}（{item['chars']}字，{builder.mmss(item['seconds'])}）").italic = True
-        for para in item["text"].split("\n"):
+        head.add_run(xml_safe(f"{item['title']}（{item['chars']}字，{builder.mmss(item['seconds'])}）")).italic = True
+        for para in xml_safe(item["text"]).split("\n"):
             doc.add_paragraph(para)
     doc.add_paragraph(f"—— 全文完，播出时长{builder.mmss(v['total_seconds'])} ——").alignment = WD_ALIGN_PARAGRAPH.CENTER
     out = io.BytesIO()
@@ -130,5 +132,5 @@ def to_atom(views: list[dict[str, Any]], self_url: str, link_for) -> bytes:
         ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/plain", href=link_for(digest.air_date))
         ET.SubElement(entry, f"{{{ATOM}}}summary").text = (
             f"{STATUS_ZH.get(digest.status)} · 时长{builder.mmss(v['total_seconds'])} · {len(v['items'])}条")
-        ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = to_text(v)
+        ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = xml_safe(to_text(v))  # well-formed XML
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")

@@ -27,6 +27,7 @@ from hotline.digest.models import (
     Digest,
     DigestRevision,
 )
+from hotline.db_types import MAX_ID
 from hotline.errors import IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
 from hotline.radio import schedule
@@ -62,7 +63,8 @@ def require_digest(day: date) -> Digest:
 def revision(digest: Digest, number: int | None = None) -> DigestRevision:
     number = digest.revision_no if number is None else number
     row = db.session.scalar(select(DigestRevision).where(DigestRevision.digest_id == digest.id,
-                                                         DigestRevision.number == number))
+                                                         DigestRevision.number == number)) \
+        if 1 <= number <= MAX_ID else None  # a number beyond the column's range fails the query itself
     if row is None:
         raise NotFound(_("Version %(n)s of this digest was not found.", n=number))
     return row

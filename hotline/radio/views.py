@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -272,6 +273,7 @@ def episode_log(episode_id: int):
 def episode_log_csv(episode_id: int):
     """The log for the station's files: numbers masked and topics redacted, like everything that leaves."""
     from hotline.cases.access import mask_phone
+    from hotline.reports.export import neutralise  # a name or topic typed as =… must not run as a formula
 
     episode = schedule.get_episode(episode_id)
     log = service.episode_log(episode)
@@ -279,14 +281,14 @@ def episode_log_csv(episode_id: int):
     writer = csv.writer(out)
     writer.writerow(["序号", "接入", "上线", "结束", "通话秒数", "状态", "来电人", "地区", "电话", "话题", "工单号"])
     for index, c in enumerate(log["rows"], 1):
-        writer.writerow([
+        writer.writerow([neutralise(value) for value in (
             index, clock.to_local(c.arrived_at).strftime("%H:%M:%S"),
             clock.to_local(c.on_air_at).strftime("%H:%M:%S") if c.on_air_at else "",
             clock.to_local(c.ended_at).strftime("%H:%M:%S") if c.ended_at else "",
             service.on_air_seconds(c) or "", str(CALLIN_LABELS[c.status]),
             redact(c.name, names=[c.name]) if c.name else "", c.area, mask_phone(c.phone) or "",
             redact(c.topic, names=[c.name]), c.case.case_no if c.case else "",
-        ])
+        )])
     body = "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
     name = f"episode-{episode.air_date.isoformat()}-{episode.programme.code}.csv"
     return Response(body, mimetype="text/csv",
@@ -338,8 +340,9 @@ def plan_episode():
     from hotline.radio.models import Programme
 
     form = request.form
-    programme = db.session.get(Programme, int(form.get("programme_id") or 0)) \
-        if (form.get("programme_id") or "").isdigit() else None
+    raw_id = (form.get("programme_id") or "").strip()
+    # ASCII digits of an id in range: str.isdigit() also takes "²", and a longer number fails the query.
+    programme = db.session.get(Programme, int(raw_id)) if re.fullmatch(r"[0-9]{1,9}", raw_id) else None
     try:
         if programme is None:
             raise InvalidInput(_("Choose the programme."), {"programme_id": _("Required.")})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import shutil
 import tempfile
 import zipfile
@@ -31,6 +30,7 @@ from hotline.reference.models import CaseType, Category, Department
 from hotline.reports import vocab
 from hotline.reports.kpis import GROUPINGS, Figures, Report
 from hotline.reports.periods import Period
+from hotline.text import UNSTORABLE
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -140,7 +140,7 @@ def _header_cells(ws, headers: Iterable[str]) -> list[WriteOnlyCell]:
     return cells
 
 
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ILLEGAL_XML = UNSTORABLE  # hotline/text.py: what XML 1.0 cannot carry
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _COLUMN_LETTERS = [get_column_letter(i) for i in range(1, 64)]
 

@@ -28,6 +28,7 @@ from hotline.extensions import db
 from hotline.notify import service as watch
 from hotline.reference.models import CaseType, Category, Department
 from hotline.reports import vocab
+from hotline.text import has_unstorable
 from hotline.workdays import service as workdays
 
 MAX_ROWS = 50_000
@@ -251,7 +252,7 @@ class _Row:
         if isinstance(value, datetime):
             value = value.strftime("%Y-%m-%d %H:%M")
         value = str(value)
-        if "\x00" in value:
+        if has_unstorable(value):  # hotline/text.py: NUL, other control characters
             self.error(key, _("Contains a character that cannot be stored."))
             return ""
         if required and not value:
