@@ -251,3 +251,21 @@ def test_parse_reply_is_strict():
     assert caller_sms.parse_reply("2满意") is None
     assert caller_sms.parse_reply("不满意 不满意") is None
     assert caller_sms.parse_reply(None) is None
+
+
+
+# Forms refuse such characters (hotline/text.py); Twilio would not send the SMS again, so its webhook keeps
+# the message and drops only the characters no text field can hold.
+def test_a_survey_reply_with_control_characters_still_counts(app, line, users):
+    with app.app_context():
+        case = closed_case()
+        assert line.sms("1\x1b\x07").status_code == 200
+        assert db.session.get(Case, case.id).survey_result == "satisfied"
+
+
+def test_an_sms_with_control_characters_is_kept_without_them(app, line, users):
+    with app.app_context():
+        closed_case()
+        assert line.sms("谢\x00谢\x0b").status_code == 200
+        [row] = inbound()
+        assert (row.body, row.result) == ("谢谢", "unreadable")

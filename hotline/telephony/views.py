@@ -39,6 +39,7 @@ from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import csrf, db
 from hotline.reference.models import CaseType, Category
+from hotline.text import xml_safe
 from hotline.telephony import service, settings as line, sms, twiml
 from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES
 
@@ -140,11 +141,14 @@ def webhook(view):
             return Response("Bad request: missing " + ", ".join(err.fields) + "\n", 400, mimetype="text/plain")
 
     csrf.exempt(checked)
+    checked.signed_webhook = True  # hotline/web.py: not refused for odd characters; _params() drops them
     return public(checked)
 
 
 def _params() -> dict[str, str]:
-    return request.form.to_dict(flat=True)
+    """Twilio's fields without the characters no text field keeps. A caller's SMS is never refused for
+    them (Twilio would not resend it): they are dropped, after the signature was checked on the raw form."""
+    return {key: xml_safe(value) for key, value in request.form.to_dict(flat=True).items()}
 
 
 def _xml(response) -> Response:
@@ -177,7 +181,7 @@ def call_status():
 @bp.post("/twilio/voice/wait")
 @webhook
 def queue_wait():
-    return _xml(twiml.wait(line.get(), service.seconds(request.form.get("QueueTime")) or 0))
+    return _xml(twiml.wait(line.get(), service.seconds(_params().get("QueueTime")) or 0))
 
 
 @bp.post("/twilio/voice/queue")
@@ -212,7 +216,7 @@ def bridged():
 def agent():
     """An operator's phone (its own number) or softphone (client:<username>) calls in to take the next caller."""
     cfg = line.get()
-    operator = service.operator_for_agent(request.form.get("From"))
+    operator = service.operator_for_agent(_params().get("From"))
     if operator is None:
         return _xml(twiml.refuse(cfg))
     service.record_agent_leg(_params())
