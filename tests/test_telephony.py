@@ -824,3 +824,21 @@ def test_simultaneous_retries_store_one_call_one_case_one_reply(app, line, users
         assert [c.call_sid for c in calls()] == ["CAsame"]
         assert count(Case) == 1 and count(InboundSms) == 1
         assert len([n for n in db.session.scalars(select(Notice)) if n.kind == "caller_receipt"]) == 1
+
+
+def test_the_call_log_hides_the_number_of_a_confidential_case_from_those_who_do_not_work_it(
+        app, line, users, login):
+    with app.app_context():
+        operator = get_user("operator")
+        line.ring()
+        line.answer(queue_time=3, operator=operator.id)
+        cases.register(operator, {"type": "complaint", "category": "wages", "summary": "举报老板，请保密",
+                                  "caller": {"phone": CALLER}, "confidential": True, "call_sid": "CA1"})
+        db.session.commit()
+    shown, masked = "13812345678", "138****5678"
+    registrar = login(app.test_client(), "operator").get("/calls?date=2026-11-30").get_data(as_text=True)
+    assert shown in registrar
+    colleague = login(app.test_client(), "operator2").get("/calls?date=2026-11-30").get_data(as_text=True)
+    assert shown not in colleague and masked in colleague
+    supervisor = login(app.test_client(), "supervisor").get("/calls?date=2026-11-30").get_data(as_text=True)
+    assert shown in supervisor

@@ -537,10 +537,13 @@ def may_see_numbers(actor: User) -> bool:
     return actor.has_role("operator", "supervisor")
 
 
-def shown_number(actor: User, phone: str) -> str:
+def shown_number(actor: User, phone: str, case: Case | None = None) -> str:
+    """The caller's number as this person may see it. A call or SMS that belongs to a confidential case
+    shows the number only to those who work that case, as the case page does."""
     if phone == ANONYMOUS:
         return _("Withheld number")
-    return access.display_phone(phone) if may_see_numbers(actor) else access.mask_phone(phone)
+    visible = may_see_numbers(actor) and (case is None or access.can_see_private(actor, case))
+    return access.display_phone(phone) if visible else access.mask_phone(phone)
 
 
 def calls_on(day: date, status: str | None = None, newest_first: bool = True, limit: int = 5000) -> list[Call]:

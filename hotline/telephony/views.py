@@ -301,7 +301,7 @@ def calls():
     return render_template(
         "telephony/calls.html", rows=rows, day=day, status=status, statuses=CALL_STATUSES, errors=errors,
         message=message, counts=service.status_counts(day), figures=service.call_figures(start, end),
-        number=lambda phone: service.shown_number(actor, phone), cfg=line.get(), is_open=line.is_open(),
+        number=lambda phone, case=None: service.shown_number(actor, phone, case), cfg=line.get(), is_open=line.is_open(),
         recording_link=service.recording_link,
     ), 422 if errors else 200
 
@@ -324,7 +324,7 @@ def callbacks():
     return render_template(
         "telephony/callbacks.html", entries=entries, show=show, day=day, message=message,
         calls_of=service.calls_of, counts=service.callback_counts(), outcomes=ATTEMPT_OUTCOMES,
-        number=lambda phone: service.shown_number(actor, phone), anonymous=ANONYMOUS,
+        number=lambda phone, case=None: service.shown_number(actor, phone, case), anonymous=ANONYMOUS,
         recording_link=service.recording_link, max_attempts=service.MAX_CALLBACK_ATTEMPTS,
         sms_waiting=sms.attention_count(),
     ), 422 if message else 200
@@ -356,7 +356,7 @@ def sms_list():
     show_all = request.args.get("all") == "1"
     return render_template("telephony/sms.html", rows=sms.attention_list(include_handled=show_all),
                            show_all=show_all, results=SURVEY_RESULTS,
-                           number=lambda phone: service.shown_number(actor, phone))
+                           number=lambda phone, case=None: service.shown_number(actor, phone, case))
 
 
 @bp.post("/calls/sms/<int:sms_id>")
