@@ -35,6 +35,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline import clock
 from hotline.auth.access import allow, current_actor, public
+from hotline.cases import access
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import csrf, db
@@ -279,7 +280,7 @@ def take(sid: str):
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("cases.new_case"))
-    phone = "" if call.from_phone == ANONYMOUS else call.from_phone
+    phone = "" if call.from_phone == ANONYMOUS else access.display_phone(call.from_phone)  # as the operator types it
     return redirect(url_for("cases.new_case", phone=phone, channel="hotline", call=call.call_sid))
 
 
