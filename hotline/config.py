@@ -47,7 +47,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), False),
+        # Secure (sent over HTTPS only) when the site's public address is https, unless said otherwise.
+        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"),
+                                       (env.get("HOTLINE_PUBLIC_URL") or "").lower().startswith("https://")),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         # pre-ping: a connection that died (PostgreSQL restarted) is replaced on checkout, not used.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"application_name": PROCESS_NAME}},

@@ -1,6 +1,7 @@
 """Login, throttling, sessions and the deny-by-default rule."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from conftest import PASSWORD, csrf_from, get_user
@@ -122,3 +123,23 @@ def test_production_refuses_weak_secret_and_pinned_clock(monkeypatch):
     with pytest.raises(ConfigError):
         load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 40, "HOTLINE_NOW": "2026-01-01T00:00:00+08:00"})
     assert load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 40})["HOTLINE_SCHEDULER"] is False
+
+
+@pytest.mark.parametrize("public_url, setting, secure", [
+    (None, None, False),                              # plain development set-up
+    ("https://12351.union.example", None, True),      # served over HTTPS: cookie never sent in clear
+    ("http://intranet.union.local", None, False),
+    ("https://12351.union.example", "0", False),      # said otherwise explicitly
+    (None, "1", True),
+])
+def test_session_cookie_is_secure_when_the_site_is_served_over_https(monkeypatch, public_url, setting, secure):
+    from hotline.config import load_config
+
+    for name, value in (("HOTLINE_PUBLIC_URL", public_url), ("SESSION_COOKIE_SECURE", setting)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    cfg = load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 40})
+    assert (cfg["SESSION_COOKIE_SECURE"], cfg["SESSION_COOKIE_HTTPONLY"], cfg["SESSION_COOKIE_SAMESITE"]) == (
+        secure, True, "Lax")
