@@ -33,10 +33,12 @@ def install(app: Flask) -> None:
             return None  # 404 follows
         view = current_app.view_functions.get(request.endpoint)
         rule = rule_of(view)
-        if not is_api() and request.method == "POST" and not getattr(view, "signed_webhook", False) and any(
-                has_unstorable(value) for values in request.form.listvalues() for value in values):
-            # PostgreSQL cannot store NUL, nor XML exports control characters (hotline/text.py): refuse them
-            # at the door rather than fail in the database or in a .docx, .xlsx or feed later.
+        if not is_api() and not getattr(view, "signed_webhook", False) and any(
+                has_unstorable(value) for source in (request.args, request.form)
+                for values in source.listvalues() for value in values):
+            # PostgreSQL cannot store (or even compare with) NUL, nor XML exports control characters
+            # (hotline/text.py): refuse them at the door, in forms and in page addresses alike, rather than
+            # fail in the database or in a .docx, .xlsx or feed later.
             return render_template("error.html", code=400,
                                    message=_("The form contains a character that cannot be stored.")), 400
         if rule is None and (request.endpoint == "static" or request.endpoint.endswith(".static")):

@@ -13,6 +13,8 @@ from twilio.request_validator import RequestValidator
 
 from conftest import get_user, local
 from hotline.cases import service as cases
+from hotline.audit.models import CaseView
+from hotline.auth.models import User
 from hotline.cases.models import Case, CaseEvent
 from hotline.extensions import db
 from hotline.notify.models import Notice
@@ -827,7 +829,7 @@ def test_simultaneous_retries_store_one_call_one_case_one_reply(app, line, users
 
 
 def test_the_call_log_hides_the_number_of_a_confidential_case_from_those_who_do_not_work_it(
-        app, line, users, login):
+        app, line, users, login, api):
     with app.app_context():
         operator = get_user("operator")
         line.ring()
@@ -842,3 +844,15 @@ def test_the_call_log_hides_the_number_of_a_confidential_case_from_those_who_do_
     assert shown not in colleague and masked in colleague
     supervisor = login(app.test_client(), "supervisor").get("/calls?date=2026-11-30").get_data(as_text=True)
     assert shown in supervisor
+    # The API's call list follows the same rule (it gives numbers in E.164).
+    [item] = api("operator2").get("/calls?date=2026-11-30").get_json()["items"]
+    assert (item["from"], item["case_no"] is not None) == (masked, True)
+    [item] = api("operator").get("/calls?date=2026-11-30").get_json()["items"]
+    assert item["from"] == CALLER
+    # Seeing the number is seeing the confidential caller: the registrar's and the supervisor's page views and
+    # the registrar's API read are in the audit; the colleague, shown a masked number, is not.
+    with app.app_context():
+        seen = sorted((db.session.get(User, v.user_id).username, v.via, v.page)
+                      for v in db.session.scalars(select(CaseView)))
+    assert seen == [("operator", "api", "api.list_calls"), ("operator", "web", "telephony.calls"),
+                    ("supervisor", "web", "telephony.calls")]

@@ -158,10 +158,12 @@ def list_calls():
 
     actor = current_actor()
     day = telephony.parse_day(request.args.get("date"))
+    calls = telephony.calls_on(day, newest_first=False)
+    telephony.record_number_views(actor, [call.case for call in calls], "api")
     items = [{
         "sid": call.call_sid,
-        "from": call.from_phone if call.from_phone == "anonymous" or telephony.may_see_numbers(actor)
-        else access.mask_phone(call.from_phone),
+        "from": call.from_phone if call.from_phone == "anonymous"
+        else telephony.visible_phone(actor, call.from_phone, call.case) or access.mask_phone(call.from_phone),
         "status": call.status,
         "started_at": present.iso(call.started_at),
         "answered_at": present.iso(call.answered_at),
@@ -170,7 +172,7 @@ def list_calls():
         "talk_seconds": call.talk_seconds,
         "operator": call.operator.username if call.operator else None,
         "case_no": call.case.case_no if call.case else None,
-    } for call in telephony.calls_on(day, newest_first=False)]
+    } for call in calls]
     return jsonify(date=day.isoformat(), items=items)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import lazyload
 
 from hotline import clock
+from hotline.audit.service import record_views
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
@@ -537,13 +538,26 @@ def may_see_numbers(actor: User) -> bool:
     return actor.has_role("operator", "supervisor")
 
 
+def visible_phone(actor: User, phone: str, case: Case | None = None) -> str | None:
+    """The caller's full number if this person may see it, else None. A call, call-back or SMS that
+    belongs to a confidential case shows the number only to those who work that case, as the case page does."""
+    if phone == ANONYMOUS or not may_see_numbers(actor):
+        return None
+    return phone if case is None or access.can_see_private(actor, case) else None
+
+
 def shown_number(actor: User, phone: str, case: Case | None = None) -> str:
-    """The caller's number as this person may see it. A call or SMS that belongs to a confidential case
-    shows the number only to those who work that case, as the case page does."""
+    """The number as a page shows it: in full (as operators type it), masked, or "withheld"."""
     if phone == ANONYMOUS:
         return _("Withheld number")
-    visible = may_see_numbers(actor) and (case is None or access.can_see_private(actor, case))
-    return access.display_phone(phone) if visible else access.mask_phone(phone)
+    full = visible_phone(actor, phone, case)
+    return access.display_phone(full) if full else access.mask_phone(phone)
+
+
+def record_number_views(actor: User, cases, via: str) -> None:
+    """The audit (hotline/audit): whoever is shown a confidential case's caller number saw its caller."""
+    if may_see_numbers(actor):
+        record_views(actor, [case for case in cases if case is not None], via)
 
 
 def calls_on(day: date, status: str | None = None, newest_first: bool = True, limit: int = 5000) -> list[Call]:
@@ -573,14 +587,13 @@ def live_calls(actor: User) -> list[dict[str, Any]]:
         Call.direction == "inbound", Call.status.in_(LIVE_STATUSES), Call.route.in_(("queue", "dial")),
         Call.started_at >= now - LIVE_WINDOW).order_by(Call.started_at, Call.id).limit(50)))
     out = []
-    full = may_see_numbers(actor)
     for call in calls:
         history = caller_history(actor, call.from_phone) if call.from_phone != ANONYMOUS else []
         open_cases = [c for c in history if c.status in OPEN_STATUSES]
         out.append({
             "sid": call.call_sid,
-            "from": shown_number(actor, call.from_phone),
-            "phone": access.display_phone(call.from_phone) if full and call.from_phone != ANONYMOUS else None,
+            "from": shown_number(actor, call.from_phone, call.case),
+            "phone": access.display_phone(full) if (full := visible_phone(actor, call.from_phone, call.case)) else None,
             "anonymous": call.from_phone == ANONYMOUS,
             "status": call.status,
             "started_at": call.started_at.isoformat(),

@@ -298,6 +298,7 @@ def calls():
         rows = service.calls_on(day, status)
     except InvalidInput as err:
         day, rows, errors, message = clock.local_now().date(), [], err.fields, err.message
+    service.record_number_views(actor, [row.case for row in rows], "web")
     start, end = service.day_bounds(day)
     return render_template(
         "telephony/calls.html", rows=rows, day=day, status=status, statuses=CALL_STATUSES, errors=errors,
@@ -322,6 +323,7 @@ def callbacks():
     except InvalidInput as err:
         message = err.message
     entries = service.callback_entries(show, day)
+    service.record_number_views(actor, [entry.case for entry in entries], "web")
     return render_template(
         "telephony/callbacks.html", entries=entries, show=show, day=day, message=message,
         calls_of=service.calls_of, counts=service.callback_counts(), outcomes=ATTEMPT_OUTCOMES,
@@ -355,7 +357,9 @@ def callback_attempt(entry_id: int):
 def sms_list():
     actor = current_actor()
     show_all = request.args.get("all") == "1"
-    return render_template("telephony/sms.html", rows=sms.attention_list(include_handled=show_all),
+    rows = sms.attention_list(include_handled=show_all)
+    service.record_number_views(actor, [row.case for row in rows], "web")
+    return render_template("telephony/sms.html", rows=rows,
                            show_all=show_all, results=SURVEY_RESULTS,
                            number=lambda phone, case=None: service.shown_number(actor, phone, case))
 
