@@ -1,8 +1,11 @@
 """Scheduler jobs and the run lock that keeps them single, on PostgreSQL and SQLite.
 
 Each job runs in its own app context; a lease row in job_lease makes a second scheduler
-(or an overrunning run) skip instead of running in parallel. The unique keys on flags and
-notices are the second line: even two runs at once could not double anything.
+(or an overrunning run) skip instead of running in parallel. A lease whose holder has no database
+session left is taken over at once, so after a PostgreSQL restart two runs of one job can overlap
+for a moment (the old holder reconnects and carries on). The unique keys on flags and notices, and
+delivery claiming each notice atomically, are what make that safe: even two runs at once could not
+double anything.
 """
 from __future__ import annotations
 

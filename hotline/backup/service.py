@@ -246,6 +246,8 @@ def _sqlite_is_hotline(path: Path) -> bool:
     conn = _sqlite_open(path, "rw")
     try:
         return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone() is not None
+    except sqlite3.DatabaseError as exc:  # a damaged live file: say so, don't print a traceback
+        raise BackupError(f"{path} cannot be read as an SQLite database: {exc}") from exc
     finally:
         conn.close()
 
@@ -388,13 +390,17 @@ def _pg_backup(path: Path, pg_bin: str | None) -> Outcome:
     pg_dump = find_pg_tool("pg_dump", major, pg_bin)
     pg_restore = find_pg_tool("pg_restore", major, pg_bin)
     uri, env = _libpq()
-    with db.engine.connect() as conn:
-        cases = conn.execute(text("SELECT count(*) FROM hotline_case")).scalar_one()
     part = _part(path)
     part.unlink(missing_ok=True)
     try:
-        # --format=custom: compressed, and pg_restore can pick it apart (and --clean) later.
-        _run([pg_dump, "--format=custom", f"--file={part}", f"--dbname={uri}"], env, "pg_dump")
+        # The case count and the dump see the same moment: pg_dump takes the snapshot this transaction
+        # exports, which stays open until the dump is done.
+        with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            cases = conn.execute(text("SELECT count(*) FROM hotline_case")).scalar_one()
+            # --format=custom: compressed, and pg_restore can pick it apart (and --clean) later.
+            _run([pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={part}", f"--dbname={uri}"],
+                 env, "pg_dump")
         revisions, _tables = _archive_facts(pg_restore, part)
         notes = _revision_notes(revisions)
         _publish(part, path)

@@ -30,7 +30,7 @@ from hotline.reference.models import CaseType, Category, Department
 from hotline.reports import vocab
 from hotline.reports.kpis import GROUPINGS, Figures, Report
 from hotline.reports.periods import Period
-from hotline.text import UNSTORABLE
+from hotline.text import xml_safe
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -140,13 +140,12 @@ def _header_cells(ws, headers: Iterable[str]) -> list[WriteOnlyCell]:
     return cells
 
 
-_ILLEGAL_XML = UNSTORABLE  # hotline/text.py: what XML 1.0 cannot carry
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _COLUMN_LETTERS = [get_column_letter(i) for i in range(1, 64)]
 
 
 def _xml_text(value: str) -> str:
-    value = _ILLEGAL_XML.sub("", value)
+    value = xml_safe(value)  # hotline/text.py: what XML 1.0 cannot carry
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
