@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -134,7 +135,8 @@ def test_backup_under_load_holds_every_acknowledged_case_and_restores(app, users
         for t in threads:
             t.join(timeout=60)
     assert failures == []
-    assert "backup written to" in output and "cases" in output
+    assert "backup written to" in output
+    reported = int(re.search(r"(\d+) cases", output).group(1))  # counted in the backup's own snapshot
 
     code, output = cli(fresh, "restore", "--yes", dest)
     assert code == 0, output
@@ -142,6 +144,7 @@ def test_backup_under_load_holds_every_acknowledged_case_and_restores(app, users
 
     with fresh.app_context():
         restored = set(db.session.scalars(select(Case.case_no)))
+        assert len(restored) == reported
         before = {no for no, _sent, ack in acked if ack < started}
         after = {no for no, sent, _ack in acked if sent > finished}
         assert before <= restored, f"acknowledged before the backup but missing: {sorted(before - restored)}"
