@@ -10,7 +10,7 @@ from typing import Any
 
 import phonenumbers
 from flask_babel import gettext as _
-from sqlalchemy import select, true
+from sqlalchemy import and_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -145,11 +145,16 @@ def lookup_type(code: Any) -> CaseType:
     return row
 
 
+def _usable_category(code: str):
+    """A category new cases may take: known by its code and not retired."""
+    return and_(Category.code == code, Category.active.is_(True))
+
+
 def lookup_type_and_category(type_code: Any, category_code: Any) -> tuple[CaseType, Category]:
     """Both in one query when both are known; otherwise the look-up that fails says which is unknown."""
     if isinstance(type_code, str) and isinstance(category_code, str):
         row = db.session.execute(select(CaseType, Category).join(Category, true()).where(  # a 1×1 cross join
-            CaseType.code == type_code, Category.code == category_code, Category.active.is_(True))).first()
+            CaseType.code == type_code, _usable_category(category_code))).first()
         if row is not None:
             return row[0], row[1]
     return lookup_type(type_code), lookup_category(category_code)
@@ -158,7 +163,7 @@ def lookup_type_and_category(type_code: Any, category_code: Any) -> tuple[CaseTy
 def lookup_category(code: Any) -> Category:
     row = None
     if isinstance(code, str):
-        row = db.session.scalar(select(Category).where(Category.code == code, Category.active.is_(True)))
+        row = db.session.scalar(select(Category).where(_usable_category(code)))
     if row is None:
         raise InvalidInput(_("Unknown category: %(code)s", code=str(code)[:40]), {"category": _("Unknown category.")})
     return row
