@@ -281,7 +281,7 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return category_names.get(value, str(value))
         if key == "decision":
             return str(DECISION_LABELS.get(value, value))
-        if key == "method":
+        if key in ("method", "channel"):  # a reply's method, a survey's channel (phone, sms)
             return str(REPLY_METHOD_LABELS.get(value, value))
         if key == "via":
             return str(VIA_LABELS.get(value, value))
