@@ -393,3 +393,20 @@ def test_postgresql_refuses_changing_the_timeline_and_the_logs(app, api, backend
             db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(CaseEvent)) == 1
         assert db.session.scalar(text("SELECT count(*) FROM admin_change")) > 0
+
+
+def test_a_confidential_caller_is_corrected_only_by_those_who_may_see_it(api, state):
+    case = create(api, confidential=True)
+    before = state()
+    error(api("operator2").post(f"/cases/{case['case_no']}/edit", json={
+        "version": case["version"], "reason": "r", "caller": {"name": "李四"}}), 403)
+    error(api("operator2").post(f"/cases/{case['case_no']}/edit", json={
+        "version": case["version"], "reason": "r", "detail": "改写"}), 403)
+    assert state() == before
+    case = act(api, "operator2", case, "edit", reason="摘要有错别字", summary="公司拖欠工资四个月")
+    assert case["caller"]["phone"] == "138****5678"  # still masked for operator2
+    assert "caller_name" not in case["events"][-1]["data"]["after"]
+    case = act(api, "operator", case, "edit", reason="来电人补充姓名", caller={"name": "李四"})
+    assert case["caller"]["name"] == "李四"
+    seen_by_other = api("operator2").get(f"/cases/{case['case_no']}").get_json()["events"][-1]["data"]
+    assert seen_by_other["before"] == {} and seen_by_other["after"] == {}  # the names stay hidden

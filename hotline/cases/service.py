@@ -630,6 +630,8 @@ def _parse_resolved(value: Any) -> bool | None:
 
 def _do_survey(case, actor, p):
     result = p.get("result")
+    if result in (None, ""):
+        raise InvalidInput(_("Choose the survey result."), {"result": _("Required.")})
     if result not in SURVEY_RESULTS:
         raise InvalidInput(_("Unknown survey result: %(r)s", r=str(result)[:30]), {"result": _("Unknown result.")})
     resolved = _parse_resolved(p.get("resolved"))
@@ -686,6 +688,10 @@ def _do_edit(case, actor, p):
         raise InvalidInput(_("Unknown field: %(name)s", name=str(unknown[0])[:40]),
                            {str(k)[:40]: _("Not accepted here.") for k in unknown})
     reason = _text(p.get("reason"), "reason", _("Reason"), 500, True)
+    if actor is not None and not access.can_see_private(actor, case) and (
+            p.get("caller") is not None or "detail" in p):
+        # What one may not see, one may not rewrite (confidential cases: those who work them).
+        raise Forbidden(_("Only those who work this confidential case may correct its caller and detail."))
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     changes: dict[str, Any] = {}
