@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from hotline.cases.models import Case, CaseEvent
 from hotline.extensions import db
 from hotline.notify.models import Notice
-from tests.conftest import get_user, local
+from tests.conftest import local
 
 BASE = {"channel": "hotline", "type": "consult", "category": "contract", "summary": "公司拖欠工资三个月",
         "caller": {"phone": "13812345678", "name": "王建国"}}
