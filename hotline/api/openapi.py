@@ -22,28 +22,20 @@ TYPE_CODES = [code for code, _name, _days in TYPES]
 PHONE_CHANNELS = list(service.PHONE_CHANNELS)
 OTHER_CHANNELS = [c for c in CHANNELS if c not in service.PHONE_CHANNELS]
 # Digits, spaces, dashes, brackets and a leading +; normalised to E.164 (default country 86).
-PHONE_PATTERN = r"^\s*\+?[0-9 ()-]*[0-9][0-9 ()-]*\s*$"
-NOT_BLANK = r"\S"
-CASE_NO_PATTERN = r"^[0-9]{8}-[0-9]{4,}$"
+PHONE_PATTERN = action_specs.PHONE_PATTERN
+NOT_BLANK = action_specs.NOT_BLANK
+CASE_NO_PATTERN = action_specs.CASE_NO_PATTERN
 FLAG_VALUES = ["1", "0", "true", "false"]
 LANGUAGES = ["zh_Hans_CN", "en"]
 DUE_FIRST_YEAR, DUE_LAST_YEAR = 2000, 2100  # the years an admin can enter into the calendar
 
-# The longest texts the services accept (hotline/cases/service.py).
-NAME_MAX = 64
-EMPLOYER_MAX = 128
-DISTRICT_MAX = 64
-REASON_MAX = 500  # extension reason, escalation and rejection notes
+# The longest texts the services accept (one definition, with the action specs).
+NAME_MAX = action_specs.NAME_MAX
+EMPLOYER_MAX = action_specs.EMPLOYER_MAX
+DISTRICT_MAX = action_specs.DISTRICT_MAX
 
 
-def _text(max_len: int, *, required: bool = False, description: str | None = None, **extra: Any) -> dict:
-    schema: dict[str, Any] = {"type": "string" if required else ["string", "null"], "maxLength": max_len}
-    if required:
-        schema.update(minLength=1, pattern=NOT_BLANK)
-    if description:
-        schema["description"] = description
-    schema.update(extra)
-    return schema
+_text = action_specs.text_schema  # one way to describe a text field
 
 
 def _flag(description: str) -> dict:
