@@ -230,6 +230,9 @@ LIST_PARAMS = [
     _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
     _q("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
     _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}),
+    _q("sort", {"type": "string", "enum": ["new", "due"], "default": "new"},
+       "`new`: newest first; `due`: the running deadline first (acceptance while dispatched, else the reply), "
+       "cases with no running clock last."),
     # The reports' drill-down filters: each selects the cases one figure counts (GET /reports/kpis).
     _q("on_time", {"type": "string", "enum": FLAG_VALUES},
        "1: replied (or closed on the call, or merged) by the reply deadline; 0: after it."),

@@ -318,6 +318,13 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
                 data.pop("resolved_on_call", None)
             if data.get("via") == "web":
                 data.pop("via", None)
+        if event.kind in ("due_soon", "overdue") and data.get("deadline") in ("accept", "reply"):
+            # The watch's record {"deadline": "reply", "due_at": …}: say which deadline, and when.
+            data = {f"{data['deadline']}_due_at": data.get("due_at")}
+        if event.kind == "register" and data.get("resolved_on_call"):
+            data.pop("reply_due_at", None)  # closed on the call: no reply was due
+        if event.kind == "call":
+            data.pop("call", None)  # Twilio's call id means nothing to a reader; the figures follow
         links = {}
         if data.get("into"):
             links["into"] = data["into"]
@@ -403,7 +410,7 @@ def queue():
 
 
 FILTER_KEYS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
-               "phone", "q", "limit")
+               "phone", "q", "limit", "sort")
 # The reports' drill-down filters (hotline/cases/queries.py), shown under "More filters".
 MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "closed_to")
 
@@ -426,7 +433,7 @@ def list_cases():
                                next_url=None, first_url=url_for("cases.list_cases", **active),
                                cursor=cursor, total=None, more_open=True, export_args=None, **reference()), 422
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
-    export_args = {k: v for k, v in active.items() if k != "limit"}
+    export_args = {k: v for k, v in active.items() if k not in ("limit", "sort")}
     record_views(actor, cases, "web")  # the caller column
     return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
