@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
 from hotline import clock
@@ -145,20 +145,19 @@ def _form_value(name: str) -> str:
 
 # ---------------------------------------------------------------- logging a call
 
-def _registration_data() -> dict[str, Any]:
-    """The same dict shape as the API's POST /cases."""
+def _registration_data() -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """The same dict shape as the API's POST /cases, and what the page itself finds missing
+    ({field: (message beside the field, message on its own)})."""
     form = request.form
+    missing: dict[str, tuple[str, str]] = {}
     outcome = form.get("outcome") or "register"
     if outcome not in OUTCOMES:
-        raise InvalidInput(_("Choose what happens with the call."), {"outcome": _("Unknown choice.")})
-    # Unchosen radio buttons and selects: say what to choose (the service would name an unknown code).
-    for name, message in (("type", _("Choose the case type.")), ("category", _("Choose the category."))):
-        if not _form_value(name):
-            raise InvalidInput(message, {name: _("Required.")})
+        missing["outcome"] = (_("Unknown choice."), _("Choose what happens with the call."))
+        outcome = "register"
     data: dict[str, Any] = {
         "channel": form.get("channel") or "hotline",
-        "type": form.get("type"),
-        "category": form.get("category"),
+        "type": _form_value("type"),
+        "category": _form_value("category"),
         "caller": {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
                    "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")},
         "summary": form.get("summary", ""),
@@ -176,11 +175,10 @@ def _registration_data() -> dict[str, Any]:
         data["answer"] = form.get("answer", "")
     if outcome == "dispatch":
         if not _form_value("department"):
-            raise InvalidInput(_("Choose the department to dispatch the case to."),
-                               {"department": _("Required.")})
-        data["department"] = _form_value("department")
+            missing["department"] = (_("Required."), _("Choose the department to dispatch the case to."))
+        data["department"] = _form_value("department") or None
         data["handler"] = _form_value("handler") or None
-    return data
+    return data, missing
 
 
 # Service error keys for the caller's fields → the names of the inputs on the page.
@@ -193,8 +191,22 @@ FIELD_NAMES = {"caller.phone": "phone", "caller.name": "caller_name", "caller.em
 def new_case():
     actor = current_actor()
     if request.method == "POST":
+        data, missing = _registration_data()
         try:
-            case = service.register(actor, _registration_data(), via="web")
+            # Every missing or wrong field at once: the page's own checks and the service's together.
+            checked, alone = {}, None
+            try:
+                service.validate_registration(actor, data)
+            except InvalidInput as err:
+                checked, alone = err.fields, err.message
+            fields = {**checked, **{k: v[0] for k, v in missing.items() if k not in checked}}
+            if len(fields) == 1:  # one problem: say it as the service (or this page) words it
+                raise InvalidInput(alone if checked else next(iter(missing.values()))[1], fields)
+            if fields:
+                raise InvalidInput(ngettext("%(num)d field needs correcting; it is marked below.",
+                                            "%(num)d fields need correcting; they are marked below.",
+                                            len(fields)), fields)
+            case = service.register(actor, data, via="web")
         except ServiceError as err:
             db.session.rollback()
             errors = {FIELD_NAMES.get(k, k): v for k, v in err.fields.items()}
