@@ -133,6 +133,7 @@ def install(app: Flask) -> None:
             "REPLY_METHOD_LABELS": REPLY_METHOD_LABELS,
             "EVENT_LABELS": EVENT_LABELS,
             "CLOCK_LABELS": CLOCK_LABELS,
+            "WEEKDAY_NAMES": WEEKDAY_LABELS,
             "html_lang": "zh-CN" if str(get_locale()).startswith("zh") else "en",
             "languages": current_app.config["LANGUAGES"],
         }
