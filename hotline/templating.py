@@ -1,9 +1,11 @@
 """Template helpers: local times, labels, masking, the signed-in actor."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Flask, current_app
+from markupsafe import Markup, escape
 from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
 
 from hotline import clock
@@ -81,6 +83,24 @@ def left_words(deadline) -> str:
     return ngettext("%(num)d minute left", "%(num)d minutes left", max(1, deadline.minutes))
 
 
+_URL = re.compile(r"https?://[^\s<>\"'，。；）]+")
+
+
+def link_urls(text: str | None) -> Markup:
+    """Free text with its web addresses as short links: a recording is 收听录音, not a raw URL."""
+    if not text:
+        return Markup("")
+    out, last = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        label = _l("Listen to the recording") if "/Recordings/" in url else _l("Open the link")
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup('<a href="{0}" rel="noopener noreferrer" target="_blank">{1}</a>').format(url, label))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
 def colon(label) -> str:
     """A label followed by the colon of the page's language: 原因： in Chinese, Reason: in English."""
     return gettext("%(label)s:", label=label)
@@ -97,6 +117,7 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["day_time"] = local_day_time
     app.jinja_env.filters["left_words"] = left_words
     app.jinja_env.filters["colon"] = colon
+    app.jinja_env.filters["link_urls"] = link_urls
 
     from hotline.workdays.service import running_deadline, time_left
 

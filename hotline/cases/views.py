@@ -376,7 +376,10 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
 @bp.route("/cases/<case_no>")
 @allow(ANY_USER)
 def show(case_no: str):
+    from hotline.notify.service import mark_case_read
+
     case = service.get_case(current_actor(), case_no)
+    mark_case_read(current_actor(), case.id)  # the bell's count drops when the case it points to is read
     return _render_case(case)
 
 
