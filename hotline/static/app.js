@@ -226,9 +226,18 @@
     });
   });
 
+  // ---------------------------------------------------------------- the top bar's menu on a phone
+  $all("details[data-collapse-narrow]").forEach(function (menu) {
+    if (!window.matchMedia) { return; }
+    var narrow = window.matchMedia("(max-width: 700px)");
+    function fit() { menu.open = !narrow.matches; }
+    fit();
+    if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
+  });
+
   // ---------------------------------------------------------------- action panels (case page)
   // Opening an action by keyboard or mouse puts the cursor in its first field.
-  $all("details").forEach(function (details) {
+  $all("details:not([data-collapse-narrow])").forEach(function (details) {
     var summary = $("summary", details);
     if (!summary) { return; }
     summary.addEventListener("click", function () {
