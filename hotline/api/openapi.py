@@ -406,7 +406,9 @@ _KPI_PROPS = {
     "closure_rate": {**_RATE, "description": "办结率: closed / registered."},
     "on_time_rate": {**_RATE, "description": "按时办结率: closed cases replied (or closed on the call, or merged) "
                                             "by the reply deadline / closed."},
-    "overdue_open": {**_COUNT, "description": "超期: still open and past a deadline now."},
+    "overdue_open": {**_COUNT, "description": "超期 now: open cases past their running deadline (acceptance while "
+                     "dispatched, else the reply) now, whenever registered, not only in the period; per group "
+                     "the same. The dashboard card, board and table show this same figure."},
     "first_contact_rate": {**_RATE, "description": "即时办结率: closed on the call / registered."},
     "survey_rate": {**_RATE, "description": "回访率: closed cases whose survey reached the caller / closed."},
     "satisfaction_rate": {**_RATE, "description": "满意率: (satisfied + basically satisfied) / surveyed."},
