@@ -94,6 +94,16 @@ def test_pages_show_no_raw_keys_ids_or_ascii_colons(app, users, login, clock):
         text = visible_text(resp.get_data(as_text=True))
         assert not RAW.search(text), (name, RAW.search(text).group(0), text[max(0, RAW.search(text).start() - 80):][:160])
         assert not ASCII_COLON.search(text), (name, text[max(0, ASCII_COLON.search(text).start() - 40):][:80])
+    calls = pages["calls"].get_data(as_text=True)
+    header = re.search(r"<thead>.*?</thead>", calls, re.S)
+    assert header is None or "工单编号" not in header.group(0)  # the phone column is headed 电话
+    form = pages["form"].get_data(as_text=True)
+    assert "来电人正在留语音留言" not in form and 'data-t-live="实时更新中"' in form
+    producer = login(app.test_client(), "producer", lang="zh")
+    digest = producer.get("/digest")
+    if digest.status_code == 302:
+        digest = producer.get(digest.headers["Location"])
+    assert "/api/v1/digests/&lt;YYYY-MM-DD&gt;" in digest.get_data(as_text=True)  # the placeholder is visible
     case_text = visible_text(pages["case"].get_data(as_text=True))
     assert "收听录音" in case_text and "通话时长（秒）" in case_text
     assert re.search(r"超期 .{0,80}签收时限：", case_text), "the watch's event, in words"

@@ -69,6 +69,8 @@ def test_the_primary_button_never_puts_an_unscreened_caller_on_air(app, login, s
     ready_card = page[page.index("已待播"):]
     ready_card = ready_card[:ready_card.index("</article>")]
     assert re.findall(r'class="small primary"[^>]*>([^<]+)', ready_card) == ["接入直播"]
+    buttons = re.findall(r"<button[^>]*>([^<]+)", page)
+    assert "直播中" not in [b.strip() for b in buttons]  # a state is not an action
 
 
 def test_the_episode_log_is_dated_and_says_duration(app, login, show_id, clock):
