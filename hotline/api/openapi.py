@@ -288,6 +288,16 @@ def query_names(operation_id: str) -> set[str]:
     return {p["name"] for p in QUERY_PARAMS[operation_id]} | {"lang"}
 
 
+def query_needs_value(operation_id: str) -> set[str]:
+    """Parameters whose documented values (a date, a number, one of a list) cannot be empty."""
+    out = set()
+    for param in QUERY_PARAMS[operation_id]:
+        schema = param["schema"]
+        if "format" in schema or schema.get("type") == "integer" or "" not in schema.get("enum", [""]):
+            out.add(param["name"])
+    return out
+
+
 def body_schema(operation_id: str) -> dict:
     """The request body schema of an operation, self-contained (no $ref), as the door checks it."""
     if operation_id == "create_case":
