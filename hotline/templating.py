@@ -1,10 +1,12 @@
 """Template helpers: local times, labels, masking, the signed-in actor."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Flask, current_app
-from flask_babel import get_locale, lazy_gettext as _l
+from markupsafe import Markup, escape
+from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
 
 from hotline import clock
 from hotline.auth.access import current_actor
@@ -50,6 +52,61 @@ NOTICE_STATUS_LABELS = {
 }
 
 
+WEEKDAY_LABELS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
+                  _l("Sunday"))
+CLOCK_LABELS = {"accept": _l("Accept"), "reply": _l("Reply")}  # the running clock, in tables
+
+
+def local_day_time(value: datetime | None) -> str:
+    """A deadline as people say it: weekday, date (year only when not this year) and time: 周一 12-07 17:30."""
+    if value is None:
+        return ""
+    moment = clock.to_local(value)
+    fmt = "%m-%d %H:%M" if moment.year == clock.local_now().year else "%Y-%m-%d %H:%M"
+    return f"{WEEKDAY_LABELS[moment.weekday()]} {moment.strftime(fmt)}"
+
+
+def left_words(deadline) -> str:
+    """Working time left or passed: 剩1个工作日, 剩3小时, 已超期2个工作日 (hotline.workdays.service.Deadline)."""
+    if deadline is None:
+        return ""
+    n = deadline.workdays
+    if deadline.overdue:
+        if n:
+            return ngettext("%(num)d working day overdue", "%(num)d working days overdue", n)
+        if deadline.minutes >= 60:
+            return ngettext("%(num)d hour overdue", "%(num)d hours overdue", deadline.minutes // 60)
+        return ngettext("%(num)d minute overdue", "%(num)d minutes overdue", max(1, deadline.minutes))
+    if n:
+        return ngettext("%(num)d working day left", "%(num)d working days left", n)
+    if deadline.minutes >= 60:
+        return ngettext("%(num)d hour left", "%(num)d hours left", deadline.minutes // 60)
+    return ngettext("%(num)d minute left", "%(num)d minutes left", max(1, deadline.minutes))
+
+
+_URL = re.compile(r"https?://[^\s<>\"'，。；）]+")
+
+
+def link_urls(text: str | None) -> Markup:
+    """Free text with its web addresses as short links: a recording is 收听录音, not a raw URL."""
+    if not text:
+        return Markup("")
+    out, last = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        label = _l("Listen to the recording") if "/Recordings/" in url else _l("Open the link")
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup('<a href="{0}" rel="noopener noreferrer" target="_blank">{1}</a>').format(url, label))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def colon(label) -> str:
+    """A label followed by the colon of the page's language: 原因： in Chinese, Reason: in English."""
+    return gettext("%(label)s:", label=label)
+
+
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
@@ -58,6 +115,15 @@ def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def install(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_dt
+    app.jinja_env.filters["day_time"] = local_day_time
+    app.jinja_env.filters["left_words"] = left_words
+    app.jinja_env.filters["colon"] = colon
+    app.jinja_env.filters["link_urls"] = link_urls
+
+    from hotline.workdays.service import running_deadline, time_left
+
+    app.jinja_env.filters["running_deadline"] = running_deadline
+    app.jinja_env.filters["time_left"] = time_left
     app.jinja_env.filters["mask_phone"] = access.mask_phone
     app.jinja_env.filters["mask_name"] = access.mask_name
     app.jinja_env.filters["show_phone"] = access.display_phone
@@ -88,6 +154,8 @@ def install(app: Flask) -> None:
             "SURVEY_LABELS": SURVEY_LABELS,
             "REPLY_METHOD_LABELS": REPLY_METHOD_LABELS,
             "EVENT_LABELS": EVENT_LABELS,
+            "CLOCK_LABELS": CLOCK_LABELS,
+            "WEEKDAY_NAMES": WEEKDAY_LABELS,
             "html_lang": "zh-CN" if str(get_locale()).startswith("zh") else "en",
             "languages": current_app.config["LANGUAGES"],
         }

@@ -267,8 +267,23 @@ def test_bell_and_notice_page(app, phones, login):
         cases.register(get_user("operator"), {**BASE, "department": "legal_aid", "handler": "handler"})
         db.session.commit()
     client = login(app.test_client(), "handler")
+    assert 'class="count">1<' in client.get("/cases/queue").get_data(as_text=True)  # the bell
     page = client.get("/notices").get_data(as_text=True)
-    assert "20261130-0001" in page and 'class="count">1<' in page
+    assert "20261130-0001" in page and '<tr class="unread">' in page
+    # Read: the bell's count clears (issue 17), the notice stays in the list.
+    page = client.get("/notices").get_data(as_text=True)
+    assert 'class="bell"' in page and 'class="count">' not in page.split('class="bell"')[1].split("</a>")[0]
+    assert "20261130-0001" in page and '<tr class="unread">' not in page
+
+
+def test_opening_the_case_reads_its_notices(app, phones, login):
+    with app.app_context():
+        no = cases.register(get_user("operator"), {**BASE, "department": "legal_aid"}).case_no
+        db.session.commit()
+    client = login(app.test_client(), "handler")
+    client.get(f"/cases/{no}")
+    page = client.get("/cases/queue").get_data(as_text=True)
+    assert 'class="count">' not in page.split('class="bell"')[1].split("</a>")[0]
 
 
 def test_department_head_gets_overdue_notices_and_the_reminder(ctx, phones, clock):

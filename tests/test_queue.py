@@ -11,10 +11,12 @@ from hotline.extensions import db
 def test_queue_shows_the_earliest_deadlines_and_the_total(app, users, login):
     with app.app_context():
         for i in range(queries.QUEUE_LIMIT + 5):
-            service.register(get_user("operator"), {
+            case = service.register(get_user("operator"), {
                 "channel": "hotline", "type": "complaint" if i % 2 else "consult", "category": "wages",
                 "summary": f"欠薪 {i}", "caller": {"phone": "13812345678"}, "department": "legal_aid",
                 "handler": "handler"})
+            # Accepted: the reply clock runs (a dispatched case runs on its acceptance deadline).
+            service.perform(get_user("handler"), case, "accept", case.version, {})
         db.session.commit()
     client = login(app.test_client(), "handler")
     for tab in ("mine", "department"):  # here both tabs hold the same cases

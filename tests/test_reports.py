@@ -393,49 +393,69 @@ def test_only_supervisors_and_admins_see_reports(ledger, app, login):
 
 # ---------------------------------------------------------------- exports
 
-def test_kpi_workbook_has_the_page_figures(ledger, supervisor):
+def group_names(app, by):
+    """{label: code} of a grouping's groups, as the exports name them."""
+    from hotline.cases.models import CHANNELS
+    from hotline.auth.models import User
+    from hotline.reference.models import CaseType, Category, Department
+    from hotline.reports import kpis
+
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):  # the supervisor fixture reads English pages
+        model = {"category": Category.id, "type": CaseType.code, "department": Department.id, "handler": User.id}
+        keys = list(db.session.scalars(select(model[by]))) if by in model else list(CHANNELS)
+        return {label: code for code, label in kpis.group_labels(by, keys + [None]).values()}
+
+
+def test_kpi_workbook_has_the_page_figures(app, ledger, supervisor):
     resp = supervisor.get("/reports/kpis.xlsx", query_string={"period": "custom", **MARCH})
     assert resp.status_code == 200 and resp.headers["Content-Disposition"].startswith("attachment")
     wb = load_workbook(io.BytesIO(resp.data))
-    assert wb.sheetnames[:6] == ["总体", "按问题分类", "按诉求类型", "按承办部门", "按承办人", "按渠道"]
+    assert wb.sheetnames[:6] == ["总体", "按类别", "按诉求类型", "按承办部门", "按承办人", "按渠道"]
     header = [c.value for c in wb["总体"][1]]
-    assert header[:5] == ["期间", "代码", "受理量", "办结量", "办结率"]
+    assert header[:5] == ["期间", "日期", "受理量", "办结量", "办结率"]
     columns = {name: i for i, name in enumerate(header)}
     totals = [c.value for c in wb["总体"][2]]
-    assert totals[columns["受理量"]] == 9 and totals[columns["超期未办结"]] == 2
+    assert totals[columns["受理量"]] == 9 and totals[columns["当前超期"]] == 2
     assert totals[columns["按时办结率"]] == pytest.approx(5 / 6)
     assert totals[columns["满意率"]] == pytest.approx(3 / 4)
     assert totals[columns["平均答复时长(小时)"]] == pytest.approx(96.0)
     assert wb["总体"].freeze_panes == "C2"
     zh = {"registered": "受理量", "closed": "办结量", "closure_rate": "办结率", "on_time": "按时办结量",
-          "on_time_rate": "按时办结率", "overdue_open": "超期未办结", "closed_on_call": "即时办结量",
+          "on_time_rate": "按时办结率", "overdue_open": "当前超期", "closed_on_call": "即时办结量",
           "first_contact_rate": "即时办结率", "surveyed": "回访量", "survey_rate": "回访率", "satisfied": "满意量",
           "satisfaction_rate": "满意率", "reopened": "重办量", "reopen_rate": "重办率",
           "avg_reply_hours": "平均答复时长(小时)"}
-    for by, sheet in (("category", "按问题分类"), ("type", "按诉求类型"), ("department", "按承办部门"),
+    labels = {}  # the workbook names groups, never by their codes (wages, legal_aid)
+    for by in ("category", "type", "department", "handler", "channel"):
+        labels[by] = group_names(app, by)
+    for by, sheet in (("category", "按类别"), ("type", "按诉求类型"), ("department", "按承办部门"),
                       ("handler", "按承办人"), ("channel", "按渠道")):
         ws = wb[sheet]
         head = [c.value for c in ws[1]]
-        rows = {r[1] or None: dict(zip(head, r)) for r in ws.iter_rows(min_row=3, values_only=True)}
+        rows = {labels[by][r[0]]: dict(zip(head, r)) for r in ws.iter_rows(min_row=3, values_only=True)}
+        codes = {k for k in labels[by].values() if k}
+        assert not codes & {v for r in ws.iter_rows(values_only=True) for v in r}, "a code in the workbook"
         want = expected_groups(by)
         assert set(rows) == set(want), (by, set(rows))
         for key, figures in want.items():
             for name, header_zh in zh.items():
                 got = rows[key][header_zh]
                 assert same(got, figures[name]) if got is not None else figures[name] is None, (by, key, name)
-        assert rows[next(iter(rows))]["代码"] is not None or by in ("department", "handler")
     daily = {r[0]: (r[1], r[2]) for r in wb["每日"].iter_rows(min_row=2, values_only=True)}
     assert daily["2026-03-01"] == (1, 1) and daily["2026-03-31"] == (2, 1) and daily["2026-03-12"] == (0, 1)
 
 
-def test_kpi_csv_per_grouping(ledger, supervisor):
+def test_kpi_csv_per_grouping(app, ledger, supervisor):
     for by in ("category", "handler"):
+        names = group_names(app, by)
         resp = supervisor.get("/reports/kpis.csv", query_string={"period": "custom", **MARCH, "by": by})
         assert resp.status_code == 200 and resp.data.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
         head = rows[0]
-        assert head[2:5] == ["受理量", "办结量", "办结率"]
-        body = {r[1] or None: dict(zip(head, r)) for r in rows[2:]}
+        assert head[1:4] == ["受理量", "办结量", "办结率"]
+        body = {names[r[0]]: dict(zip(head, r)) for r in rows[2:]}
         total = dict(zip(head, rows[1]))
         assert total["受理量"] == "9" and total["按时办结率"] == "83.3%" and total["满意率"] == "75.0%"
         for key, figures in expected_groups(by).items():
@@ -452,17 +472,17 @@ def test_ledger_xlsx_read_back(ledger, supervisor):
     assert ws.freeze_panes == "A2"
     rows = list(ws.iter_rows(values_only=True))
     head = list(rows[0])
-    assert head[:8] == ["工单编号", "受理时间", "渠道", "来电人", "来电号码", "诉求类型", "问题分类", "诉求摘要"]
-    assert {"承办部门", "承办人", "答复期限", "答复时间", "是否按时", "状态", "回访结果"} <= set(head)
+    assert head[:8] == ["工单编号", "登记时间", "渠道", "来电人", "电话", "诉求类型", "类别", "诉求摘要"]
+    assert {"承办部门", "承办人", "答复时限", "答复时间", "是否按时", "状态", "回访结果"} <= set(head)
     assert ws["A1"].font.b
     data = [dict(zip(head, r)) for r in rows[1:]]
     assert [r["工单编号"] for r in data] == sorted(c["no"] for c in MARCH_CASES)[:1] + [
         r["工单编号"] for r in data][1:]
     assert len(data) == 9
     first = data[0]
-    assert first["工单编号"] == "20260301-0001" and first["受理时间"].strftime("%Y-%m-%d %H:%M") == "2026-03-01 00:30"
-    assert first["来电人"] == "王*" and first["来电号码"] == "138****5678"  # always masked
-    assert first["渠道"] == "12351热线" and first["问题分类"] == "工资报酬/欠薪" and first["即时办结"] == "是"
+    assert first["工单编号"] == "20260301-0001" and first["登记时间"].strftime("%Y-%m-%d %H:%M") == "2026-03-01 00:30"
+    assert first["来电人"] == "王*" and first["电话"] == "138****5678"  # always masked
+    assert first["渠道"] == "12351热线" and first["类别"] == "工资报酬/欠薪" and first["即时办结"] == "是"
     closed = [r for r in data if r["状态"] == "已办结"]
     assert len(closed) == 6 and sum(r["是否按时"] == "是" for r in closed) == 5
     assert sum(r["是否按时"] == "已超期" for r in data) == 2
@@ -605,7 +625,7 @@ def test_import_reads_gbk_csv_and_refuses_other_files(app, users):
         with pytest.raises(importer.FileProblem):
             importer.import_ledger(None, "broken.xlsx", b"not a zip", dry_run=True)
         report = importer.import_ledger(None, "empty.csv", "工单编号,受理时间\n".encode(), dry_run=True)
-        assert {e.column for e in report.errors} >= {"诉求类型", "问题分类", "诉求摘要"}
+        assert {e.column for e in report.errors} >= {"诉求类型", "类别", "诉求摘要"}
 
 
 # ---------------------------------------------------------------- hot topics

@@ -56,6 +56,12 @@ def check_query(operation_id: str) -> None:
     if unknown:
         raise InvalidInput(_("Unknown query parameter: %(name)s", name=_printable(unknown[0])),
                            {_printable(name): _("Not accepted here.") for name in unknown})
+    # `?closed_from=` is not a date: the pages' filter forms send empty fields, the API says what is wrong.
+    empty = sorted(name for name, value in request.args.items(multi=True)
+                   if not value.strip() and name in openapi.query_needs_value(operation_id))
+    if empty:
+        raise InvalidInput(_("%(name)s is empty: give a value or leave the parameter out.", name=empty[0]),
+                           {name: _("Empty.") for name in empty})
     unstorable = [name for name, value in request.args.items(multi=True) if has_unstorable(value)]
     if unstorable:  # hotline/text.py; NUL would even fail the query on PostgreSQL
         raise InvalidInput(_("%(name)s contains a character that cannot be stored.", name=unstorable[0]),

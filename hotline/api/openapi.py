@@ -185,6 +185,9 @@ LIST_PARAMS = [
     _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
     _q("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
     _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}),
+    _q("sort", {"type": "string", "enum": ["new", "due"], "default": "new"},
+       "`new`: newest first; `due`: the running deadline first (acceptance while dispatched, else the reply), "
+       "cases with no running clock last."),
     # The reports' drill-down filters: each selects the cases one figure counts (GET /reports/kpis).
     _q("on_time", {"type": "string", "enum": FLAG_VALUES},
        "1: replied (or closed on the call, or merged) by the reply deadline; 0: after it."),
@@ -246,6 +249,16 @@ QUERY_PARAMS: dict[str, list[dict]] = {
 
 def query_names(operation_id: str) -> set[str]:
     return {p["name"] for p in QUERY_PARAMS[operation_id]} | {"lang"}
+
+
+def query_needs_value(operation_id: str) -> set[str]:
+    """Parameters whose documented values (a date, a number, one of a list) cannot be empty."""
+    out = set()
+    for param in QUERY_PARAMS[operation_id]:
+        schema = param["schema"]
+        if "format" in schema or schema.get("type") == "integer" or "" not in schema.get("enum", [""]):
+            out.add(param["name"])
+    return out
 
 
 def body_schema(operation_id: str) -> dict:
@@ -373,7 +386,9 @@ _KPI_PROPS = {
     "closure_rate": {**_RATE, "description": "办结率: closed / registered."},
     "on_time_rate": {**_RATE, "description": "按时办结率: closed cases replied (or closed on the call, or merged) "
                                             "by the reply deadline / closed."},
-    "overdue_open": {**_COUNT, "description": "超期: still open and past a deadline now."},
+    "overdue_open": {**_COUNT, "description": "超期 now: open cases past their running deadline (acceptance while "
+                     "dispatched, else the reply) now, whenever registered, not only in the period; per group "
+                     "the same. The dashboard card, board and table show this same figure."},
     "first_contact_rate": {**_RATE, "description": "即时办结率: closed on the call / registered."},
     "survey_rate": {**_RATE, "description": "回访率: closed cases whose survey reached the caller / closed."},
     "satisfaction_rate": {**_RATE, "description": "满意率: (satisfied + basically satisfied) / surveyed."},

@@ -31,6 +31,8 @@ def home_for(user) -> str:
         return url_for("cases.new_case")
     if user.has_role("handler"):
         return url_for("cases.queue")
+    if user.has_role("supervisor"):
+        return url_for("reports.dashboard")  # the figures they are judged on (统计报表)
     return url_for("cases.list_cases")
 
 

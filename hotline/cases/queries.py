@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import defaultload
 
 from hotline import clock
@@ -35,6 +35,9 @@ FLAG_FILTERS = ("on_time", "on_call", "reopened", "escalated", "urgent", "resolv
 PENDING_FILTERS = ("review", "extension", "return")
 
 
+SORTS = ("new", "due")
+
+
 @dataclass
 class CaseFilter:
     status: str | None = None
@@ -59,6 +62,7 @@ class CaseFilter:
     urgent: bool | None = None
     resolved: bool | None = None
     pending: tuple[str, ...] = ()
+    sort: str = "new"  # 'new' (newest first) or 'due' (running deadline first)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -117,6 +121,11 @@ def parse_filter(args) -> CaseFilter:
                 raise InvalidInput(_("%(name)s takes only the value pending.", name=name), {name: _("Use pending.")})
             pending.append(name)
     f.pending = tuple(pending)
+    sort = get("sort")
+    if sort is not None:
+        if sort not in SORTS:
+            raise InvalidInput(_("sort must be new or due."), {"sort": _("Unknown order.")})
+        f.sort = sort
     f.survey = get("survey")
     if f.survey and f.survey not in SURVEY_FILTERS:
         raise InvalidInput(_("Unknown survey filter: %(v)s", v=f.survey[:24]), {"survey": _("Unknown survey filter.")})
@@ -137,6 +146,13 @@ def overdue_condition(now: datetime):
     from hotline.notify.service import overdue_condition as watch_overdue
 
     return watch_overdue(now)
+
+
+def running_due():
+    """The deadline whose clock is running, for sorting: acceptance while dispatched (the reply deadline if
+    that comes first), the reply deadline otherwise. Python twin: hotline.workdays.service.running_deadline."""
+    return case((and_(Case.status == "assigned", Case.accept_due_at.is_not(None),
+                      Case.accept_due_at < Case.reply_due_at), Case.accept_due_at), else_=Case.reply_due_at)
 
 
 def settled_at():
@@ -281,14 +297,58 @@ def count_cases(actor: User, f: CaseFilter) -> int:
 
 
 def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int = 50) -> tuple[list[Case], str | None]:
-    """Newest first, keyset on id: page 500 costs what page 1 costs."""
+    """Newest first, keyset on id: page 500 costs what page 1 costs. sort='due': the running deadline
+    first (open cases), then the rest newest first; keyset on (deadline, id)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     stmt = build_query(actor, f)
+    if f.sort == "due":
+        return _list_by_due(stmt, cursor, limit)
     if cursor:
         stmt = stmt.where(Case.id < decode_cursor(cursor))
     rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def _list_by_due(stmt, cursor: str | None, limit: int) -> tuple[list[Case], str | None]:
+    # Open cases by their running deadline, earliest (longest overdue) first; then the others, newest first.
+    is_open = Case.status.in_(OPEN_STATUSES)
+    due = running_due()
+    if cursor:
+        last_id, last_due = decode_cursor(cursor), _cursor_due(cursor)
+        if last_due is not None:
+            stmt = stmt.where(or_(~is_open, and_(is_open, or_(due > last_due, and_(due == last_due, Case.id > last_id)))))
+        else:
+            stmt = stmt.where(~is_open, Case.id < last_id)
+    # Open cases: deadline, then id; the others: newest first (descending id).
+    stmt = stmt.order_by(case((is_open, 0), else_=1), case((is_open, due), else_=None),
+                         case((is_open, Case.id), else_=-Case.id))
+    rows = list(db.session.scalars(stmt.limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        if last.status in OPEN_STATUSES:
+            last_due = last.accept_due_at if (last.status == "assigned" and last.accept_due_at is not None
+                                              and last.accept_due_at < last.reply_due_at) else last.reply_due_at
+            next_cursor = _encode_due_cursor(last.id, last_due)
+        else:
+            next_cursor = _encode_due_cursor(last.id, None)
+    return rows[:limit], next_cursor
+
+
+def _encode_due_cursor(last_id: int, due: datetime | None) -> str:
+    payload = {"id": last_id, "due": due.astimezone(timezone.utc).isoformat() if due else None}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def _cursor_due(raw: str) -> datetime | None:
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode())).get("due")
+        return datetime.fromisoformat(value).astimezone(timezone.utc) if value else None
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        raise InvalidInput(_("The page cursor is not valid; start from the first page."),
+                           {"cursor": _("Invalid cursor.")}) from None
 
 
 def parse_limit(raw: Any) -> int:
@@ -337,7 +397,7 @@ def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> lis
         return []
     # The table shows the handler's name only: their roles need not be loaded.
     stmt = (select(Case).where(cond).options(defaultload(Case.handler).lazyload(User.role_rows))
-            .order_by(Case.reply_due_at, Case.id).limit(limit))
+            .order_by(running_due(), Case.id).limit(limit))
     return list(db.session.scalars(stmt))
 
 

@@ -203,46 +203,110 @@ def next_case_no(local_day: date) -> str:
 
 # ---------------------------------------------------------------- register
 
-def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> Case:
-    """Log a new case. `actor` None means the telephony system. May close on the call or dispatch at once."""
+class _Collected:
+    """Every problem with a submission at once: each check's InvalidInput is kept, not raised."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.messages: list[str] = []
+
+    def check(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InvalidInput as err:
+            self.add(err.message, err.fields)
+            return None
+
+    def add(self, message: str, fields: dict[str, str]) -> None:
+        new = {k: v for k, v in fields.items() if k not in self.fields}
+        if new or not fields:
+            self.fields.update(new)
+            self.messages.append(message)
+
+    def raise_any(self) -> None:
+        if len(self.messages) == 1:
+            raise InvalidInput(self.messages[0], self.fields)
+        if self.messages:
+            raise InvalidInput(_("%(n)d fields need correcting: %(list)s", n=len(self.fields),
+                                 list=" ".join(self.messages)), self.fields)
+
+
+def validate_registration(actor: User | None, data: dict[str, Any]) -> dict[str, Any]:
+    """Check a registration and return its cleaned values. Every missing or wrong field is reported at once
+    (InvalidInput with all of them in `fields`); nothing is written."""
     if actor is not None and not actor.has_role("operator", "producer"):
         raise Forbidden(_("Only operators and producers may register cases."))
     if not isinstance(data, dict):
         raise InvalidInput(_("The request body must be a JSON object."))
+    errors = _Collected()
     channel = data.get("channel") or "hotline"
     if channel not in CHANNELS:
-        raise InvalidInput(_("Unknown channel: %(code)s", code=str(channel)[:40]), {"channel": _("Unknown channel.")})
-    case_type, category = lookup_type_and_category(data.get("type"), data.get("category"))
+        errors.add(_("Unknown channel: %(code)s", code=str(channel)[:40]), {"channel": _("Unknown channel.")})
     caller = data.get("caller") or {}
     if not isinstance(caller, dict):
-        raise InvalidInput(_("caller must be an object."), {"caller": _("Must be an object.")})
+        errors.add(_("caller must be an object."), {"caller": _("Must be an object.")})
+        caller = {}
     raw_phone = caller.get("phone")
     phone = None
     if (raw_phone or "").strip() if isinstance(raw_phone, str) else raw_phone:
-        phone = normalize_phone(str(raw_phone), "caller.phone")
+        phone = errors.check(normalize_phone, str(raw_phone), "caller.phone")
     elif channel in PHONE_CHANNELS:
-        phone = normalize_phone("", "caller.phone")  # raises: required
-    name = _text(caller.get("name"), "caller.name", _("Caller name"), 64, False) or None
-    employer = _text(caller.get("employer"), "caller.employer", _("Employer"), 128, False) or None
-    district = _text(caller.get("district"), "caller.district", _("District"), 64, False) or None
-    summary = _text(data.get("summary"), "summary", _("Summary"), SUMMARY_MAX, True)
-    detail = _text(data.get("detail"), "detail", _("Detail"), DETAIL_MAX, False)
-    urgent = _bool(data.get("urgent"), "urgent")
-    confidential = _bool(data.get("confidential"), "confidential")
-    broadcast_ok = _bool(data.get("broadcast_ok"), "broadcast_ok")
-    resolved = _bool(data.get("resolved_on_call"), "resolved_on_call")
-    answer = _text(data.get("answer"), "answer", _("Answer"), TEXT_MAX, resolved) or None
+        errors.check(normalize_phone, "", "caller.phone")  # required
+    name = errors.check(_text, caller.get("name"), "caller.name", _("Caller name"), 64, False) or None
+    employer = errors.check(_text, caller.get("employer"), "caller.employer", _("Employer"), 128, False) or None
+    district = errors.check(_text, caller.get("district"), "caller.district", _("District"), 64, False) or None
+    case_type = category = None
+    type_code, category_code = data.get("type"), data.get("category")
+    if type_code in (None, ""):
+        errors.add(_("Choose the case type."), {"type": _("Required.")})
+    if category_code in (None, ""):
+        errors.add(_("Choose the category."), {"category": _("Required.")})
+    if type_code not in (None, "") and category_code not in (None, ""):
+        try:  # both known: one query
+            case_type, category = lookup_type_and_category(type_code, category_code)
+        except InvalidInput:
+            case_type = errors.check(lookup_type, type_code)
+            category = errors.check(lookup_category, category_code)
+    elif type_code not in (None, ""):
+        case_type = errors.check(lookup_type, type_code)
+    elif category_code not in (None, ""):
+        category = errors.check(lookup_category, category_code)
+    summary = errors.check(_text, data.get("summary"), "summary", _("Summary"), SUMMARY_MAX, True)
+    detail = errors.check(_text, data.get("detail"), "detail", _("Detail"), DETAIL_MAX, False)
+    urgent = errors.check(_bool, data.get("urgent"), "urgent")
+    confidential = errors.check(_bool, data.get("confidential"), "confidential")
+    broadcast_ok = errors.check(_bool, data.get("broadcast_ok"), "broadcast_ok")
+    resolved = errors.check(_bool, data.get("resolved_on_call"), "resolved_on_call")
+    answer = errors.check(_text, data.get("answer"), "answer", _("Answer"), TEXT_MAX, bool(resolved)) or None
     dispatch = data.get("department")
     if data.get("handler") and not dispatch:
-        raise InvalidInput(_("Choose the handler's department as well."), {"department": _("Required with a handler.")})
-    if resolved and dispatch:
-        raise InvalidInput(_("A case closed on the call is not dispatched."), {"department": _("Leave empty.")})
+        errors.add(_("Choose the handler's department as well."), {"department": _("Required with a handler.")})
+    elif resolved and dispatch:
+        errors.add(_("A case closed on the call is not dispatched."), {"department": _("Leave empty.")})
+    elif dispatch:
+        department = errors.check(lookup_department, dispatch)
+        if department is not None and data.get("handler"):
+            errors.check(lookup_handler, data.get("handler"), department)
+    if broadcast_ok and confidential:
+        errors.add(_("A confidential case cannot be cleared for broadcast."),
+                   {"broadcast_ok": _("Not with confidential.")})
+    errors.raise_any()
     if dispatch and actor is not None and not actor.has_role(*MOVES["assign"].roles):
         # Dispatching at registration is the assign move: same roles as the table says.
         raise Forbidden(_("Your role may register cases but not dispatch them."))
-    if broadcast_ok and confidential:
-        raise InvalidInput(_("A confidential case cannot be cleared for broadcast."),
-                           {"broadcast_ok": _("Not with confidential.")})
+    return {"channel": channel, "case_type": case_type, "category": category, "phone": phone, "name": name,
+            "employer": employer, "district": district, "summary": summary, "detail": detail,
+            "urgent": urgent, "confidential": confidential, "broadcast_ok": broadcast_ok,
+            "resolved": resolved, "answer": answer, "dispatch": dispatch}
+
+
+def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> Case:
+    """Log a new case. `actor` None means the telephony system. May close on the call or dispatch at once."""
+    v = validate_registration(actor, data)
+    channel, case_type, category = v["channel"], v["case_type"], v["category"]
+    phone, name, employer, district = v["phone"], v["name"], v["employer"], v["district"]
+    summary, detail, answer, dispatch = v["summary"], v["detail"], v["answer"], v["dispatch"]
+    urgent, confidential, broadcast_ok, resolved = v["urgent"], v["confidential"], v["broadcast_ok"], v["resolved"]
 
     now = clock.now()
     due = workdays.reply_due(now, reply_days_for(case_type, category), urgent)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
 from hotline import clock
@@ -133,20 +133,19 @@ def _form_value(name: str) -> str:
 
 # ---------------------------------------------------------------- logging a call
 
-def _registration_data() -> dict[str, Any]:
-    """The same dict shape as the API's POST /cases."""
+def _registration_data() -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """The same dict shape as the API's POST /cases, and what the page itself finds missing
+    ({field: (message beside the field, message on its own)})."""
     form = request.form
+    missing: dict[str, tuple[str, str]] = {}
     outcome = form.get("outcome") or "register"
     if outcome not in OUTCOMES:
-        raise InvalidInput(_("Choose what happens with the call."), {"outcome": _("Unknown choice.")})
-    # Unchosen radio buttons and selects: say what to choose (the service would name an unknown code).
-    for name, message in (("type", _("Choose the case type.")), ("category", _("Choose the category."))):
-        if not _form_value(name):
-            raise InvalidInput(message, {name: _("Required.")})
+        missing["outcome"] = (_("Unknown choice."), _("Choose what happens with the call."))
+        outcome = "register"
     data: dict[str, Any] = {
         "channel": form.get("channel") or "hotline",
-        "type": form.get("type"),
-        "category": form.get("category"),
+        "type": _form_value("type"),
+        "category": _form_value("category"),
         "caller": {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
                    "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")},
         "summary": form.get("summary", ""),
@@ -164,11 +163,10 @@ def _registration_data() -> dict[str, Any]:
         data["answer"] = form.get("answer", "")
     if outcome == "dispatch":
         if not _form_value("department"):
-            raise InvalidInput(_("Choose the department to dispatch the case to."),
-                               {"department": _("Required.")})
-        data["department"] = _form_value("department")
+            missing["department"] = (_("Required."), _("Choose the department to dispatch the case to."))
+        data["department"] = _form_value("department") or None
         data["handler"] = _form_value("handler") or None
-    return data
+    return data, missing
 
 
 # Service error keys for the caller's fields → the names of the inputs on the page.
@@ -181,8 +179,22 @@ FIELD_NAMES = {"caller.phone": "phone", "caller.name": "caller_name", "caller.em
 def new_case():
     actor = current_actor()
     if request.method == "POST":
+        data, missing = _registration_data()
         try:
-            case = service.register(actor, _registration_data(), via="web")
+            # Every missing or wrong field at once: the page's own checks and the service's together.
+            checked, alone = {}, None
+            try:
+                service.validate_registration(actor, data)
+            except InvalidInput as err:
+                checked, alone = err.fields, err.message
+            fields = {**checked, **{k: v[0] for k, v in missing.items() if k not in checked}}
+            if len(fields) == 1:  # one problem: say it as the service (or this page) words it
+                raise InvalidInput(alone if checked else next(iter(missing.values()))[1], fields)
+            if fields:
+                raise InvalidInput(ngettext("%(num)d field needs correcting; it is marked below.",
+                                            "%(num)d fields need correcting; they are marked below.",
+                                            len(fields)), fields)
+            case = service.register(actor, data, via="web")
         except ServiceError as err:
             db.session.rollback()
             errors = {FIELD_NAMES.get(k, k): v for k, v in err.fields.items()}
@@ -314,6 +326,13 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
                 data.pop("resolved_on_call", None)
             if data.get("via") == "web":
                 data.pop("via", None)
+        if event.kind in ("due_soon", "overdue") and data.get("deadline") in ("accept", "reply"):
+            # The watch's record {"deadline": "reply", "due_at": …}: say which deadline, and when.
+            data = {f"{data['deadline']}_due_at": data.get("due_at")}
+        if event.kind == "register" and data.get("resolved_on_call"):
+            data.pop("reply_due_at", None)  # closed on the call: no reply was due
+        if event.kind == "call":
+            data.pop("call", None)  # Twilio's call id means nothing to a reader; the figures follow
         links = {}
         if data.get("into"):
             links["into"] = data["into"]
@@ -353,7 +372,10 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
 @bp.route("/cases/<case_no>")
 @allow(ANY_USER)
 def show(case_no: str):
+    from hotline.notify.service import mark_case_read
+
     case = service.get_case(current_actor(), case_no)
+    mark_case_read(current_actor(), case.id)  # the bell's count drops when the case it points to is read
     return _render_case(case)
 
 
@@ -402,7 +424,7 @@ def queue():
 
 
 FILTER_KEYS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
-               "phone", "q", "limit")
+               "phone", "q", "limit", "sort")
 # The reports' drill-down filters (hotline/cases/queries.py), shown under "More filters".
 MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "closed_to")
 
@@ -425,7 +447,7 @@ def list_cases():
                                next_url=None, first_url=url_for("cases.list_cases", **active),
                                cursor=cursor, total=None, more_open=True, export_args=None, **reference()), 422
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
-    export_args = {k: v for k, v in active.items() if k != "limit"}
+    export_args = {k: v for k, v in active.items() if k not in ("limit", "sort")}
     record_views(actor, cases, "web")  # the caller column
     return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),

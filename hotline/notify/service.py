@@ -157,8 +157,13 @@ def case_notice(case: Case, kind: str, recipients: Iterable[User], body: str, sm
 def on_dispatch(case: Case) -> None:
     """Called by the case service when a case is dispatched (or reassigned)."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # not the dispatcher's UI language
-        body = _("12351 case %(no)s (%(cat)s) was dispatched to you. Please accept it by %(due)s.",
-                 no=case.case_no, cat=case.category.name, due=short_time(case.accept_due_at))
+        if case.handler_id is not None:
+            body = _("12351 case %(no)s (%(cat)s) was dispatched to you. Please accept it by %(due)s.",
+                     no=case.case_no, cat=case.category.name, due=short_time(case.accept_due_at))
+        else:  # to the department as a whole: each of its handlers is told, none was named
+            body = _("12351 case %(no)s (%(cat)s) was dispatched to your department (%(dept)s). "
+                     "Please accept it by %(due)s.", no=case.case_no, cat=case.category.name,
+                     dept=case.department.name if case.department else "", due=short_time(case.accept_due_at))
     body += " " + case_link(case.case_no)
     for user in case_workers(case):
         enqueue(user, "dispatched", f"dispatched:{case.id}:{_iso(case.assigned_at)}", body.strip(), case)
@@ -412,6 +417,14 @@ def unread_count(user: User) -> int:
 def my_notices(user: User, limit: int = 100) -> list[Notice]:
     return list(db.session.scalars(select(Notice).where(
         Notice.recipient_id == user.id, Notice.channel == "in_app").order_by(Notice.id.desc()).limit(limit)))
+
+
+def mark_case_read(user: User, case_id: int) -> int:
+    """Opening a case reads the notices about it."""
+    ids = list(db.session.scalars(select(Notice.id).where(
+        Notice.recipient_id == user.id, Notice.channel == "in_app", Notice.read_at.is_(None),
+        Notice.case_id == case_id)))
+    return mark_read(user, ids) if ids else 0
 
 
 def mark_read(user: User, notice_ids: Iterable[int] | None = None) -> int:

@@ -17,7 +17,13 @@ bp = Blueprint("notify", __name__)
 @bp.route("/notices")
 @allow(ANY_USER)
 def notices():
-    return render_template("notify/notices.html", notices=service.my_notices(current_actor()))
+    """The list marks what was unread, and opening it reads them: the bell's count clears."""
+    actor = current_actor()
+    items = service.my_notices(actor)
+    unread_ids = {n.id for n in items if n.read_at is None}
+    if unread_ids:
+        service.mark_read(actor, unread_ids)
+    return render_template("notify/notices.html", notices=items, unread_ids=unread_ids)
 
 
 @bp.route("/notices/read", methods=["POST"])

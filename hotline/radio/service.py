@@ -8,7 +8,7 @@ two screens cannot undo each other's moves. Services flush; the door commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -208,9 +208,25 @@ def put_next_on_air(actor: User, episode: Episode) -> CallIn:
     return move(actor, head, "on_air", head.version)
 
 
-def start_episode(actor: User, episode: Episode) -> Episode:
+START_LEAD = timedelta(minutes=30)  # a show may be started this long before its slot without a question
+
+
+def in_slot(episode: Episode, now: datetime | None = None) -> bool:
+    """Whether now is the episode's slot (from half an hour before it starts until it ends)."""
+    now = now or clock.now()
+    return episode.starts_at - START_LEAD <= now <= episode.ends_at
+
+
+def start_episode(actor: User, episode: Episode, outside_ok: bool = False) -> Episode:
+    """Start the show. Outside its slot (next Saturday's show on Friday) only when the producer confirms."""
     if episode.status != "planned":
         raise IllegalMove(_("This episode has already started."))
+    if not outside_ok and not in_slot(episode):
+        from hotline.templating import local_day_time
+
+        raise IllegalMove(_("This episode is scheduled for %(when)s, not now. Start it anyway only if it is "
+                            "really on air now.", when=local_day_time(episode.starts_at)),
+                          {"outside_ok": _("Confirm to start outside the slot.")}, code="outside_slot")
     episode.status = "live"
     episode.started_at = clock.now()
     db.session.flush()

@@ -88,6 +88,7 @@ def _console_context(episode: Episode) -> dict[str, Any]:
             "case_target": on_air or (last_done if last_done and not last_done.case_id else None),
             "now_iso": now.isoformat(), "poll_ms": POLL_MS, "on_air_seconds": service.on_air_seconds,
             "remaining": int((episode.ends_at - now).total_seconds()),
+            "in_slot": service.in_slot(episode, now),
             "first_ready_id": queue["ready"][0].id if queue["ready"] else None}
 
 
@@ -189,7 +190,7 @@ def episode_step(episode_id: int, step: str):
     episode = schedule.get_episode(episode_id)
     try:
         if step == "start":
-            service.start_episode(current_actor(), episode)
+            service.start_episode(current_actor(), episode, outside_ok=request.form.get("outside_ok") == "1")
         else:
             service.end_episode(current_actor(), episode)
             flash(_("The show has ended. The episode log is ready."), "ok")

@@ -256,12 +256,13 @@ def export_ledger(actor: User, f: queries.CaseFilter, fmt: str, notes: list[tupl
 
 # ---------------------------------------------------------------- the KPI tables
 
-def kpi_row(fig: Figures, label: str, code: str | None) -> list[Any]:
-    return [label, code or ""] + [getattr(fig, key) for key, _h, _kind in vocab.KPI_COLUMNS]
+def kpi_row(fig: Figures, label: str) -> list[Any]:
+    """A group by its name only: the register's codes (wages, legal_aid) mean nothing to readers."""
+    return [label] + [getattr(fig, key) for key, _h, _kind in vocab.KPI_COLUMNS]
 
 
 def kpi_header(first: str) -> list[str]:
-    return [first, "代码"] + [h for _k, h, _kind in vocab.KPI_COLUMNS]
+    return [first] + [h for _k, h, _kind in vocab.KPI_COLUMNS]
 
 
 def _rate_text(value: Any, kind: str) -> Any:
@@ -276,8 +277,8 @@ def _rate_text(value: Any, kind: str) -> Any:
 
 def kpi_csv(report: Report, out: IO[bytes]) -> int:
     """One grouping as CSV: the whole period first, then each group; rates as percentages."""
-    kinds = ["text", "text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS]
-    rows = [kpi_row(report.totals, "合计", None)] + [kpi_row(g, g.label, g.key) for g in report.groups]
+    kinds = ["text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS]
+    rows = [kpi_row(report.totals, "合计")] + [kpi_row(g, g.label) for g in report.groups]
     header = kpi_header(vocab.GROUPING_ZH.get(report.by or "", "分组"))
     if report.by is None:
         header.append("接通率")
@@ -286,12 +287,13 @@ def kpi_csv(report: Report, out: IO[bytes]) -> int:
     return write_csv(header, ([_rate_text(v, k) for v, k in zip(row, kinds)] for row in rows), out)
 
 
-def _kpi_sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]], kinds: list[str]) -> None:
+def _kpi_sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]], kinds: list[str],
+               text_columns: int = 1) -> None:
     ws = wb.create_sheet(title)
-    ws.freeze_panes = "C2"
+    ws.freeze_panes = f"{get_column_letter(text_columns + 1)}2"
     ws.column_dimensions["A"].width = 18
-    ws.column_dimensions["B"].width = 14
-    for index in range(3, len(header) + 1):
+    ws.column_dimensions["B"].width = 14 if text_columns > 1 else 11
+    for index in range(text_columns + 1, len(header) + 1):
         ws.column_dimensions[get_column_letter(index)].width = 11
     ws.append(_header_cells(ws, header))
     for row in rows:
@@ -311,20 +313,20 @@ def kpi_workbook(current: Report, previous: Report, by_group: dict[str, Report],
     """总体 (this period, the previous one and the change), one sheet per grouping, the days, the definitions."""
     wb = Workbook(write_only=True)
     kinds = ["text", "text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS] + ["rate"]
-    header = kpi_header("期间") + ["接通率"]
+    header = ["期间", "日期"] + kpi_header("")[1:] + ["接通率"]
     rows = []
     for label, report in (("本期", current), ("上期", previous)):
-        code = f"{report.period.first.isoformat()}~{report.period.last.isoformat()}"
-        rows.append(kpi_row(report.totals, label, code) + [report.totals.answer_rate])
+        dates = f"{report.period.first.isoformat()}~{report.period.last.isoformat()}"
+        rows.append([label, dates] + kpi_row(report.totals, label)[1:] + [report.totals.answer_rate])
     diff = ["变化", ""]
     for a, b in zip(rows[0][2:], rows[1][2:]):
         diff.append(a - b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None)
     rows.append(diff)
-    _kpi_sheet(wb, "总体", header, rows, kinds)
+    _kpi_sheet(wb, "总体", header, rows, kinds, text_columns=2)
     for by in GROUPINGS:
         report = by_group[by]
-        group_kinds = ["text", "text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS]
-        group_rows = [kpi_row(report.totals, "合计", None)] + [kpi_row(g, g.label, g.key) for g in report.groups]
+        group_kinds = ["text"] + [kind for _k, _h, kind in vocab.KPI_COLUMNS]
+        group_rows = [kpi_row(report.totals, "合计")] + [kpi_row(g, g.label) for g in report.groups]
         _kpi_sheet(wb, vocab.GROUP_SHEETS[by], kpi_header(vocab.GROUPING_ZH[by]), group_rows, group_kinds)
     ws = wb.create_sheet("每日")
     ws.freeze_panes = "A2"
@@ -342,7 +344,7 @@ def kpi_workbook(current: Report, previous: Report, by_group: dict[str, Report],
 
 
 def period_notes(period: Period, filters: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    notes = [("期间", f"{period.first.isoformat()} 至 {period.last.isoformat()}（按受理日期，{clock.local_tz().key} 时间）"),
+    notes = [("期间", f"{period.first.isoformat()} 至 {period.last.isoformat()}（按登记日期，{clock.local_tz().key} 时间）"),
              ("导出时间", clock.local_now().strftime("%Y-%m-%d %H:%M"))]
     if filters:
         notes.append(("筛选条件", "；".join(f"{k}={v}" for k, v in sorted(filters.items()))))

@@ -42,18 +42,18 @@ DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*
 # key -> the headers read for it (the ledger's own first); compared without spaces, case-insensitive.
 HEADERS: dict[str, tuple[str, ...]] = {
     "case_no": ("工单编号", "编号", "工单号", "case_no"),
-    "created_at": ("受理时间", "登记时间", "来电时间", "created_at"),
+    "created_at": ("登记时间", "受理时间", "来电时间", "created_at"),
     "channel": ("渠道", "来源", "channel"),
     "caller_name": ("来电人", "姓名", "caller_name"),
-    "caller_phone": ("来电号码", "电话", "联系电话", "phone", "caller_phone"),
+    "caller_phone": ("电话", "来电号码", "联系电话", "phone", "caller_phone"),
     "type": ("诉求类型", "类型", "type"),
-    "category": ("问题分类", "分类", "category"),
+    "category": ("类别", "问题分类", "分类", "category"),
     "summary": ("诉求摘要", "摘要", "summary"),
     "detail": ("详细内容", "detail"),
     "department": ("承办部门", "department"),
     "handler": ("承办人", "handler"),
-    "accept_due_at": ("签收期限", "accept_due_at"),
-    "reply_due_at": ("答复期限", "reply_due_at"),
+    "accept_due_at": ("签收时限", "签收期限", "accept_due_at"),
+    "reply_due_at": ("答复时限", "答复期限", "reply_due_at"),
     "replied_at": ("答复时间", "replied_at"),
     "answer": ("答复内容", "answer"),
     "closed_at": ("办结时间", "closed_at"),
@@ -203,10 +203,12 @@ class _Lookups:
                 self.users.setdefault(u.display_name.lower(), []).append(u)
         self.channels = {c: c for c in CHANNELS}
         self.channels.update({zh: code for code, zh in vocab.CHANNEL_ZH.items()})
+        self.channels.update(vocab.CHANNEL_ALIASES)
         self.statuses = {s: s for s in STATUSES}
         self.statuses.update({zh: code for code, zh in vocab.STATUS_ZH.items()})
         self.surveys = {s: s for s in SURVEY_RESULTS}
         self.surveys.update({zh: code for code, zh in vocab.SURVEY_ZH.items()})
+        self.surveys.update(vocab.SURVEY_ALIASES)
         self._due: dict[tuple, Any] = {}
 
     def reply_due(self, created: datetime, days: int, urgent: bool):

@@ -7,7 +7,9 @@ of a set of cases that the case list can show with the same filters:
 * 办结率 closed / registered — of those, the ones closed now.
 * 按时办结率 on time / closed — closed cases replied (or closed on the call, or merged as a duplicate)
   by their reply deadline.
-* 超期 overdue — still open and past a deadline now (the list's overdue filter).
+* 超期 overdue now — open and past its running deadline now, *whenever registered*: the one figure that is
+  not limited to the period (overdue_now(); the card, the board, the table, the drill-down and the API all
+  use it, and the list's overdue filter selects the same cases).
 * 即时办结率 closed on the call / registered.
 * 回访率 surveyed / closed — closed cases with a survey that reached the caller (satisfied,
   basically satisfied or dissatisfied; "unreachable" is an attempt, not a survey).
@@ -37,6 +39,7 @@ from hotline.auth.models import User
 from hotline.cases.models import CHANNELS, Case
 from hotline.cases.queries import (
     NONE_VALUE,
+    running_due,
     on_time_condition,
     overdue_condition,
     reopened_condition,
@@ -66,7 +69,7 @@ METRIC_FILTERS: dict[str, dict[str, str]] = {
     "registered": {},
     "closed": {"status": "closed"},
     "on_time": {"status": "closed", "on_time": "1"},
-    "overdue_open": {"overdue": "1"},
+    "overdue_open": {"overdue": "1"},  # whenever registered: drill_args leaves the period out
     "on_call": {"on_call": "1"},
     "surveyed": {"status": "closed", "survey": "reached"},
     "satisfied": {"status": "closed", "survey": "positive"},
@@ -146,8 +149,8 @@ class Figures:
         return round(self.reply_seconds / self.replied / 3600, 2)
 
     def add(self, row: Any) -> None:
-        for name in COUNT_KEYS:
-            setattr(self, name, getattr(self, name) + int(getattr(row, name) or 0))
+        for name in COUNT_KEYS:  # overdue_open is not in the period's row: see overdue_now()
+            setattr(self, name, getattr(self, name) + int(getattr(row, name, 0) or 0))
         self.reply_seconds += float(row.reply_seconds or 0)
 
     def as_dict(self, with_key: bool = False) -> dict[str, Any]:
@@ -209,7 +212,6 @@ def count_columns(now: datetime) -> list:
         func.count().label("registered"),
         n(closed).label("closed"),
         n(and_(closed, on_time_condition())).label("on_time"),
-        n(overdue_condition(now)).label("overdue_open"),
         n(Case.resolved_on_call.is_(True)).label("on_call"),
         n(and_(closed, survey_condition("reached"))).label("surveyed"),
         n(and_(closed, survey_condition("positive"))).label("satisfied"),
@@ -335,17 +337,25 @@ def compute(period: Period, by: str | None = None, now: datetime | None = None,
     total_row, rows, days = _aggregate(period, now, by, with_days)
     totals = Figures(label=_("All cases"))
     totals.add(total_row)
+    overdue = overdue_now(now, by)
+    totals.overdue_open = sum(overdue.values())
     if with_calls:
         totals.calls = call_figures(period)
     groups: list[Figures] = []
     if by:
-        labels = group_labels(by, [r.group_key for r in rows])
-        for row in rows:
-            key, label = labels[row.group_key]
+        keys = [r.group_key for r in rows]
+        # A group with overdue cases but none registered in the period still gets its row.
+        keys += [k for k in overdue if k not in set(keys)]
+        labels = group_labels(by, keys)
+        by_key = {r.group_key: r for r in rows}
+        for raw in keys:
+            key, label = labels[raw]
             fig = Figures(key=key, label=label)
-            fig.add(row)
+            if raw in by_key:
+                fig.add(by_key[raw])
+            fig.overdue_open = overdue.get(raw, 0)
             groups.append(fig)
-        groups.sort(key=lambda g: (-g.registered, g.label))
+        groups.sort(key=lambda g: (-g.registered, -g.overdue_open, g.label))
     report = Report(period, by, totals, groups)
     if with_days:
         report.days = daily(period, days)
@@ -366,16 +376,25 @@ def daily(period: Period, intake: dict[date, int] | None = None) -> list[dict[st
     return [{"day": d, "registered": intake.get(d, 0), "closed": closures.get(d, 0)} for d in period.dates()]
 
 
+def overdue_now(now: datetime, by: str | None = None) -> dict[Any, int]:
+    """超期 as one definition: open cases past their running deadline now, whenever registered
+    ({group key: count}; without a grouping {None: total})."""
+    cond = overdue_condition(now)
+    if by is None:
+        return {None: int(db.session.scalar(select(func.count()).select_from(Case).where(cond)) or 0)}
+    col = GROUP_COLUMNS[by]
+    return {k: int(n) for k, n in db.session.execute(select(col, func.count()).where(cond).group_by(col))}
+
+
 def overdue_board(now: datetime | None = None, limit: int = 12) -> dict[str, Any]:
     """Every case overdue now, whenever registered: count per department and the longest overdue."""
     now = now or clock.now()
     cond = overdue_condition(now)
-    per_dept = db.session.execute(
-        select(Case.department_id, func.count(Case.id)).where(cond).group_by(Case.department_id)).all()
+    per_dept = list(overdue_now(now, "department").items())
     labels = group_labels("department", [d for d, _n in per_dept])
     departments = sorted(({"key": labels[d][0], "label": labels[d][1], "count": n} for d, n in per_dept),
                           key=lambda r: (-r["count"], r["label"]))
-    oldest = list(db.session.scalars(select(Case).where(cond).order_by(Case.reply_due_at, Case.id).limit(limit)))
+    oldest = list(db.session.scalars(select(Case).where(cond).order_by(running_due(), Case.id).limit(limit)))
     return {"total": sum(r["count"] for r in departments), "departments": departments, "oldest": oldest}
 
 
@@ -383,7 +402,7 @@ def drill_args(period: Period, metric: str, by: str | None = None, key: Any = No
     """Case-list query args listing exactly the cases counted by `metric` (in one group, if given)."""
     if metric not in METRIC_FILTERS or metric == "replied":
         return None
-    args = {**period.as_args(), **METRIC_FILTERS[metric]}
+    args = {**({} if metric == "overdue_open" else period.as_args()), **METRIC_FILTERS[metric]}
     if by:
         args[by] = key if key is not None else NONE_VALUE
     return args

@@ -35,7 +35,7 @@ CARDS: list[tuple[str, Any, str, str | None, str | None, bool | None]] = [
     ("registered", _l("Registered"), "count", "registered", None, None),
     ("closure_rate", _l("Closure rate"), "rate", "closed", "registered", True),
     ("on_time_rate", _l("Closed on time"), "rate", "on_time", "closed", True),
-    ("overdue_open", _l("Still overdue"), "count", "overdue_open", None, False),
+    ("overdue_open", _l("Overdue now"), "count", "overdue_open", None, False),
     ("first_contact_rate", _l("Closed on the call"), "rate", "on_call", "registered", True),
     ("survey_rate", _l("Survey rate"), "rate", "surveyed", "closed", True),
     ("satisfaction_rate", _l("Satisfaction"), "rate", "satisfied", "surveyed", True),
@@ -45,6 +45,19 @@ CARDS: list[tuple[str, Any, str, str | None, str | None, bool | None]] = [
     ("answer_rate", _l("Answer rate"), "rate", None, None, True),
     ("avg_reply_hours", _l("Average reply time"), "hours", None, None, False),
 ]
+# What each card counts, written beside it: every figure but one is over the cases registered in the period.
+PERIOD_SCOPE = _l("Cases registered in the period")
+CARD_SCOPES = {
+    "closure_rate": _l("Of the cases registered in the period"),
+    "on_time_rate": _l("Of the period's cases that are closed: replied by the reply deadline"),
+    "overdue_open": _l("Open cases past their deadline now, whenever registered"),
+    "first_contact_rate": _l("Of the cases registered in the period"),
+    "survey_rate": _l("Of the period's cases that are closed"),
+    "satisfaction_rate": _l("Of the period's cases that were surveyed"),
+    "reopen_rate": _l("Of the period's cases that are closed"),
+    "answer_rate": _l("Calls in the period"),
+    "avg_reply_hours": _l("The period's cases replied after the call"),
+}
 NUMERATOR_LABELS = {"closed": _l("closed"), "on_time": _l("on time"), "on_call": _l("on the call"),
                     "surveyed": _l("surveyed"), "satisfied": _l("satisfied"), "reopened": _l("reopened"),
                     "resolved": _l("resolved")}
@@ -56,7 +69,7 @@ TABLE_COLUMNS: list[tuple[str, Any, str, str | None]] = [
     ("closure_rate", _l("Closure rate"), "rate", None),
     ("on_time", _l("On time"), "count", "on_time"),
     ("on_time_rate", _l("On-time rate"), "rate", None),
-    ("overdue_open", _l("Overdue"), "count", "overdue_open"),
+    ("overdue_open", _l("Overdue now"), "count", "overdue_open"),
     ("on_call", _l("On the call"), "count", "on_call"),
     ("first_contact_rate", _l("On-the-call rate"), "rate", None),
     ("surveyed", _l("Surveyed"), "count", "surveyed"),
@@ -115,7 +128,10 @@ def _cards(report: kpis.Report, previous: kpis.Report) -> list[dict[str, Any]]:
         change = kpis.change(value, old)
         card = {"key": key, "label": label, "value": fmt(value, kind), "change": fmt_change(change, kind),
                 "unit": _("hours") if kind == "hours" and value is not None else "",
-                "trend": _trend(change, better_up), "previous": fmt(old, kind), "url": None, "parts": None}
+                "trend": _trend(change, better_up), "previous": fmt(old, kind), "url": None, "parts": None,
+                "scope": CARD_SCOPES.get(key, PERIOD_SCOPE)}
+        if key == "overdue_open":  # a figure of now, not of the period: nothing to compare with
+            card["change"], card["previous"], card["trend"] = "", None, "flat"
         if numerator and not denominator:
             card["url"] = _list_url(kpis.drill_args(period, numerator))
         if numerator and denominator:

@@ -3,32 +3,39 @@
 The export writes them and the import reads them (codes and the English names are read too).
 These are the register's own terms, not interface text, so they are not in the translation
 catalogue: an exported ledger reads the same whatever the language of the page that made it.
+
+One glossary: each term is the word the Chinese pages use for the same thing (UI_TERMS names the page's
+message), so an inspector reading the ledger and a supervisor reading the page see the same words;
+tests/test_clean_chinese.py fails when they drift apart. Older ledgers' words are still read on import.
 """
 from __future__ import annotations
 
-CHANNEL_ZH = {"hotline": "12351热线", "radio": "电台直播", "voicemail": "语音留言", "walk_in": "来访",
+CHANNEL_ZH = {"hotline": "12351热线", "radio": "电台热线", "voicemail": "语音留言", "walk_in": "来访",
               "letter": "来信", "online": "网上"}
 STATUS_ZH = {"registered": "已登记", "assigned": "已派单", "accepted": "已签收", "replied": "已答复",
              "closed": "已办结"}
 SURVEY_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意",
-             "unreachable": "联系不上"}
+             "unreachable": "无法联系"}
+# Words older ledgers used for the same values (read on import).
+CHANNEL_ALIASES = {"电台直播": "radio"}
+SURVEY_ALIASES = {"联系不上": "unreachable"}
 YES, NO = "是", "否"
 ON_TIME_OPEN, OVERDUE_OPEN = "办理中", "已超期"
 
 # (key, header, column width) in the order of the sheet.
 LEDGER_COLUMNS: list[tuple[str, str, int]] = [
     ("case_no", "工单编号", 16),
-    ("created_at", "受理时间", 17),
+    ("created_at", "登记时间", 17),
     ("channel", "渠道", 10),
     ("caller_name", "来电人", 8),
-    ("caller_phone", "来电号码", 14),
+    ("caller_phone", "电话", 14),
     ("type", "诉求类型", 10),
-    ("category", "问题分类", 14),
+    ("category", "类别", 14),
     ("summary", "诉求摘要", 44),
     ("department", "承办部门", 16),
     ("handler", "承办人", 9),
-    ("accept_due_at", "签收期限", 17),
-    ("reply_due_at", "答复期限", 17),
+    ("accept_due_at", "签收时限", 17),
+    ("reply_due_at", "答复时限", 17),
     ("replied_at", "答复时间", 17),
     ("on_time", "是否按时", 9),
     ("closed_at", "办结时间", 17),
@@ -40,6 +47,14 @@ LEDGER_COLUMNS: list[tuple[str, str, int]] = [
 ]
 LEDGER_HEADERS = {key: header for key, header, _w in LEDGER_COLUMNS}
 
+# The page's message (msgid) for each ledger column the pages show too: its Chinese must be the header.
+UI_TERMS = {
+    "case_no": "Number", "created_at": "Registered at", "channel": "Channel", "caller_name": "Caller",
+    "caller_phone": "Phone", "type": "Type", "category": "Category", "summary": "Summary",
+    "department": "Department", "handler": "Handler", "accept_due_at": "Accept due", "reply_due_at": "Reply due",
+    "status": "Status", "resolved_on_call": "Closed on the call", "survey_result": "Survey result",
+}
+
 # Columns the import reads besides the ledger's (key -> header).
 IMPORT_EXTRA_COLUMNS = {"detail": "详细内容", "answer": "答复内容", "urgent": "紧急"}
 
@@ -50,7 +65,7 @@ KPI_COLUMNS: list[tuple[str, str, str]] = [
     ("closure_rate", "办结率", "rate"),
     ("on_time", "按时办结量", "count"),
     ("on_time_rate", "按时办结率", "rate"),
-    ("overdue_open", "超期未办结", "count"),
+    ("overdue_open", "当前超期", "count"),
     ("on_call", "即时办结量", "count"),
     ("first_contact_rate", "即时办结率", "rate"),
     ("surveyed", "回访量", "count"),
@@ -65,15 +80,16 @@ KPI_COLUMNS: list[tuple[str, str, str]] = [
     ("reopen_rate", "重办率", "rate"),
     ("avg_reply_hours", "平均答复时长(小时)", "hours"),
 ]
-GROUPING_ZH = {"category": "问题分类", "type": "诉求类型", "department": "承办部门", "handler": "承办人",
+GROUPING_ZH = {"category": "类别", "type": "诉求类型", "department": "承办部门", "handler": "承办人",
                "channel": "渠道"}
-GROUP_SHEETS = {"category": "按问题分类", "type": "按诉求类型", "department": "按承办部门", "handler": "按承办人",
+GROUP_SHEETS = {"category": "按类别", "type": "按诉求类型", "department": "按承办部门", "handler": "按承办人",
                 "channel": "按渠道"}
 DEFINITIONS = [
     ("受理量", "期间内（按本地日期）登记的工单数。"),
     ("办结率", "期间内登记、现已办结的工单 ÷ 受理量。"),
-    ("按时办结率", "已办结工单中，在答复期限前答复（或即时办结、并单）的 ÷ 已办结工单。"),
-    ("超期未办结", "期间内登记、现仍未办结且已过期限的工单数。"),
+    ("按时办结率", "已办结工单中，在答复时限前答复（或即时办结、并单）的 ÷ 已办结工单。"),
+    ("当前超期", "此刻仍未办结且已过正在计时的时限（已派单未签收的按签收时限，其余按答复时限）的工单数，"
+             "不限登记日期；与统计报表页、超期看板同一口径。"),
     ("即时办结率", "来电时即办结的工单 ÷ 受理量。"),
     ("回访率", "已办结工单中回访到来电人的（满意、基本满意、不满意）÷ 已办结工单；联系不上不计入。"),
     ("满意率", "（满意 + 基本满意）÷ 回访量。"),

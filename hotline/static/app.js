@@ -78,6 +78,9 @@
     var value = checked ? checked.value : "register";
     $all("[data-show-for]", fieldset).forEach(function (block) {
       block.hidden = block.getAttribute("data-show-for") !== value;
+      // The answer (closed on the call) and the department (dispatch) are required only when shown:
+      // a hint for the browser and screen readers; the form is novalidate and the server checks.
+      $all("#answer, #department", block).forEach(function (field) { field.required = !block.hidden; });
     });
   }
 
@@ -157,6 +160,15 @@
     input.addEventListener("blur", function () { clearTimeout(timer); lookup(); });
     if (input.value.trim()) { lookup(); }
 
+    // The caller has an open case: "add a note to that case instead" takes what was typed as the note.
+    box.addEventListener("submit", function (event) {
+      var form = event.target.closest ? event.target.closest("form[data-note-instead]") : null;
+      if (!form) { return; }
+      var parts = ["#summary", "#detail"].map(function (sel) { var f = $(sel); return f ? f.value.trim() : ""; })
+        .filter(function (v) { return v; });
+      $("[name=text]", form).value = parts.length ? parts.join("\n") : form.getAttribute("data-default-text");
+    });
+
     // "Use the caller's details": fill name, employer, district where still empty.
     box.addEventListener("click", function (event) {
       var button = event.target.closest ? event.target.closest("[data-fill-caller]") : null;
@@ -214,9 +226,18 @@
     });
   });
 
+  // ---------------------------------------------------------------- the top bar's menu on a phone
+  $all("details[data-collapse-narrow]").forEach(function (menu) {
+    if (!window.matchMedia) { return; }
+    var narrow = window.matchMedia("(max-width: 700px)");
+    function fit() { menu.open = !narrow.matches; }
+    fit();
+    if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
+  });
+
   // ---------------------------------------------------------------- action panels (case page)
   // Opening an action by keyboard or mouse puts the cursor in its first field.
-  $all("details").forEach(function (details) {
+  $all("details:not([data-collapse-narrow])").forEach(function (details) {
     var summary = $("summary", details);
     if (!summary) { return; }
     summary.addEventListener("click", function () {

@@ -212,3 +212,83 @@ def year_exceptions(year: int) -> list[CalendarDay]:
             .order_by(CalendarDay.day)
         )
     )
+
+
+# ---------------------------------------------------------------- deadlines as people say them
+
+@dataclass(frozen=True)
+class Deadline:
+    """The deadline whose clock is running, and how much working time is left (or has passed)."""
+
+    clock: str  # 'accept' (签收, while dispatched) or 'reply' (答复)
+    at: datetime  # aware UTC
+    overdue: bool
+    workdays: int  # whole working days left after today (or passed since the due day); 0 = due today
+    minutes: int  # minutes left (or passed) when workdays is 0
+
+    @property
+    def state(self) -> str:
+        """'overdue', 'due_soon' (due today, or within half a working day) or 'ok'."""
+        if self.overdue:
+            return "overdue"
+        return "due_soon" if self.workdays == 0 else "ok"
+
+
+RUNNING_STATUSES = ("registered", "assigned", "accepted")
+
+
+def _request_calendar(first: date, last: date) -> WorkCalendar:
+    """One calendar per request (or app context) for all the deadlines a page shows."""
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return WorkCalendar.load(first, last)
+    held = g.get("_hotline_workcal")
+    if held is not None and held[0] <= first and last <= held[1]:
+        return held[2]
+    if held is not None:
+        first, last = min(first, held[0]), max(last, held[1])
+    # A generous window, so the next rows of the same page hit the same snapshot.
+    first, last = first - timedelta(days=31), last + timedelta(days=62)
+    cal = WorkCalendar.load(first, last)
+    g._hotline_workcal = (first, last, cal)
+    return cal
+
+
+def workdays_between(cal: WorkCalendar, start: date, end: date) -> int:
+    """Working days in (start, end]."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        if cal.is_workday(day):
+            count += 1
+    return count
+
+
+def time_left(due_at: datetime, clock_name: str = "reply", now: datetime | None = None) -> Deadline:
+    """Working time left until `due_at` (or passed since), counted on the calendar the deadlines use."""
+    now = now or clock.now()
+    today, due_day = clock.to_local(now).date(), clock.to_local(due_at).date()
+    cal = _request_calendar(min(today, due_day), max(today, due_day))
+    if now <= due_at:
+        days = workdays_between(cal, today, due_day)
+        minutes = int((due_at - now).total_seconds() // 60) if days == 0 else 0
+        return Deadline(clock_name, due_at, False, days, minutes)
+    days = workdays_between(cal, due_day, today)
+    minutes = int((now - due_at).total_seconds() // 60) if days == 0 else 0
+    return Deadline(clock_name, due_at, True, days, minutes)
+
+
+def running_deadline(case, now: datetime | None = None) -> Deadline | None:
+    """The deadline of the clock that is running for a case: acceptance (签收) while it is dispatched,
+    the reply (答复) while it is registered or accepted; none once replied or closed. (A dispatched case
+    whose reply deadline comes first, an urgent one, runs on that.) The SQL twin for sorting is
+    hotline.cases.queries.running_due()."""
+    if case.status not in RUNNING_STATUSES:
+        return None
+    if case.status == "assigned" and case.accept_due_at is not None and (
+            case.reply_due_at is None or case.accept_due_at < case.reply_due_at):
+        return time_left(case.accept_due_at, "accept", now)
+    if case.reply_due_at is None:
+        return None
+    return time_left(case.reply_due_at, "reply", now)

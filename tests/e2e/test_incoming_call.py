@@ -68,7 +68,7 @@ def test_an_incoming_call_pops_up_without_a_reload(browser, live_server, users, 
 
     login_as(browser, live_server, users["operator"])
     wait.text("来电登记", css="h1")
-    wait.text("进行中", css="[data-live-state]")  # the panel is polling
+    wait.text("实时更新中", css="[data-live-state]")  # the panel is polling
     assert browser.find_element(By.CSS_SELECTOR, "[data-live-empty]").text == "没有等待中的来电。"
     # The operator is in the middle of something: a reload would lose it.
     browser.execute_script("window.e2eSamePage = 'yes';")
@@ -128,5 +128,6 @@ def test_an_incoming_call_pops_up_without_a_reload(browser, live_server, users, 
     twilio("/twilio/voice/status", {"CallSid": "CA1", "CallStatus": "completed", "CallDuration": "189"})
     browser.refresh()
     timeline = wait.text("电话来电", css=".timeline")
-    assert "等待时长（秒）: 9" in timeline.text and "通话时长（秒）: 180" in timeline.text, timeline.text
+    assert "等待时长（秒）： 9" in timeline.text and "通话时长（秒）： 180" in timeline.text, timeline.text
+    assert "CA1" not in timeline.text  # no raw call id (issue 17)
     screenshot(browser, "call-03-case-with-call")

@@ -91,9 +91,9 @@ def test_live_show_then_the_days_digest_without_callers_identities(
     screenshot(browser, "producer-02-console-screening")
 
     # 王建国 and 李秀英 are ready; Alt+A puts the first ready call on air; 张伟 hangs up.
-    press(browser, "王建国", "待播")
+    press(browser, "王建国", "标为待播")
     wait.text("王建国", ".ready-list")
-    press(browser, "李秀英", "待播")
+    press(browser, "李秀英", "标为待播")
     wait.text("李秀英", ".ready-list")
     live_server.set_now(local(2026, 12, 5, 13, 35))
     alt(browser, "a")

@@ -113,13 +113,13 @@ def test_dashboard_moves_drills_down_escalates_and_exports_the_ledger(
     assert path.name == "12351台账_2026-11-01_2026-11-30.xlsx"
     sheet = load_workbook(path, read_only=True)["台账"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[0][:5] == ["工单编号", "受理时间", "渠道", "来电人", "来电号码"]
+    assert rows[0][:5] == ["工单编号", "登记时间", "渠道", "来电人", "电话"]  # the pages' words
     by_no = {r[0]: r for r in rows[1:]}
     assert set(by_no) == set(numbers.values())
     late = dict(zip(rows[0], by_no[numbers["late"]]))
     assert late["诉求摘要"] == "公司拖欠三个月工资" and late["承办部门"] == "法律援助中心"
     # The ledger leaves the building: callers are masked in it, whoever exports it.
-    assert (late["来电人"], late["来电号码"]) == ("王*", "138****5678")
+    assert (late["来电人"], late["电话"]) == ("王*", "138****5678")
     blob = repr(rows)
     assert not any(secret in blob for secret in ("王建国", PHONE_A, PHONE_B, PHONE_C))
     assert dict(zip(rows[0], by_no[numbers["on_call"]]))["即时办结"] == "是"
