@@ -224,6 +224,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     if channel not in CHANNELS:
         raise InvalidInput(_("Unknown channel: %(code)s", code=str(channel)[:40]), {"channel": _("Unknown channel.")})
     case_type, category = lookup_type_and_category(data.get("type"), data.get("category"))
+    telephony_hooks().before_register(actor, data)  # the call / call-back it names exists and is theirs
     caller = data.get("caller") or {}
     if not isinstance(caller, dict):
         raise InvalidInput(_("caller must be an object."), {"caller": _("Must be an object.")})

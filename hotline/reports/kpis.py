@@ -89,6 +89,7 @@ class Figures:
     surveyed: int = 0
     satisfied: int = 0
     reopened: int = 0
+    reopened_closed: int = 0  # of the closed cases, those reopened at least once (the rate's numerator)
     replied: int = 0  # replied cases not closed on the call (the average's denominator)
     reply_seconds: float = 0.0
     calls: dict[str, int] | None = None  # telephony, for the totals only
@@ -115,7 +116,9 @@ class Figures:
 
     @property
     def reopen_rate(self) -> float | None:
-        return ratio(self.reopened, self.closed)
+        # Of the closed cases, the share reopened at least once: a reopened case still being worked is
+        # not in the denominator, so it is not in the numerator either (the rate stays within 0..1).
+        return ratio(self.reopened_closed, self.closed)
 
     @property
     def answer_rate(self) -> float | None:
@@ -132,6 +135,7 @@ class Figures:
     def add(self, row: Any) -> None:
         for name in COUNT_KEYS:
             setattr(self, name, getattr(self, name) + int(getattr(row, name) or 0))
+        self.reopened_closed += int(row.reopened_closed or 0)
         self.reply_seconds += float(row.reply_seconds or 0)
 
     def as_dict(self, with_key: bool = False) -> dict[str, Any]:
@@ -196,6 +200,7 @@ def count_columns(now: datetime) -> list:
         n(and_(closed, survey_condition("reached"))).label("surveyed"),
         n(and_(closed, survey_condition("positive"))).label("satisfied"),
         n(reopened_condition()).label("reopened"),
+        n(and_(closed, reopened_condition())).label("reopened_closed"),
         n(replied).label("replied"),
         func.coalesce(func.sum(when((replied, _reply_seconds()), else_=0)), 0).label("reply_seconds"),
     ]
