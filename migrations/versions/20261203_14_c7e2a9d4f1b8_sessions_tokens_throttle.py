@@ -1,7 +1,7 @@
 """trust: server-side sessions, token scope and last use, login locks; no number in voicemail summaries
 
 Revision ID: c7e2a9d4f1b8
-Revises: b3dadc013626
+Revises: c16a0e1f7b20
 Create Date: 2026-12-03 19:30:00.000000
 
 """
@@ -15,7 +15,7 @@ import hotline.db_types
 
 # revision identifiers, used by Alembic.
 revision = 'c7e2a9d4f1b8'
-down_revision = 'b3dadc013626'
+down_revision = 'c16a0e1f7b20'
 branch_labels = None
 depends_on = None
 

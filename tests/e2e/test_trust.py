@@ -21,7 +21,7 @@ def _digest_feed(live_server, token: str) -> int:
 def test_admin_issues_and_revokes_a_digest_token(browser, live_server, users, login_as, wait, tmp_path):
     login_as(browser, live_server, users["admin"])
     browser.get(live_server.url("/admin/tokens"))
-    wait.text("API令牌与登录锁定", "h1")
+    wait.text("接口令牌与登录锁定", "h1")
     Select(browser.find_element(By.ID, "token-user")).select_by_value("producer")
     Select(browser.find_element(By.ID, "token-scope")).select_by_value("digest")
     days = browser.find_element(By.ID, "token-days")
