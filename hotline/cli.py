@@ -72,22 +72,92 @@ def user_add(name, roles, department, phone, display_name, password_stdin):
     click.echo(f"created {user.username} ({', '.join(sorted(user.roles))})")
 
 
-@hotline_cli.command("token")
-@click.argument("name")
-@click.option("--days", type=int, default=None)
-def token_cmd(name, days):
-    """Issue an API token for a user; printed on the last line."""
-    from hotline.auth.models import User
-    from hotline.auth.service import issue_token
+class TokenGroup(AppGroup):
+    """`hotline token NAME …` issues; `hotline token list [NAME]` and `hotline token revoke ID` manage.
+    (A user called "list" or "revoke" is issued a token with `hotline token issue NAME`.)"""
 
-    user = db.session.scalar(select(User).where(User.username == name))
-    if user is None:
-        click.echo(f"error: no user {name}", err=True)
-        sys.exit(2)
-    token = issue_token(user, days)
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["issue", *args]
+        return super().parse_args(ctx, args)
+
+
+@hotline_cli.group("token", cls=TokenGroup)
+def token_cli():
+    """API tokens: hotline token NAME [--days N] [--scope full|read|digest]; list [NAME]; revoke ID."""
+
+
+@token_cli.command("issue")
+@click.argument("name")
+@click.option("--days", default=None, help="days it is valid, 1 to 3650 (default HOTLINE_API_TOKEN_DAYS)")
+@click.option("--scope", default="full", show_default=True,
+              help="full: all the role may do; read: GET only; digest: the approved digests only")
+def token_issue(name, days, scope):
+    """Issue an API token for a user; printed on the last line."""
+    from hotline.auth.service import issue_token, user_by_name
+
+    try:
+        user = user_by_name(name)
+        token = issue_token(user, days, scope)
+    except ServiceError as err:
+        _fail(err)
     db.session.commit()
-    click.echo(f"API token for {name} (shown once):")
+    click.echo(f"API token for {name}, scope {scope} (shown once):")
     click.echo(token)
+
+
+@token_cli.command("list")
+@click.argument("name", required=False)
+def token_list(name):
+    """The API tokens (of one user): id, user, scope, state, created, expires, last used."""
+    from hotline import clock
+    from hotline.auth.service import list_tokens, token_state, user_by_name
+
+    if name:
+        try:
+            user_by_name(name)
+        except ServiceError as err:
+            _fail(err)
+
+    def when(value):
+        return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    rows = list_tokens(name)
+    click.echo(f"{'id':>5}  {'user':<16} {'scope':<7} {'state':<8} {'created':<16}  {'expires':<16}  last used")
+    for t in rows:
+        click.echo(f"{t.id:>5}  {t.user.username:<16} {t.scope:<7} {token_state(t):<8} {when(t.created_at):<16}  "
+                   f"{when(t.expires_at):<16}  {when(t.last_used_at)}")
+    if not rows:
+        click.echo("no API tokens")
+
+
+@token_cli.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id):
+    """Revoke an API token by its id (see `hotline token list`)."""
+    from hotline.auth.service import revoke_token
+
+    try:
+        token = revoke_token(token_id)
+    except ServiceError as err:
+        _fail(err)
+    db.session.commit()
+    click.echo(f"revoked token {token.id} of {token.user.username}")
+
+
+@hotline_cli.command("unlock")
+@click.option("--user", "username", default=None, help="the account to unlock (from every address)")
+@click.option("--address", default=None, help="the address to unlock")
+def unlock_cmd(username, address):
+    """Lift a login lock (recorded in the audit log)."""
+    from hotline.auth.service import unlock
+
+    try:
+        unlock(None, username, address)
+    except ServiceError as err:
+        _fail(err)
+    db.session.commit()
+    click.echo("unlocked")
 
 
 @hotline_cli.command("run-job")

@@ -34,7 +34,7 @@ def load_config(overrides: dict | None = None) -> dict:
     instance = ROOT / "instance"
     cfg: dict = {
         "HOTLINE_ENV": hotline_env,
-        "SECRET_KEY": env.get("SECRET_KEY") or ("" if hotline_env == "production" else "development-only-key"),
+        "SECRET_KEY": env.get("SECRET_KEY") or ("" if hotline_env == "production" else instance_secret("secret_key")),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.sqlite3'}",
         "HOTLINE_TIMEZONE": env.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
         "HOTLINE_WORKDAY_END": env.get("HOTLINE_WORKDAY_END", "17:30"),
@@ -53,8 +53,22 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         # pre-ping: a connection that died (PostgreSQL restarted) is replaced on checkout, not used.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"application_name": PROCESS_NAME}},
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+        # Log-in throttling (hotline/auth/service.py): failures of one account from one address, and of any
+        # account from one address, lock that pair (or that address) for LOGIN_LOCK_MINUTES, doubling with
+        # each further failure up to LOGIN_LOCK_MAX_MINUTES. Refused attempts never count; failures older
+        # than the window are forgotten.
+        "LOGIN_MAX_FAILURES": int(env.get("HOTLINE_LOGIN_MAX_FAILURES") or "5"),
+        "LOGIN_ADDRESS_MAX_FAILURES": int(env.get("HOTLINE_LOGIN_ADDRESS_MAX_FAILURES") or "20"),
+        "LOGIN_LOCK_MINUTES": int(env.get("HOTLINE_LOGIN_LOCK_MINUTES") or "1"),
+        "LOGIN_LOCK_MAX_MINUTES": int(env.get("HOTLINE_LOGIN_LOCK_MAX_MINUTES") or "60"),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(env.get("HOTLINE_LOGIN_FAILURE_WINDOW_MINUTES") or "1440"),
+        "LOCK_LIST_MINUTES": 24 * 60,
+        # Server-side sessions end after this long without a request, and this long after the login.
+        "SESSION_IDLE_HOURS": float(env.get("HOTLINE_SESSION_IDLE_HOURS") or "8"),
+        "SESSION_LIFETIME_HOURS": float(env.get("HOTLINE_SESSION_LIFETIME_HOURS") or "12"),
+        # The largest request body the app reads (a 台账 import is the largest legitimate one): 413 beyond.
+        "MAX_CONTENT_LENGTH": int(float(env.get("HOTLINE_MAX_REQUEST_MB") or "21") * 1024 * 1024),
+        "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
         "API_TOKEN_DAYS": int(env.get("HOTLINE_API_TOKEN_DAYS", "365")),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or None,
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
@@ -80,6 +94,33 @@ def load_config(overrides: dict | None = None) -> dict:
     return cfg
 
 
+def instance_secret(name: str) -> str:
+    """A random secret made once for this installation and kept in instance/<name> (mode 0600), for
+    development and tests: never a key printed in the source, which anyone could use to sign a cookie."""
+    import secrets
+
+    folder = Path(os.environ.get("HOTLINE_INSTANCE_DIR") or (ROOT / "instance"))
+    path = folder / name
+    for _attempt in range(3):
+        try:
+            value = path.read_text().strip()
+            if len(value) >= 32:
+                return value
+            path.unlink()  # damaged or empty: make a new one
+        except FileNotFoundError:
+            pass
+        folder.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        try:  # O_EXCL: two processes starting together keep the one that was written first
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+        return value
+    raise ConfigError(f"cannot keep a secret in {path}")
+
+
 def check_config(cfg: dict) -> None:
     if cfg["HOTLINE_ENV"] == "production":
         if cfg.get("HOTLINE_NOW"):
@@ -87,6 +128,12 @@ def check_config(cfg: dict) -> None:
         key = cfg.get("SECRET_KEY") or ""
         if key in WEAK_KEYS or len(key) < 32:
             raise ConfigError("SECRET_KEY is required in production (at least 32 random characters)")
+    if cfg.get("SECRET_KEY") in WEAK_KEYS:
+        raise ConfigError("SECRET_KEY is a well-known value; leave it unset outside production (a random one "
+                          "is kept in instance/) or set a random one")
+    for name in ("SESSION_IDLE_HOURS", "SESSION_LIFETIME_HOURS"):
+        if not 0 < float(cfg[name]) <= 24 * 31:
+            raise ConfigError(f"{name} must be a number of hours between 0 and 744")
     if cfg.get("HOTLINE_NOW"):
         try:
             pinned = datetime.fromisoformat(cfg["HOTLINE_NOW"])

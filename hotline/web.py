@@ -15,8 +15,26 @@ from hotline.text import has_unstorable
 from hotline.extensions import db
 
 
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# What a token of the `digest` scope may read: the approved digests (hotline/digest decides which are).
+DIGEST_ENDPOINTS = frozenset({"api.get_digest", "api.get_digest_text", "api.get_digest_docx",
+                              "api.get_digest_feed", "api.get_openapi"})
+
+
 def is_api() -> bool:
     return request.blueprint == "api"
+
+
+def scope_refusal(scope: str | None, endpoint: str, method: str) -> str | None:
+    """Why a token of this scope may not make this request (None: it may). `full` does all its user's
+    role may; `read` only reads (GET), within the role; `digest` reads the approved digests, nothing else."""
+    if scope in (None, "full"):
+        return None
+    if method not in ("GET", "HEAD"):
+        return _("This API token may only read.")
+    if scope == "digest" and endpoint not in DIGEST_ENDPOINTS:
+        return _("This API token may only read the approved digests.")
+    return None
 
 
 def api_error(status: int, code: str, message: str, fields: dict | None = None):
@@ -44,28 +62,41 @@ def install(app: Flask) -> None:
         if rule is None and (request.endpoint == "static" or request.endpoint.endswith(".static")):
             return None  # stylesheets and scripts are public files (no rule can be declared on Flask's view)
         if is_api():
-            from hotline.auth.service import user_for_token
+            # Bearer tokens only: the browser's session cookie opens no API door (it carries no CSRF
+            # token, and a cross-site text/plain POST would carry it).
+            from hotline.auth.service import token_for
 
+            g.api_user, g.api_scope = None, None
             header = request.headers.get("Authorization", "")
             if header.startswith("Bearer "):
-                g.api_user = user_for_token(header[7:].strip())
-                if g.api_user is None:
+                token = token_for(header[7:].strip())
+                if token is None:
                     return api_error(401, "unauthorized", _("The API token is wrong, expired or revoked."))
+                if token in db.session.dirty:  # its last use, noted at most once a minute
+                    g.token_use = (token.id, token.last_used_at)
+                g.api_user, g.api_scope = token.user, token.scope
         if rule is None:
             # Deny by default: a route that declares no rule is closed.
             current_app.logger.error("endpoint %s declares no access rule", request.endpoint)
             return (api_error(403, "forbidden", _("Not allowed.")) if is_api()
                     else (render_template("error.html", code=403, message=_("Not allowed.")), 403))
         actor = current_actor()
-        if permits(rule, actor):
-            return None
-        if actor is None:
+        if not permits(rule, actor):
+            if actor is None:
+                if is_api():
+                    return api_error(401, "unauthorized", _("Send an API token: Authorization: Bearer <token>."))
+                return redirect(url_for("auth.login", next=request.full_path))
             if is_api():
-                return api_error(401, "unauthorized", _("Send an API token: Authorization: Bearer <token>."))
-            return redirect(url_for("auth.login", next=request.full_path))
+                return api_error(403, "forbidden", _("Your role may not do this."))
+            return render_template("error.html", code=403, message=_("Your role may not use this page.")), 403
         if is_api():
-            return api_error(403, "forbidden", _("Your role may not do this."))
-        return render_template("error.html", code=403, message=_("Your role may not use this page.")), 403
+            refused = scope_refusal(g.api_scope, request.endpoint, request.method)
+            if refused:
+                return api_error(403, "token_scope", refused)
+            if request.method in WRITE_METHODS and request.mimetype != "application/json":
+                return api_error(415, "unsupported_media_type",
+                                 _("Send the request body as JSON, with Content-Type: application/json."))
+        return None
 
     @app.after_request
     def single_commit_point(response):
@@ -76,6 +107,7 @@ def install(app: Flask) -> None:
                 db.session.commit()
             except StaleDataError:
                 db.session.rollback()
+                keep_token_use()
                 if is_api():
                     # api_error gives (response, status); an after_request hook returns the response itself.
                     response, status = api_error(409, "stale_version",
@@ -85,9 +117,14 @@ def install(app: Flask) -> None:
                     raise
         else:
             db.session.rollback()
+            keep_token_use()
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static" and not (request.endpoint or "").endswith(".static"):
+            # Case pages, lists and API answers hold callers' data: no browser or proxy keeps a copy
+            # (a shared workstation's back button or disk cache would show them to the next person).
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -113,6 +150,15 @@ def install(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return api_error(404, "not_found", _("Not found."))
         return render_template("error.html", code=404, message=_("Page not found.")), 404
+
+    @app.errorhandler(413)
+    def too_large(err):
+        db.session.rollback()
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        message = _("The request is too large (at most %(mb)d MB).", mb=max(1, limit // (1024 * 1024)))
+        if request.path.startswith("/api/"):
+            return api_error(413, "too_large", message)
+        return render_template("error.html", code=413, message=message), 413
 
     @app.errorhandler(405)
     def not_allowed(err):
@@ -144,6 +190,24 @@ def install(app: Flask) -> None:
     from hotline import templating
 
     templating.install(app)
+
+
+def keep_token_use() -> None:
+    """A request that failed still used its token: its last use is saved on its own (best effort: the
+    admin page's "last used" is information, never a reason to fail the answer)."""
+    noted = g.pop("token_use", None)
+    if noted is None:
+        return
+    from sqlalchemy import update
+
+    from hotline.auth.models import ApiToken
+
+    try:
+        db.session.execute(update(ApiToken).where(ApiToken.id == noted[0]).values(last_used_at=noted[1]))
+        db.session.commit()
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        current_app.logger.warning("could not note the last use of API token %s", noted[0])
 
 
 def unavailable(err: OperationalError):

@@ -156,7 +156,7 @@ def admin_urls(app):
     """Every admin route with sample arguments: (method, url)."""
     with app.app_context():
         admin_id = get_user("admin").id
-    samples = {"user_id": admin_id, "year": 2026}
+    samples = {"user_id": admin_id, "year": 2026, "token_id": 1}
     found = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
@@ -327,8 +327,9 @@ HOLIDAYS_2027 = "2027-01-01..2027-01-03 元旦\n\n2027-02-10..2027-02-16 春节\
 MAKEUP_2027 = "2027-02-06 春节调休\n2027-02-20"
 
 
-def test_entering_2027_clears_the_warning_and_fixes_deadlines(app, admin, clock):
+def test_entering_2027_clears_the_warning_and_fixes_deadlines(app, users, login, clock):
     clock.set(local(2026, 12, 31, 9, 0))
+    admin = login(app.test_client(), "admin")  # a session from a month ago would have ended (idle, lifetime)
     warning = "The holiday calendar has no entry for 2027"
     assert warning in text_of(admin.get("/admin/calendar"))
     # Thu 2026-12-31, help = 5 working days, 2027 unknown: Jan 1, 4, 5, 6, 7 counted as Mon–Fri.

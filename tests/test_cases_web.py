@@ -296,6 +296,7 @@ def test_overdue_and_due_soon_rows_are_coloured(app, users, login, clock):
     body = client.get("/cases/queue").get_data(as_text=True)
     assert re.search(rf'<tr class="due_soon">\s*<td class="no"><a [^>]*>{late}', body)
     clock.set(local(2026, 12, 1, 9, 0))
+    client = login(app.test_client(), "handler")  # the next morning: yesterday's session has ended
     body = client.get("/cases/queue").get_data(as_text=True)
     assert re.search(rf'<tr class="overdue">\s*<td class="no"><a [^>]*>{late}', body)
     assert "Overdue" in text_of(client.get(f"/cases/{late}"))

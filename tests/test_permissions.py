@@ -59,31 +59,110 @@ def test_every_rule_names_known_roles(app):
         assert declared <= set(ROLES) | {PUBLIC, ANY_USER}, f"{rule.rule}: unknown role in {declared}"
 
 
+SCOPES = ("full", "read", "digest")
+# What a `digest` token may read, spelled out here (hotline/web.py holds the rule the app applies).
+DIGEST_READS = {"api.get_digest", "api.get_digest_text", "api.get_digest_docx", "api.get_digest_feed",
+                "api.get_openapi"}
+
+# Caller data planted in the fixture, and who may read it (hotline/cases/access.py, written down again
+# here so that a change to the rule is a change the test sees).
+HOTLINE = {"phone": "13612349876", "name": "王秘甲", "detail": "热线细节甲乙丙"}      # hotline call, dept women
+RADIO = {"phone": "13700002222", "name": "李听众", "detail": "电台细节丁戊己"}        # radio call-in
+SECRET = {"phone": "13900001111", "name": "赵保密", "detail": "保密细节庚辛壬"}       # confidential, by operator2
+SECRET_SUMMARY = "保密摘要癸子丑"
+READS_CALLER = {
+    "hotline": {"operator", "supervisor"},
+    "radio": {"operator", "supervisor", "producer"},
+    "secret": {"supervisor"},  # works every case; operator2 registered it, women's handlers work it
+}
+OPENS_SECRET = {"operator", "supervisor", "producer"}  # admins never; legal_aid's handler: not theirs
+
+
+def leaks(body: str, principal_role: str) -> list[str]:
+    """Caller data (and confidential summaries) in an answer that this role may not read."""
+    found = []
+    for key, caller in (("hotline", HOTLINE), ("radio", RADIO), ("secret", SECRET)):
+        if principal_role in READS_CALLER[key]:
+            continue
+        for what, value in caller.items():
+            if value in body:
+                found.append(f"{key} {what}")
+    if principal_role not in OPENS_SECRET and SECRET_SUMMARY in body:
+        found.append("confidential summary")
+    return found
+
+
 @pytest.fixture
 def clients(app, users, login):
-    """A logged-in web client and an API token per role."""
+    """A logged-in web client and an API token of each scope per role, and three cases with callers."""
     from hotline.auth.service import issue_token
+    from hotline.telephony import service as telephony
 
     web, tokens = {"anonymous": app.test_client()}, {}
     with app.app_context():
         for role in ROLES:
-            tokens[role] = issue_token(get_user(role))
+            for scope in SCOPES:
+                tokens[(role, scope)] = issue_token(get_user(role), scope=scope)
+        telephony.ensure_call({"CallSid": "CAmatrix1", "From": "+86" + HOTLINE["phone"], "To": "+8651212351"},
+                              voice=True)
         case = service.register(get_user("operator"), {
             "channel": "hotline", "type": "consult", "category": "wages", "summary": "拖欠工资",
-            "caller": {"phone": "13812345678"}, "department": "women"})
+            "caller": {"phone": HOTLINE["phone"], "name": HOTLINE["name"]}, "detail": HOTLINE["detail"],
+            "department": "women", "call_sid": "CAmatrix1"})
+        service.register(get_user("producer"), {
+            "channel": "radio", "type": "consult", "category": "wages", "summary": "电台来电问加班费",
+            "caller": {"phone": RADIO["phone"], "name": RADIO["name"]}, "detail": RADIO["detail"]})
+        service.register(get_user("operator2"), {
+            "channel": "hotline", "type": "complaint", "category": "wages", "summary": SECRET_SUMMARY,
+            "caller": {"phone": SECRET["phone"], "name": SECRET["name"]}, "detail": SECRET["detail"],
+            "confidential": True})
         case_no = case.case_no
         db.session.commit()
     for role in ROLES:
         web[role] = login(app.test_client(), role)
-    tokens["anonymous"] = None
     return web, tokens, case_no
+
+
+def principals_for(url: str) -> list:
+    """Web: anonymous and each role's session. API: anonymous, each role's session cookie alone (never
+    enough), and each role's token of each scope."""
+    if not url.startswith("/api/"):
+        return PRINCIPALS
+    return (["anonymous"] + [("cookie", role) for role in ROLES]
+            + [(role, scope) for role in ROLES for scope in SCOPES])
+
+
+def role_of(principal) -> str | None:
+    if principal == "anonymous":
+        return None
+    return principal[1] if principal[0] == "cookie" else (principal if isinstance(principal, str) else principal[0])
+
+
+def permitted_for(rule_set, endpoint: str, method: str, principal) -> bool:
+    if PUBLIC in rule_set:
+        return True
+    if principal == "anonymous" or (isinstance(principal, tuple) and principal[0] == "cookie"):
+        return False
+    role = role_of(principal)
+    if not (ANY_USER in rule_set or role in rule_set):
+        return False
+    if isinstance(principal, tuple):
+        scope = principal[1]
+        if scope in ("read", "digest") and method != "GET":
+            return False
+        if scope == "digest" and endpoint not in DIGEST_READS:
+            return False
+    return True
 
 
 def request(web, tokens, principal, rule, method, url):
     api = url.startswith("/api/")
     if api:
-        client = web["anonymous"]
-        headers = {"Authorization": f"Bearer {tokens[principal]}"} if tokens[principal] else {}
+        if isinstance(principal, tuple) and principal[0] == "cookie":
+            client, headers = web[principal[1]], {}  # the browser's session, no token
+        else:
+            client = web["anonymous"]
+            headers = {"Authorization": f"Bearer {tokens[principal]}"} if principal != "anonymous" else {}
         return client.open(url, method=method, headers=headers, json={} if method == "POST" else None)
     client = web[principal]
     data = None
@@ -99,16 +178,17 @@ def test_route_matrix(app, clients):
     for rule, method in routes(app):
         declared = rule_of(app.view_functions[rule.endpoint])
         url = url_for_rule(rule, case_no)
-        for principal in PRINCIPALS:
-            (permitted if allowed(declared, principal) else forbidden).append((rule, method, url, principal))
+        for principal in principals_for(url):
+            ok = permitted_for(declared, rule.endpoint, method, principal)
+            (permitted if ok else forbidden).append((rule, method, url, principal))
     with app.app_context():
         before = table_counts()
     problems = []
     for rule, method, url, principal in forbidden:
         resp = request(web, tokens, principal, rule, method, url)
         if url.startswith("/api/"):
-            expected = {401} if principal == "anonymous" else {403}
-            ok = resp.status_code in expected
+            unauthenticated = principal == "anonymous" or principal[0] == "cookie"
+            ok = resp.status_code == (401 if unauthenticated else 403)
         elif principal == "anonymous":
             ok = resp.status_code == 302 and "/login" in resp.headers.get("Location", "")
         else:
@@ -118,8 +198,8 @@ def test_route_matrix(app, clients):
     with app.app_context():
         # The login page records nothing for these; refused requests change nothing at all.
         assert table_counts() == before
-    # Logging out ends the session the other requests use: do it last.
-    permitted.sort(key=lambda item: item[2] == "/logout")
+    # Logging out ends the session the other requests use, revoking a token ends that token: do them last.
+    permitted.sort(key=lambda item: 2 if item[2] == "/logout" else 1 if item[2].endswith("/revoke") else 0)
     for rule, method, url, principal in permitted:
         resp = request(web, tokens, principal, rule, method, url)
         refused = resp.status_code in (401, 403) or (
@@ -127,8 +207,16 @@ def test_route_matrix(app, clients):
         public = PUBLIC in rule_of(app.view_functions[rule.endpoint])
         if resp.status_code >= 500 or (refused and not public and rule.rule not in ("/login", "/logout")):
             problems.append(f"{principal} {method} {url} -> {resp.status_code} (should be let in)")
+        role = role_of(principal)
+        if role is not None and resp.status_code < 400:
+            # The need-to-know rule, on every route the role may use: no caller it may not read.
+            leaked = leaks(resp.get_data().decode("utf-8", "replace"), role)
+            if leaked:
+                problems.append(f"{principal} {method} {url} shows {', '.join(leaked)}")
+    print(f"route x principal matrix: {len(forbidden) + len(permitted)} requests "
+          f"({len(forbidden)} refused, {len(permitted)} let in)")
     assert problems == [], "\n".join(problems)
-    assert len(forbidden) > 300 and len(permitted) > 100
+    assert len(forbidden) > 550 and len(permitted) > 350
 
 
 # Routes whose rule is a decision rather than a consequence: the matrix above checks that each route

@@ -165,8 +165,9 @@ def test_end_of_show_drops_the_waiting_and_finishes_the_one_on_air(ctx, show):
 
 def test_console_shows_the_queue_with_alerts_and_the_timer(app, producer, show):
     with app.app_context():
-        cases.register(get_user("operator"), {"type": "complaint", "category": "wages", "summary": "投诉",
-                                              "caller": {"phone": "13812345678"}})
+        # An earlier radio call-in's complaint: the producers' own callers (hotline callers are not theirs).
+        cases.register(get_user("producer"), {"channel": "radio", "type": "complaint", "category": "wages",
+                                              "summary": "投诉", "caller": {"phone": "13812345678"}})
         row = callin(show)
         step(step(row, "ready"), "on_air")
         callin(show, phone="13900000002", name="李女士", topic="产假工资", status="ringing")

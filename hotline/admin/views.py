@@ -6,15 +6,15 @@ the page with the reason and status 422, so the commit point saves nothing.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from hotline import clock
 from hotline.admin import service
 from hotline.auth import service as users_service
 from hotline.auth.access import allow, current_actor
-from hotline.auth.models import ROLES
+from hotline.auth.models import ROLES, TOKEN_SCOPES
 from hotline.errors import NotFound, ServiceError
 from hotline.workdays import service as workdays
 
@@ -118,8 +118,77 @@ def reset_password(user_id: int):
         users_service.reset_password(current_actor(), user, request.form.get("password", ""))
     except ServiceError as err:
         return _user_page(user, password_error=err.message), _status(err)
-    flash(_("The password of %(name)s was reset. Their other sessions were logged out.", name=user.username), "ok")
+    actor = current_actor()
+    if user.id == actor.id:  # one's own reset ended this session too: keep this browser signed in
+        from flask_login import login_user
+
+        users_service.start_session(user, request.remote_addr or "")
+        login_user(user)
+    flash(_("The password of %(name)s was reset. Their sessions were logged out and their API tokens revoked.",
+            name=user.username), "ok")
     return redirect(url_for(".edit_user", user_id=user.id))
+
+
+# ---------------------------------------------------------------- API tokens and login locks
+
+
+SCOPE_LABELS = {"full": _l("Full"), "read": _l("Read only"), "digest": _l("Digests only")}
+TOKEN_STATE_LABELS = {"active": _l("Active"), "expired": _l("Expired"), "revoked": _l("Revoked")}
+
+
+def _tokens_page(new_token=None, error=None, fields=None, form=EMPTY, status=200):
+    who = (request.args.get("user") or "").strip()[:64] or None
+    return render_template("admin/tokens.html", tokens=users_service.list_tokens(who), who=who,
+                           users=[u for u in users_service.list_users() if u.active],
+                           scopes=TOKEN_SCOPES, state=users_service.token_state, new_token=new_token,
+                           locks=users_service.locks(), form=form, error=error, fields=fields or {},
+                           default_days=current_app.config["API_TOKEN_DAYS"], SCOPE_LABELS=SCOPE_LABELS,
+                           TOKEN_STATE_LABELS=TOKEN_STATE_LABELS), status
+
+
+@bp.route("/tokens")
+@allow("admin")
+def tokens():
+    return _tokens_page()
+
+
+@bp.route("/tokens", methods=["POST"])
+@allow("admin")
+def issue_token():
+    form = request.form
+    try:
+        user = users_service.user_by_name(form.get("username", ""))
+        raw = users_service.issue_token(user, form.get("days", ""), form.get("scope", "full"))
+    except ServiceError as err:
+        return _tokens_page(form=form, status=_status(err), **_failed(err))
+    # Shown on this answer only (never flashed: the cookie would carry it); only its digest is kept.
+    return _tokens_page(new_token={"user": user.username, "token": raw, "scope": form.get("scope", "full")})
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@allow("admin")
+def revoke_token(token_id: int):
+    token = users_service.revoke_token(token_id)
+    flash(_("API token %(id)d of %(name)s was revoked.", id=token.id, name=token.user.username), "ok")
+    return redirect(url_for(".tokens"))
+
+
+@bp.route("/unlock", methods=["POST"])
+@allow("admin")
+def unlock():
+    form = request.form
+    try:
+        users_service.unlock(current_actor(), form.get("username"), form.get("address"))
+    except ServiceError as err:
+        return _tokens_page(status=_status(err), **_failed(err))
+    flash(_("Login unlocked."), "ok")
+    return redirect(_safe_back(form.get("back")) or url_for(".tokens"))
+
+
+def _safe_back(target: str | None) -> str | None:
+    from hotline.auth.views import _safe_next
+
+    return _safe_next(target)
 
 
 # ---------------------------------------------------------------- departments

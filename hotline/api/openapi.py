@@ -576,7 +576,10 @@ def _error(description: str) -> dict:
 ERROR_RESPONSES = {
     "BadJson": _error("The body is not a JSON object (code bad_json)."),
     "Unauthorized": _error("No token, or a wrong, expired or revoked one (code unauthorized)."),
-    "Forbidden": _error("Your role may not do this (code forbidden)."),
+    "Forbidden": _error("Your role may not do this (code forbidden), or the token's scope does not allow it "
+                        "(code token_scope: a `read` token only reads, a `digest` token only reads digests)."),
+    "UnsupportedMediaType": _error("A write must send its body as `Content-Type: application/json` "
+                                   "(code unsupported_media_type)."),
     "NotFound": _error("No such case, or not one you may see; or no such action (code not_found)."),
     "Conflict": _error("Stale version (stale_version) or a move not allowed from the case's status "
                        "(illegal_move)."),
@@ -587,7 +590,7 @@ ERROR_RESPONSES = {
 
 def _errors(*names: str) -> dict:
     status = {"BadJson": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
-              "Conflict": "409", "Invalid": "422"}
+              "Conflict": "409", "Invalid": "422", "UnsupportedMediaType": "415"}
     return {status[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
 
 
@@ -610,7 +613,8 @@ def _action_operation(action: str) -> dict:
         "requestBody": {"required": True,
                         "content": {"application/json": {"schema": _ref(_schema_name(action))}}},
         "responses": {"200": _json(_ref("Case"), "The case after the move."),
-                      **_errors("BadJson", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Invalid")},
+                      **_errors("BadJson", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Invalid",
+                                "UnsupportedMediaType")},
     }}
 
 
@@ -648,7 +652,7 @@ def _build() -> dict:
                     "201": {**_json(_ref("Case"), "The new case."),
                             "headers": {"Location": {"schema": {"type": "string"},
                                                      "description": "URL of the new case."}}},
-                    **_errors("BadJson", "Unauthorized", "Forbidden", "Invalid"),
+                    **_errors("BadJson", "Unauthorized", "Forbidden", "Invalid", "UnsupportedMediaType"),
                 },
             },
         },
@@ -718,7 +722,10 @@ def _build() -> dict:
             "version": "1.0.0",
             "description": (
                 "The case register of the trade-union worker hotline 12351. Send `Authorization: Bearer "
-                "<token>` (`flask --app wsgi hotline token NAME`). Times are ISO 8601 with the local offset. "
+                "<token>` (`flask --app wsgi hotline token NAME [--days N] [--scope full|read|digest]`); the "
+                "browser's session cookie is not accepted here. Writes send `Content-Type: application/json`. "
+                "A `read` token makes GET requests only, within its user's role; a `digest` token reads the "
+                "approved digests and nothing else. Times are ISO 8601 with the local offset. "
                 "Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Bodies and query strings "
                 "are checked against this document: a field or parameter it does not list is refused with "
                 "422. Roles: " + ", ".join(ROLES) + "."
@@ -730,7 +737,8 @@ def _build() -> dict:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
-                                               "description": "An API token from `hotline token NAME`."}},
+                                               "description": "An API token from `hotline token NAME` "
+                                                              "or the admin page 管理 → 接口令牌."}},
             "parameters": {"lang": LANG_PARAM},
             "responses": ERROR_RESPONSES,
             "schemas": schemas,

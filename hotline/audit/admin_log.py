@@ -19,7 +19,8 @@ from hotline import clock
 # model class name -> (area, how to name the record, columns to leave out, columns whose value is secret)
 WATCHED: dict[str, tuple[str, Any, tuple[str, ...], tuple[str, ...]]] = {
     "User": ("users", lambda o: o.username, ("session_epoch", "created_at", "locale"), ("password_hash",)),
-    "ApiToken": ("tokens", lambda o: f"{_username(o.user_id)}#{o.id or ''}", ("created_at",), ("token_hash",)),
+    "ApiToken": ("tokens", lambda o: f"{_username(o.user_id)}#{o.id or ''}", ("created_at", "last_used_at"),
+                 ("token_hash",)),
     "Department": ("departments", lambda o: o.code, (), ()),
     "CaseType": ("types", lambda o: o.code, (), ()),
     "Category": ("categories", lambda o: o.code, (), ()),

@@ -37,7 +37,7 @@ from hotline.errors import InvalidInput
 from hotline.extensions import db
 
 PAGE_SIZE = 50
-OUTCOMES = ("success", "failed", "refused")
+OUTCOMES = ("success", "failed", "refused", "locked", "unlocked")
 
 
 def record_views(actor: User | None, cases: Iterable[Case], via: str) -> int:
@@ -125,27 +125,38 @@ def case_views(username: Any = None, case_no: Any = None, before: int | None = N
 
 def login_attempts(username: Any = None, outcome: str | None = None, before: int | None = None,
                    limit: int | None = None) -> AuditPage:
-    """Login attempts, newest first: success, wrong password (failed) or refused by the throttle.
+    """Login attempts, newest first: success, wrong password (failed) or refused by the throttle; and the
+    locks the throttle started and the unlocks by an administrator (hotline/auth/service.py).
 
     The user name is the one typed, so attempts on names that do not exist are listed too."""
     limit = limit or PAGE_SIZE
     username = _clean(username, 64)
     stmt = select(LoginAttempt.id, LoginAttempt.at, LoginAttempt.username, LoginAttempt.address,
-                  LoginAttempt.success, LoginAttempt.refused)
+                  LoginAttempt.success, LoginAttempt.refused, LoginAttempt.kind, LoginAttempt.minutes,
+                  User.username.label("actor")).outerjoin(User, User.id == LoginAttempt.actor_id)
     if username is not None:
         stmt = stmt.where(LoginAttempt.username == username)
+    attempt = LoginAttempt.kind == "attempt"
     if outcome == "success":
-        stmt = stmt.where(LoginAttempt.success.is_(True))
+        stmt = stmt.where(attempt, LoginAttempt.success.is_(True))
     elif outcome == "failed":
-        stmt = stmt.where(LoginAttempt.success.is_(False), LoginAttempt.refused.is_not(True))
+        stmt = stmt.where(attempt, LoginAttempt.success.is_(False), LoginAttempt.refused.is_not(True))
     elif outcome == "refused":
-        stmt = stmt.where(LoginAttempt.refused.is_(True))
+        stmt = stmt.where(attempt, LoginAttempt.refused.is_(True))
+    elif outcome == "locked":
+        stmt = stmt.where(LoginAttempt.kind == "lock")
+    elif outcome == "unlocked":
+        stmt = stmt.where(LoginAttempt.kind == "unlock")
     if before is not None:
         stmt = stmt.where(LoginAttempt.id < before)
     return _page(list(db.session.execute(stmt.order_by(LoginAttempt.id.desc()).limit(limit + 1))), limit)
 
 
 def login_outcome(row: Any) -> str:
+    if row.kind == "lock":
+        return "locked"
+    if row.kind == "unlock":
+        return "unlocked"
     if row.refused:
         return "refused"
     return "success" if row.success else "failed"

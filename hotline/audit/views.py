@@ -28,7 +28,8 @@ PAGE_LABELS = {
 }
 VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "export": _l("Export")}
 OUTCOME_LABELS = {"success": _l("Logged in"), "failed": _l("Wrong user name or password"),
-                  "refused": _l("Refused: too many failures")}
+                  "refused": _l("Refused: too many failures"), "locked": _l("Locked"),
+                  "unlocked": _l("Unlocked by an administrator")}
 
 
 @bp.route("/admin/audit")

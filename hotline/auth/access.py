@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import g
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 PUBLIC = "public"
@@ -26,7 +26,10 @@ def public(view):
 
 
 def current_actor():
-    """The signed-in user of this request: API token user or web session user, else None."""
+    """The signed-in user of this request: on the API the bearer token's user only (never the browser's
+    session cookie), elsewhere the web session's user; else None."""
+    if has_request_context() and request.blueprint == "api":
+        return getattr(g, "api_user", None)
     user = getattr(g, "api_user", None)
     if user is not None:
         return user

@@ -46,7 +46,12 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+        # Flask-Login keeps this in the signed cookie: the id of a server-side session (UserSession),
+        # set by hotline.auth.service.start_session / load_session_user. Without one, no session.
+        token = getattr(self, "session_token", None)
+        if not token:
+            raise AttributeError("no server-side session for this user")
+        return token
 
 
 class UserRole(db.Model):
@@ -56,6 +61,9 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
+TOKEN_SCOPES = ("full", "read", "digest")  # all the role may do; GET only; approved digests only
+
+
 class ApiToken(db.Model):
     __tablename__ = "api_token"
 
@@ -63,11 +71,34 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     # Only a SHA-256 digest is stored; the token itself is shown once.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it stopped working: "revoked" (by hand), "password" (the password changed), "deactivated".
+    revoked_reason: Mapped[str | None] = mapped_column(String(16))
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The cookie carries a random id; only its SHA-256 digest is stored here,
+    so the session can be ended on the server: at logout, after idle time, at its absolute lifetime,
+    when the password changes or an administrator resets it."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user_id_ended_at", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # logout, idle, lifetime, password, reset, deactivated
+    ended_reason: Mapped[str | None] = mapped_column(String(16))
 
 
 class LoginAttempt(db.Model):
@@ -83,3 +114,9 @@ class LoginAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     success: Mapped[bool] = mapped_column(Boolean)
     refused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "attempt" (a login try), "lock" (this try started a lock of the account from this address, or of
+    # the address) or "unlock" (an administrator lifted the locks of `username`, or of `address`).
+    kind: Mapped[str] = mapped_column(String(8), default="attempt", server_default="attempt")
+    # lock: the minutes it lasts; unlock: the administrator who lifted it.
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -52,6 +52,7 @@ def login():
             session.clear()  # a fresh session at login; only the chosen language survives
             if lang:
                 session["lang"] = lang
+            service.start_session(user, request.remote_addr or "")
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
         return render_template("auth/login.html", form=form, error=_("Please fill in user name and password.")), 422
@@ -63,6 +64,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow(ANY_USER)
 def logout():
+    # Ended on the server: a copy of the cookie taken before logout opens nothing afterwards.
+    service.end_session(getattr(current_user, "session_token", None), "logout")
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -86,7 +89,9 @@ def change_password():
             service.set_password(user, form.new.data)
         except ServiceError as err:
             return render_template("auth/password.html", form=form, error=err.message), 422
-        login_user(user)  # this session stays; every other one is logged out
-        flash(_("Password changed. Other sessions were logged out."), "ok")
+        # Every session and API token of this user ended with the old password; this browser gets a new one.
+        service.start_session(user, request.remote_addr or "")
+        login_user(user)
+        flash(_("Password changed. Other sessions were logged out and your API tokens revoked."), "ok")
         return redirect(home_for(user))
     return render_template("auth/password.html", form=form, error=None)

@@ -141,6 +141,15 @@ def _part(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.part")
 
 
+def _private_part(path: Path) -> Path:
+    """The part file, created empty and readable by its owner only (0600) before any byte is written:
+    a backup holds every caller's number and story, whatever the umask says."""
+    part = _part(path)
+    part.unlink(missing_ok=True)
+    os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return part
+
+
 def _fsync(path: Path, directory: bool = False) -> None:
     fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
     try:
@@ -151,6 +160,7 @@ def _fsync(path: Path, directory: bool = False) -> None:
 
 def _publish(part: Path, path: Path) -> None:
     """Make the finished, checked file appear under its name in one rename."""
+    os.chmod(part, 0o600)  # whatever the tool that wrote it did
     _fsync(part)
     os.replace(part, path)
     _fsync(path.parent, directory=True)
@@ -218,8 +228,7 @@ def _sqlite_backup(path: Path) -> Outcome:
     live = _sqlite_live_path()
     if not live.is_file():
         raise BackupError(f"there is no database at {live}")
-    part = _part(path)
-    part.unlink(missing_ok=True)
+    part = _private_part(path)
     try:
         source = _sqlite_open(live, "rw")
         copy = sqlite3.connect(part)
@@ -390,8 +399,7 @@ def _pg_backup(path: Path, pg_bin: str | None) -> Outcome:
     pg_dump = find_pg_tool("pg_dump", major, pg_bin)
     pg_restore = find_pg_tool("pg_restore", major, pg_bin)
     uri, env = _libpq()
-    part = _part(path)
-    part.unlink(missing_ok=True)
+    part = _private_part(path)
     try:
         # The case count and the dump see the same moment: pg_dump takes the snapshot this transaction
         # exports, which stays open until the dump is done.

@@ -2,13 +2,25 @@
 from __future__ import annotations
 
 import phonenumbers
-from sqlalchemy import Select, false, or_
+from sqlalchemy import Select, and_, false, or_
 
 from hotline.auth.models import User
 from hotline.cases.models import Case
 
-# Roles that see every case (subject to confidentiality).
-WIDE_ROLES = ("operator", "supervisor", "admin", "producer")
+# THE need-to-know rule, written once; every door (pages, API, exports, search, phone look-up, call log,
+# call-back and SMS lists, the audit) asks these functions and nothing else.
+#
+# - Operators and supervisors open every case. Supervisors read every caller; operators read the callers
+#   of ordinary cases, and of confidential ones they registered themselves.
+# - Handlers open and read their departments' cases, confidential ones included: they work them.
+# - Producers open every case (summaries feed the digest) but read callers only of their programmes'
+#   radio call-ins (channel "radio"), not of hotline calls.
+# - Administrators administer: they open ordinary cases with the caller masked, and never a confidential one.
+# - Numbers not tied to a case (a call or a call-back with no case yet): operators and supervisors, who
+#   call people back.
+# A user with several roles gets the union.
+OPENS_EVERY_CASE = ("operator", "supervisor", "producer")
+RADIO_CHANNEL = "radio"
 
 
 def works_in_department(actor: User, case: Case) -> bool:
@@ -20,40 +32,68 @@ def works_in_department(actor: User, case: Case) -> bool:
 
 
 def can_view(actor: User, case: Case) -> bool:
-    if actor.has_role(*WIDE_ROLES):
+    if actor.has_role(*OPENS_EVERY_CASE) or works_in_department(actor, case):
         return True
-    return works_in_department(actor, case)
+    return actor.has_role("admin") and not case.confidential
 
 
 def works_the_case(actor: User, case: Case) -> bool:
     """People who work this case see its confidential parts: its department, supervisors, the registering person."""
-    if actor.has_role("supervisor", "admin"):
+    if actor.has_role("supervisor"):
         return True
     if works_in_department(actor, case):
         return True
-    return case.registered_by_id == actor.id
+    return case.registered_by_id is not None and case.registered_by_id == actor.id
 
 
 def can_see_private(actor: User, case: Case) -> bool:
-    return not case.confidential or works_the_case(actor, case)
+    """Whether this person reads the caller (number, name, employer, district) and the detail of the case."""
+    if works_the_case(actor, case):
+        return True
+    if case.confidential:
+        return False
+    if actor.has_role("operator"):
+        return True
+    return actor.has_role("producer") and case.channel == RADIO_CHANNEL
+
+
+def sees_numbers_without_case(actor: User) -> bool:
+    """A caller's number on a call or call-back that no case covers yet: those who call people back."""
+    return actor.has_role("operator", "supervisor")
+
+
+def caller_number_visible(actor: User, case: Case | None) -> bool:
+    """The telephony pages (calls, call-backs, SMS): the number of a call that became a case follows the
+    case's rule; one without a case is for operators and supervisors only."""
+    if not sees_numbers_without_case(actor):
+        return False
+    return case is None or can_see_private(actor, case)
 
 
 def scope(actor: User, stmt: Select) -> Select:
-    """Restrict a case query to what the actor may list."""
-    if actor.has_role(*WIDE_ROLES):
+    """Restrict a case query to what the actor may list (the SQL form of can_view)."""
+    if actor.has_role(*OPENS_EVERY_CASE):
         return stmt
+    conds = []
     if actor.has_role("handler") and actor.department_id is not None:
-        return stmt.where(Case.department_id == actor.department_id)
-    return stmt.where(false())
+        conds.append(Case.department_id == actor.department_id)
+    if actor.has_role("admin"):
+        conds.append(Case.confidential.is_(False))
+    return stmt.where(or_(*conds)) if conds else stmt.where(false())
 
 
 def private_filter_allowed(actor: User):
-    """SQL condition for rows whose private parts (phone, detail) the actor may search in."""
-    if actor.has_role("supervisor", "admin"):
+    """SQL condition for rows whose private parts (phone, detail) the actor may search in (the SQL form of
+    can_see_private); None when that is every row."""
+    if actor.has_role("supervisor"):
         return None
-    conds = [Case.confidential.is_(False), Case.registered_by_id == actor.id]
+    conds = [Case.registered_by_id == actor.id]
     if actor.has_role("handler") and actor.department_id is not None:
         conds.append(Case.department_id == actor.department_id)
+    if actor.has_role("operator"):
+        conds.append(Case.confidential.is_(False))
+    elif actor.has_role("producer"):
+        conds.append(and_(Case.confidential.is_(False), Case.channel == RADIO_CHANNEL))
     return or_(*conds)
 
 

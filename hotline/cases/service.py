@@ -291,6 +291,7 @@ def validate_registration(actor: User | None, data: dict[str, Any]) -> dict[str,
         errors.add(_("A confidential case cannot be cleared for broadcast."),
                    {"broadcast_ok": _("Not with confidential.")})
     errors.raise_any()
+    telephony_hooks().before_register(actor, data)  # the call / call-back it names exists and is theirs
     if dispatch and actor is not None and not actor.has_role(*MOVES["assign"].roles):
         # Dispatching at registration is the assign move: same roles as the table says.
         raise Forbidden(_("Your role may register cases but not dispatch them."))

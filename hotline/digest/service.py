@@ -41,12 +41,19 @@ SOURCE_MAX = 200
 
 # ---------------------------------------------------------------- reading
 
+FIRST_YEAR, LAST_YEAR = 2000, 2099  # air dates; 0001-01-01 or 9999-12-31 would overflow the date arithmetic
+
+
 def parse_day(raw: Any, field: str = "date") -> date:
     try:
-        return date.fromisoformat(str(raw).strip())
+        day = date.fromisoformat(str(raw).strip())
     except (TypeError, ValueError):
         raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=str(raw)[:20]),
                            {field: _("Wrong date format.")}) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(_("The date must lie between the years %(first)d and %(last)d.", first=FIRST_YEAR,
+                             last=LAST_YEAR), {field: _("Out of range.")})
+    return day
 
 
 def get_digest(day: date) -> Digest | None:

@@ -266,8 +266,11 @@ def queue(episode: Episode) -> dict[str, list[CallIn]]:
     return by
 
 
-def alerts_for(callins: list[CallIn]) -> dict[int, Alerts]:
-    """Repeat caller, open cases and earlier complaints for each call-in's number, in three queries."""
+def alerts_for(callins: list[CallIn], actor: User | None = None) -> dict[int, Alerts]:
+    """Repeat caller, open cases and earlier complaints for each call-in's number, in three queries.
+
+    The cases counted are those whose caller `actor` may look up by number (hotline/cases/access.py: a
+    producer, the radio call-ins'); a hotline caller's cases are no business of the studio."""
     phones = sorted({c.phone for c in callins if c.phone})
     result = {c.id: Alerts() for c in callins}
     if not phones:
@@ -277,9 +280,16 @@ def alerts_for(callins: list[CallIn]) -> dict[int, Alerts]:
             select(CallIn.phone, func.min(CallIn.id), func.count()).where(CallIn.phone.in_(phones))
             .group_by(CallIn.phone)):
         earlier[phone] = count
-    case_rows = db.session.execute(
-        select(Case.caller_phone, Case.status, Case.type_code, func.count())
-        .where(Case.caller_phone.in_(phones)).group_by(Case.caller_phone, Case.status, Case.type_code)).all()
+    case_stmt = select(Case.caller_phone, Case.status, Case.type_code, func.count()).where(
+        Case.caller_phone.in_(phones))
+    if actor is not None:
+        from hotline.cases import access
+
+        case_stmt = access.scope(actor, case_stmt)
+        allowed = access.private_filter_allowed(actor)
+        if allowed is not None:
+            case_stmt = case_stmt.where(allowed)
+    case_rows = db.session.execute(case_stmt.group_by(Case.caller_phone, Case.status, Case.type_code)).all()
     per_phone: dict[str, Alerts] = {}
     for phone, status, type_code, count in case_rows:
         a = per_phone.setdefault(phone, Alerts())

@@ -26,7 +26,7 @@ from hotline.radio import schedule, service
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
 from hotline.redact import redact
 # Twilio's signature check of the telephony door, reused as it is (public, CSRF-exempt, 403 unless signed).
-from hotline.telephony.views import webhook
+from hotline.telephony.views import webhook, webhook_params
 
 bp = Blueprint("radio", __name__)
 POLL_MS = 3000
@@ -83,7 +83,7 @@ def _console_context(episode: Episode) -> dict[str, Any]:
     on_air = queue["on_air"][0] if queue["on_air"] else None
     finished = queue["done"] + queue["dropped"]
     last_done = queue["done"][0] if queue["done"] else None
-    return {"episode": episode, "queue": queue, "alerts": service.alerts_for(everyone), "on_air": on_air,
+    return {"episode": episode, "queue": queue, "alerts": service.alerts_for(everyone, current_actor()), "on_air": on_air,
             "finished": sorted(finished, key=lambda c: c.ended_at or c.arrived_at, reverse=True),
             "case_target": on_air or (last_done if last_done and not last_done.case_id else None),
             "now_iso": now.isoformat(), "poll_ms": POLL_MS, "on_air_seconds": service.on_air_seconds,
@@ -373,7 +373,7 @@ def twilio_voice():
     the caller waits in the studio's queue. Outside a live episode's hour the caller hears it is closed."""
     from twilio.twiml.voice_response import VoiceResponse
 
-    form = request.form
+    form = webhook_params()  # the character rule of every other webhook (hotline/telephony/views.py)
     programme = schedule.programme_of_kind("live")
     response = VoiceResponse()
     episode = None
@@ -406,8 +406,9 @@ def twilio_voice():
 @webhook
 def twilio_status():
     """The caller hung up (or Twilio gave up): a call still waiting is dropped from the queue."""
-    sid = (request.form.get("CallSid") or "").strip()[:64]
-    status = request.form.get("CallStatus") or ""
+    form = webhook_params()
+    sid = (form.get("CallSid") or "").strip()[:64]
+    status = form.get("CallStatus") or ""
     service.caller_hung_up(sid, status)
     return Response("", 204)
 

@@ -123,9 +123,9 @@ def _fingerprint(period: Period) -> tuple[int, int]:
     return int(count or 0), int(last or 0)
 
 
-def _sample(period: Period, count: int) -> list[tuple[int, str, str]]:
+def _sample(period: Period, count: int) -> list[tuple[int, str, str, bool]]:
     stride = max(1, -(-count // SAMPLE))
-    stmt = select(Case.id, Case.case_no, Case.summary).where(_in(period))
+    stmt = select(Case.id, Case.case_no, Case.summary, Case.confidential).where(_in(period))
     if stride > 1:
         stmt = stmt.where(Case.id % stride == 0)
     return [tuple(r) for r in db.session.execute(stmt.order_by(Case.id.desc()).limit(SAMPLE * 2))]
@@ -159,8 +159,11 @@ def hot_topics(period: Period) -> HotTopics:
     categories = categories[:MAX_CATEGORIES]
     for topic in categories:
         cat_id = next(i for i, (code, _n) in names.items() if code == topic.key)
-        rows = db.session.execute(select(Case.case_no, Case.summary).where(_in(period), Case.category_id == cat_id)
-                                  .order_by(Case.id.desc()).limit(EXAMPLES))
+        # Examples never quote a confidential case: the page is for administrators too, who never read
+        # those (hotline/cases/access.py); the counts still include them.
+        rows = db.session.execute(select(Case.case_no, Case.summary).where(
+            _in(period), Case.category_id == cat_id, Case.confidential.is_(False))
+            .order_by(Case.id.desc()).limit(EXAMPLES))
         topic.examples = [{"case_no": no, "summary": summary} for no, summary in rows]
 
     # words
@@ -168,13 +171,13 @@ def hot_topics(period: Period) -> HotTopics:
     before_docs = _sample(previous, before_total)
     now_words: Counter[str] = Counter()
     examples: dict[str, list[dict[str, str]]] = {}
-    for _id, case_no, summary in now_docs:  # newest first: the first examples are the latest
+    for _id, case_no, summary, confidential in now_docs:  # newest first: the first examples are the latest
         for word in words_of(summary):
             now_words[word] += 1
-            if len(examples.setdefault(word, [])) < EXAMPLES:
+            if len(examples.setdefault(word, [])) < EXAMPLES and not confidential:
                 examples[word].append({"case_no": case_no, "summary": summary})
     before_words: Counter[str] = Counter()
-    for _id, _no, summary in before_docs:
+    for _id, _no, summary, _confidential in before_docs:
         before_words.update(words_of(summary))
     words = []
     for word, n in now_words.items():

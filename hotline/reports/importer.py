@@ -142,20 +142,27 @@ def read_table(filename: str, data: bytes) -> tuple[list[str], Iterator[tuple[in
 def _read_xlsx(data: bytes):
     from openpyxl import load_workbook
 
+    unreadable = FileProblem(_("The file could not be read as an Excel workbook (.xlsx)."))
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001  (zip, XML or format errors: all mean "not a workbook")
-        raise FileProblem(_("The file could not be read as an Excel workbook (.xlsx).")) from None
-    ws = wb["台账"] if "台账" in wb.sheetnames else wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
+        raise unreadable from None
+    try:
+        ws = wb["台账"] if "台账" in wb.sheetnames else wb.worksheets[0]
+        # Read here, not lazily while checking: a damaged sheet (truncated XML, a bad shared-string index)
+        # fails while its rows are parsed, and that must be the same clear answer, not a 500 later.
+        all_rows = [list(values) for values in ws.iter_rows(values_only=True)]
+    except Exception:  # noqa: BLE001  (XML, zip or value errors inside the workbook)
+        raise unreadable from None
+    finally:
+        wb.close()
+    if not all_rows:
         raise FileProblem(_("The file is empty."))
+    header = all_rows[0]
 
     def body():
-        for number, values in enumerate(rows, start=2):
-            yield number, list(values)
-        wb.close()
+        for number, values in enumerate(all_rows[1:], start=2):
+            yield number, values
 
     return [str(h or "").strip() for h in header], body()
 

@@ -98,6 +98,7 @@ class Figures:
     surveyed: int = 0
     satisfied: int = 0
     reopened: int = 0
+    reopened_closed: int = 0  # of the closed cases, those reopened at least once (the rate's numerator)
     replied: int = 0  # replied cases not closed on the call (the average's denominator)
     attempted: int = 0  # closed cases with a 回访 result, reached or not
     resolved: int = 0  # closed cases whose caller said the problem was solved
@@ -134,7 +135,9 @@ class Figures:
 
     @property
     def reopen_rate(self) -> float | None:
-        return ratio(self.reopened, self.closed)
+        # Of the closed cases, the share reopened at least once: a reopened case still being worked is
+        # not in the denominator, so it is not in the numerator either (the rate stays within 0..1).
+        return ratio(self.reopened_closed, self.closed)
 
     @property
     def answer_rate(self) -> float | None:
@@ -151,6 +154,7 @@ class Figures:
     def add(self, row: Any) -> None:
         for name in COUNT_KEYS:  # overdue_open is not in the period's row: see overdue_now()
             setattr(self, name, getattr(self, name) + int(getattr(row, name, 0) or 0))
+        self.reopened_closed += int(getattr(row, "reopened_closed", 0) or 0)
         self.reply_seconds += float(row.reply_seconds or 0)
 
     def as_dict(self, with_key: bool = False) -> dict[str, Any]:
@@ -216,6 +220,7 @@ def count_columns(now: datetime) -> list:
         n(and_(closed, survey_condition("reached"))).label("surveyed"),
         n(and_(closed, survey_condition("positive"))).label("satisfied"),
         n(reopened_condition()).label("reopened"),
+        n(and_(closed, reopened_condition())).label("reopened_closed"),
         n(and_(closed, survey_condition("attempted"))).label("attempted"),
         n(and_(closed, survey_condition("reached"), Case.survey_resolved.is_(True))).label("resolved"),
         n(replied).label("replied"),

@@ -13,6 +13,39 @@ from hotline.cases.models import Case
 _YES = (True, 1, "1", "on", "true", "yes")
 
 
+def before_register(actor: User | None, data: dict[str, Any]) -> None:
+    """The call and the call-back entry a new case says it comes from must exist, and only those who
+    answer calls and call back (operators; the telephony system itself) may tie a case to them: anyone
+    else could close a stranger's missed-call entry as reached. Refused before anything is saved."""
+    call_sid, callback_id = data.get("call_sid"), data.get("callback_id")
+    if call_sid in (None, "") and callback_id in (None, ""):
+        return
+    from flask_babel import gettext as _
+    from sqlalchemy import select
+
+    from hotline.errors import Forbidden, InvalidInput
+    from hotline.extensions import db
+    from hotline.telephony.models import Call, Callback
+
+    if actor is not None and not actor.has_role("operator"):
+        raise Forbidden(_("Only operators log a case for a call or a call-back."))
+    if call_sid not in (None, ""):
+        sid = call_sid.strip() if isinstance(call_sid, str) else ""
+        known = bool(sid) and len(sid) <= 64 and "\x00" not in sid and db.session.scalar(
+            select(Call.id).where(Call.call_sid == sid, Call.direction == "inbound")) is not None
+        if not known:
+            raise InvalidInput(_("The call this case is logged for is not known."), {"call_sid": _("Unknown call.")})
+    if callback_id not in (None, ""):
+        try:
+            entry_id = int(str(callback_id).strip())
+        except ValueError:
+            entry_id = None
+        known = entry_id is not None and 0 < entry_id < 2 ** 31 and db.session.get(Callback, entry_id) is not None
+        if not known:
+            raise InvalidInput(_("The call-back entry this case is logged for is not known."),
+                               {"callback_id": _("Unknown call-back entry.")})
+
+
 def after_register(actor: User | None, case: Case, data: dict[str, Any]) -> None:
     wants_sms = data.get("sms_receipt") in _YES
     call_sid = data.get("call_sid")

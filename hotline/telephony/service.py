@@ -224,6 +224,8 @@ def recording_done(params: dict[str, str]) -> Call:
     status = (params.get("RecordingStatus") or "completed").strip().lower()
     duration = seconds(params.get("RecordingDuration")) or 0
     url = (params.get("RecordingUrl") or "").strip()[:500]
+    if not web_address(url):
+        url = ""  # javascript:, data: … never become a link on the call log (Twilio sends https)
     if status != "completed" or call.recording_sid is not None or not url or duration < MIN_MESSAGE_SECONDS:
         return call  # absent or failed, a retry, or nothing said
     call.recording_sid = (params.get("RecordingSid") or "").strip()[:64] or "unknown"
@@ -243,10 +245,11 @@ def _register_voicemail(call: Call) -> None:
     from hotline.telephony import settings as line
 
     cfg = line.get()
-    shown = access.display_phone(call.from_phone)
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # case data, not one reader's language
-        summary = _("Voicemail from %(phone)s, %(n)d seconds. Listen to it and complete the case.",
-                    phone=shown, n=call.recording_seconds or 0)
+        # No number in the summary: every role that may open the case reads it, search finds it and the
+        # 台账 prints it; the number is in the caller field, shown or masked by the one rule.
+        summary = _("Voicemail, %(n)d seconds. Listen to it and complete the case.",
+                    n=call.recording_seconds or 0)
         detail = _("Voicemail left at %(when)s. Recording: %(url)s",
                    when=clock.to_local(call.started_at).strftime("%Y-%m-%d %H:%M"), url=recording_link(call))
     data = {
@@ -261,9 +264,22 @@ def _register_voicemail(call: Call) -> None:
         log.error("voicemail %s could not become a case: %s", call.call_sid, err.message)
 
 
+def web_address(url: str | None) -> bool:
+    """An http(s) address with a host: the only kind a page may turn into a link."""
+    from urllib.parse import urlsplit
+
+    if not url or any(ord(ch) < 0x21 for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("https", "http") and bool(parts.netloc)
+
+
 def recording_link(call: Call) -> str:
-    """Twilio serves the recording as MP3 when asked for it."""
-    if not call.recording_url:
+    """Twilio serves the recording as MP3 when asked for it. "" for anything but an http(s) address."""
+    if not web_address(call.recording_url):
         return ""
     return call.recording_url if call.recording_url.endswith((".mp3", ".wav")) else call.recording_url + ".mp3"
 
@@ -535,15 +551,15 @@ def link_case(actor: User | None, sid: Any, case: Case) -> None:
 
 def may_see_numbers(actor: User) -> bool:
     """Operators call people back and supervisors check them; everyone else sees masked numbers."""
-    return actor.has_role("operator", "supervisor")
+    return access.sees_numbers_without_case(actor)
 
 
 def visible_phone(actor: User, phone: str, case: Case | None = None) -> str | None:
     """The caller's full number if this person may see it, else None. A call, call-back or SMS that
     belongs to a confidential case shows the number only to those who work that case, as the case page does."""
-    if phone == ANONYMOUS or not may_see_numbers(actor):
+    if phone == ANONYMOUS:
         return None
-    return phone if case is None or access.can_see_private(actor, case) else None
+    return phone if access.caller_number_visible(actor, case) else None
 
 
 def shown_number(actor: User, phone: str, case: Case | None = None) -> str:

@@ -8,7 +8,7 @@
     flask --app wsgi hotline simulate day --date 2026-12-01 --calls 500   # a whole day, in-process
 
 Requests go through the app's test client (same database, no server needed), or with --url to a
-running server (whose auth token must be the same: TWILIO_AUTH_TOKEN, or the development token).
+running server (whose auth token must be the same: TWILIO_AUTH_TOKEN, or the instance's development token).
 They are signed with twilio's RequestValidator for the exact URL and parameters, as Twilio would.
 """
 from __future__ import annotations
@@ -47,13 +47,13 @@ class Poster:
     """Signs and posts webhooks: in-process through the test client, or over HTTP to `base_url`."""
 
     def __init__(self, app, base_url: str | None = None):
-        from hotline.telephony.views import DEV_SIGNING_TOKEN
+        from hotline.telephony.views import dev_signing_token
 
         self.app = app
         self.base_url = base_url.rstrip("/") if base_url else None
         token = app.config.get("TWILIO_AUTH_TOKEN")
         if not token and app.config.get("HOTLINE_ENV") in ("development", "test"):
-            token = DEV_SIGNING_TOKEN
+            token = dev_signing_token()
         if not token:
             raise click.ClickException("TWILIO_AUTH_TOKEN is not set: the server would refuse every webhook.")
         self.validator = RequestValidator(token)

@@ -8,7 +8,8 @@ URL that is checked is HOTLINE_PUBLIC_URL + path (+ query) when that is set (rec
 configured at Twilio), else the URL of the request as this process sees it. Behind a reverse proxy
 without HOTLINE_PUBLIC_URL, set HOTLINE_PROXY_FIX to the number of proxies so that werkzeug's ProxyFix
 restores the scheme and host Twilio used (X-Forwarded-Proto / -Host / -Port). Without
-TWILIO_AUTH_TOKEN, development and test sign with DEV_SIGNING_TOKEN (the simulator uses it);
+TWILIO_AUTH_TOKEN, development and test sign with dev_signing_token(), a random secret kept in instance/
+(the simulator uses it);
 production refuses every webhook. CSRF does not apply to these views (csrf.exempt): the signature does.
 
 Live calls
@@ -52,7 +53,13 @@ except ImportError:  # pragma: no cover
 log = logging.getLogger("hotline.telephony")
 bp = Blueprint("telephony", __name__)
 
-DEV_SIGNING_TOKEN = "development-only-twilio-token"
+
+def dev_signing_token() -> str:
+    """Development and test without a Twilio account: this installation's own random secret
+    (instance/twilio_signing_token), never a fixed one anybody could read in the source."""
+    from hotline.config import instance_secret
+
+    return instance_secret("twilio_signing_token")
 POLL_MS = 2000
 
 CALL_STATUS_LABELS = {
@@ -90,7 +97,7 @@ def signing_token() -> str | None:
     if cfg.get("TWILIO_AUTH_TOKEN"):
         return cfg["TWILIO_AUTH_TOKEN"]
     if cfg.get("HOTLINE_ENV") in ("development", "test"):
-        return DEV_SIGNING_TOKEN
+        return dev_signing_token()
     return None
 
 
@@ -142,11 +149,11 @@ def webhook(view):
             return Response("Bad request: missing " + ", ".join(err.fields) + "\n", 400, mimetype="text/plain")
 
     csrf.exempt(checked)
-    checked.signed_webhook = True  # hotline/web.py: not refused for odd characters; _params() drops them
+    checked.signed_webhook = True  # hotline/web.py: not refused for odd characters; webhook_params() drops them
     return public(checked)
 
 
-def _params() -> dict[str, str]:
+def webhook_params() -> dict[str, str]:
     """Twilio's fields without the characters no text field keeps. A caller's SMS is never refused for
     them (Twilio would not resend it): they are dropped, after the signature was checked on the raw form."""
     return {key: xml_safe(value) for key, value in request.form.to_dict(flat=True).items()}
@@ -163,7 +170,7 @@ def _xml(response) -> Response:
 def voice():
     """An inbound call: greeting, then the queue (office hours) or a voicemail (after hours)."""
     cfg = line.get()
-    call, _created = service.ensure_call(_params(), voice=True)
+    call, _created = service.ensure_call(webhook_params(), voice=True)
     route = service.choose_route(call, line.is_open(settings=cfg), cfg.dial_to)
     if route == "queue":
         return _xml(twiml.queue(cfg, public_url))
@@ -175,14 +182,14 @@ def voice():
 @bp.post("/twilio/voice/status")
 @webhook
 def call_status():
-    service.status_changed(_params())
+    service.status_changed(webhook_params())
     return "", 204
 
 
 @bp.post("/twilio/voice/wait")
 @webhook
 def queue_wait():
-    return _xml(twiml.wait(line.get(), service.seconds(_params().get("QueueTime")) or 0))
+    return _xml(twiml.wait(line.get(), service.seconds(webhook_params().get("QueueTime")) or 0))
 
 
 @bp.post("/twilio/voice/queue")
@@ -190,7 +197,7 @@ def queue_wait():
 def queue_left():
     """<Enqueue action>: the caller left the queue. Timed out or the queue failed: on to voicemail."""
     cfg = line.get()
-    if service.left_queue(_params()) == "voicemail":
+    if service.left_queue(webhook_params()) == "voicemail":
         return _xml(twiml.voicemail(cfg, public_url, cfg.say_busy))
     return _xml(twiml.empty())
 
@@ -199,7 +206,7 @@ def queue_left():
 @webhook
 def dial_done():
     cfg = line.get()
-    if service.dial_finished(_params()) == "voicemail":
+    if service.dial_finished(webhook_params()) == "voicemail":
         return _xml(twiml.voicemail(cfg, public_url, cfg.say_busy))
     return _xml(twiml.empty())
 
@@ -208,7 +215,7 @@ def dial_done():
 @webhook
 def bridged():
     """<Queue url>: an operator dequeued the caller. Played to the caller just before they are connected."""
-    service.answered(_params(), request.args.get("operator"))
+    service.answered(webhook_params(), request.args.get("operator"))
     return _xml(twiml.empty())
 
 
@@ -217,10 +224,10 @@ def bridged():
 def agent():
     """An operator's phone (its own number) or softphone (client:<username>) calls in to take the next caller."""
     cfg = line.get()
-    operator = service.operator_for_agent(_params().get("From"))
+    operator = service.operator_for_agent(webhook_params().get("From"))
     if operator is None:
         return _xml(twiml.refuse(cfg))
-    service.record_agent_leg(_params())
+    service.record_agent_leg(webhook_params())
     return _xml(twiml.agent(cfg, public_url("telephony.bridged", operator=operator.id)))
 
 
@@ -234,7 +241,7 @@ def recorded():
 @bp.post("/twilio/recording")
 @webhook
 def recording():
-    service.recording_done(_params())
+    service.recording_done(webhook_params())
     return "", 204
 
 
@@ -243,7 +250,7 @@ def recording():
 def inbound_sms():
     """A caller's SMS: a survey answer is recorded; anything else goes on the operators' list. No inline reply:
     any answer goes through the outbox."""
-    sms.receive(_params())
+    sms.receive(webhook_params())
     return _xml(MessagingResponse())
 
 
