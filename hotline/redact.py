@@ -255,17 +255,17 @@ _WECHAT = re.compile(r"(?:微信|威信|VX|vx|Vx|WX|wx|wechat|WeChat|weixin|V信
 _PLATE = re.compile(r"(?<![A-Za-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
                     r"\s?[A-Z][ ·•.\-]?[A-Z0-9]{5,6}(?![A-Za-z0-9])")
 _NUM = r"[0-9一二三四五六七八九十百零]+"
+_HN = "(?:(?![镇乡区市县省在住的是有位自])[\u4e00-\u9fff])"  # a place name's characters
 _ROAD_ADDRESS = re.compile(
-    f"{H}{{1,10}}?(?:路|街|大道|大街|巷|弄)(?:{_NUM}(?:-{_NUM})?号(?:院)?)"
+    f"{_HN}{{1,8}}?(?:路|街|大道|大街|巷|弄)(?:{_NUM}(?:-{_NUM})?号(?:院)?)"
     f"(?:{_NUM}(?:幢|栋|号楼|楼|座))?(?:{_NUM}单元)?(?:{_NUM}(?:室|号房|户))?")
 _ESTATE = re.compile(
-    f"{H}{{2,6}}?(?:小区|花园|新村|家园|公寓|嘉园|山庄|名苑|雅苑|华庭|豪庭|佳苑|新城|宿舍)"
+    f"{_HN}{{2,4}}?(?:小区|花园|新村|家园|公寓|嘉园|山庄|名苑|雅苑|华庭|豪庭|佳苑|新城|宿舍)"
     f"(?:{_NUM}(?:幢|栋|号楼|号|楼|区))?(?:{_NUM}单元)?(?:{_NUM}(?:室|号房|户))?")
 _BUILDING = re.compile(f"{_NUM}(?:幢|栋|号楼)(?:{_NUM}单元)?{_NUM}(?:室|号房)|{_NUM}单元{_NUM}(?:室|号房)?")
-_HN = "(?:(?![镇乡区市县省在住的是])[\u4e00-\u9fff])"
 _VILLAGE = re.compile(f"(?:{_HN}{{2,4}}村{_NUM}组|(?<=[镇乡])(?:{_HN}{{2,4}}?)村|(?<=住在|家在|老家|来自|住的)(?:{_HN}{{2,3}})村"
                       f"|{_HN}{{2,4}}?(?:社区|居委会|村委会))")
-_TOWN = re.compile("(?:" + "|".join(sorted(TOWNS, key=len, reverse=True)) + f")镇?|{H}{{2}}(?<![城乡村集重小古])镇")
+_TOWN = re.compile("(?:" + "|".join(sorted(TOWNS, key=len, reverse=True)) + f")镇?|{_HN}{{2}}(?<![城乡村集重小古某])镇")
 _PINYIN_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]+(?: [A-Za-z]+){1,3}(?![A-Za-z])")
 _PY_SYL_RE = re.compile(f"(?:{_PY_SYL}){{1,3}}")
 
@@ -355,6 +355,8 @@ class _Detector:
         self.employers = employers
         self.employer_cleared = employer_cleared
         self.allow = [a for a in allow if a]
+        if employer_cleared:  # the producer cleared the case's employer: its name and short forms are read
+            self.allow += [v for e in employers if e for v in _employer_variants(normalise(e))]
         self._tagged: list[tuple[str, str]] | None = None
         self._words: dict[int, str] | None = None
 
@@ -374,6 +376,8 @@ class _Detector:
         found = self.text[start:end]
         if self._allowed(found):
             return
+        if kind in ("town", "address", "employer", "person") and ("某" in found or found.startswith("该")):
+            return  # already a spoken form
         if guard and self._overlaps_protected(start, end):
             return
         self.spans.append(_Span(start, end, kind, spoken, key))
@@ -436,7 +440,7 @@ class _Detector:
             for m in pattern.finditer(text):
                 start = m.start()
                 # the road or estate name starts after a boundary word: 住在 / 在 / 位于
-                prefix = re.match(r".*?(?:住址|住在|家住|住|位于|在|于|到|是|的|搬到)", text[start:m.end()])
+                prefix = re.match(r".*?(?:住址|住在|家住|住|位于|来自|在|于|到|是|的|搬到)", text[start:m.end()])
                 if prefix and prefix.end() < m.end() - 2:
                     start += prefix.end()
                 found = text[start:m.end()]
@@ -599,7 +603,9 @@ class _Detector:
 
     def _add_person(self, start: int, end: int, surname: str, strict: bool = False) -> None:
         found = self.text[start:end]
-        if found in _NOT_NAMES or found in TITLES or found in ROLE_CUES or (strict and _looks_like_word(found)):
+        given = found[len(surname):]
+        if found in _NOT_NAMES or found in TITLES or found in ROLE_CUES or (strict and _looks_like_word(found)) \
+                or given.endswith(TITLES) or given in ("总", "某", "姓", "氏"):
             return
         self.add(start, end, "person", surname, key="person:" + found.rstrip("*＊"))
 
