@@ -764,7 +764,7 @@ def _spoken_number(kind: str, before: str) -> str:
     """The word read where a number was, when its clause goes on: 您打电话找我 (not 您打找我)."""
     if kind in ("qq", "wechat"):  # the span holds its cue: 微信号wxid_… → 微信, unless 微信 was just said
         return "" if before.endswith(("微信", "QQ", "qq")) else {"qq": "QQ", "wechat": "微信"}[kind]
-    if _CUE_TAIL.search(before):
+    if _CUE_TAIL.search(before) or re.search(r"(?:回电|致电|回拨|来电)$", before):
         return ""
     return {"mobile": "电话", "landline": "电话", "email": "邮箱", "qq": "QQ", "wechat": "微信", "id": "身份证",
             "card": "银行卡", "plate": "车辆", "number": "", "mask": ""}.get(kind, "")
