@@ -492,7 +492,7 @@ class _Detector:
                         start += len(det)
                     break
             if len(name_part) < 2 or name_part in GENERIC_BUSINESS or _industry_only(name_part) \
-                    or name_part.startswith(("某", "该", "本")):
+                    or name_part.startswith(("某", "该", "本")) or name_part.endswith(("该", "本", "某", "这", "那", "此")):
                 continue
             if self._overlaps_protected(start, end) and not self._district_prefix_only(start, end):
                 continue
@@ -753,8 +753,8 @@ def _merge_rows(text: str, spans: list[_Span]) -> list[_Span]:
 # ---------------------------------------------------------------- 3. rewrite
 
 _CLAUSE_END = "，,。；;！!？?\n"
-_INTRO_RE = re.compile(r"^(?:(?:你好|您好|喂)[，,！!]?)?(?:我叫|我姓|我的名字叫|我的名字是|本人姓|本人叫|本人是|本人)")
-_SELF_IS = re.compile(r"^(?:(?:你好|您好|喂)[，,！!]?)?我是")
+_INTRO_RE = re.compile(r"^(?:(?:你好|您好|喂)[，,！!]?)?(?:我叫|我姓|我的名字叫|我的名字是|本人姓|本人叫|本人是)")
+_SELF_IS = re.compile(r"^(?:(?:你好|您好|喂)[，,！!]?)?(?:我是|本人)")  # a self-introduction only with a name in it
 _GREETING = re.compile(r"^(?:你好|您好)[，,！!。]?")
 _CUE_TAIL = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, NUMBER_CUES), key=len, reverse=True)) + r")(?:号码|号)?\s?(?:是|为|:|：)?\s?$")
