@@ -105,7 +105,7 @@ FINDINGS = [
 def test_each_way_of_writing_an_identifier_found_in_the_issue_is_removed(what, text, secret):
     out = redact(text)
     flat = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]", "", normalise(out)).lower()
-    assert secret.lower() not in flat, (what, out)
+    assert re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]", "", secret).lower() not in flat, (what, out)
     assert "*" not in out
 
 
