@@ -187,9 +187,14 @@ def as_answer(answer: str) -> str:
     return _sentence(_ANSWER_PREFIX.sub("", answer.strip()))
 
 
-def qa_item(settings, case: Case, employer_cleared: bool = False) -> dict[str, Any]:
-    question = as_question(redact_case_text(case, case.summary, employer_cleared=employer_cleared))
-    answer = as_answer(redact_case_text(case, case.answer or "", employer_cleared=employer_cleared))
+def qa_item(settings, case: Case, employer_cleared: bool = False, redacted: tuple[str, str] | None = None
+            ) -> dict[str, Any]:
+    """The 热线问答 item of a case; `redacted` = (summary, answer) already through the redaction."""
+    if redacted is None:
+        redacted = (redact_case_text(case, case.summary, employer_cleared=employer_cleared),
+                    redact_case_text(case, case.answer or "", employer_cleared=employer_cleared))
+    question = as_question(redacted[0])
+    answer = as_answer(redacted[1])
     category = case.category.name if case.category else ""
     text = f"{settings.qa_question}{question}\n{settings.qa_answer}{answer}"
     short = question if len(question) <= 24 else question[:23] + "…"
@@ -219,11 +224,13 @@ def qa_candidates(settings, day: date, cutoff: datetime) -> list[dict[str, Any]]
         cleared_here = case.id in cleared
         answer = redact_case_text(case, case.answer or "", employer_cleared=cleared_here)
         key = re.sub(r"\W", "", _ANSWER_PREFIX.sub("", answer))
-        if answer_unfit(_ANSWER_PREFIX.sub("", answer)) or key in seen or not as_question(
-                redact_case_text(case, case.summary, employer_cleared=cleared_here)):
+        if answer_unfit(_ANSWER_PREFIX.sub("", answer)) or key in seen:
+            continue
+        summary = redact_case_text(case, case.summary, employer_cleared=cleared_here)
+        if not as_question(summary):
             continue
         seen.add(key)
-        chosen.append(qa_item(settings, case, cleared_here))
+        chosen.append(qa_item(settings, case, cleared_here, (summary, answer)))
     return chosen
 
 
