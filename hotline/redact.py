@@ -577,6 +577,8 @@ class _Detector:
             start, pos = pos, pos + len(word)
             if flag.startswith("nr") and 2 <= len(word) <= 4:
                 surname = surname_of(word)
+                if len(word) - len(surname) > 2:
+                    continue  # one surname and three more characters: no Chinese name
                 if surname in RARE_SURNAMES and len(word) < 3:
                     continue  # 练兵, 和平: a rare surname with one more character is rarely a name
                 if surname in SURNAMES or surname in COMPOUND_SURNAMES:
