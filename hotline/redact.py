@@ -67,6 +67,7 @@ ROLE_CUES = (
     "老婆", "爱人", "儿子", "女儿", "母亲", "父亲", "会计", "出纳", "人事", "老乡", "朋友", "职工", "员工",
     "工人", "包工头", "工头", "队长", "股东", "董事长", "总经理", "店长", "领班", "师傅", "主席", "副主席", "书记",
     "局长", "部长", "处长", "科长", "院长", "校长", "村长", "镇长", "律师", "医生", "护士", "保安", "司机", "邻居",
+    "妹妹", "姐姐", "哥哥", "弟弟", "表哥", "表姐", "表妹", "表弟", "亲戚", "侄子", "外甥", "儿媳", "女婿", "嫂子",
 )
 # Compound surnames that are not also ordinary words: a name whatever stands around it.
 SURE_COMPOUNDS = ("欧阳", "诸葛", "慕容", "令狐", "澹台", "皇甫", "尉迟", "公孙", "上官", "司徒", "端木", "夏侯", "轩辕",
@@ -84,6 +85,7 @@ NUMBER_CUES = (
     "联系电话", "电话号码", "手机号码", "身份证号码", "身份证号", "银行卡号", "工资卡号", "号码", "手机号", "手机",
     "电话", "座机", "身份证", "银行卡", "工资卡", "卡号", "账号", "帐号", "邮箱", "QQ号", "QQ", "qq", "微信号", "微信",
     "车牌号", "车牌", "Tel", "TEL", "tel", "ID", "id", "No", "NO", "电邮", "社保卡号", "社保卡", "工号",
+    "后六位", "后四位", "后八位", "尾号", "末尾",
 )
 # Terms that must survive whatever is near them.
 INSTITUTION_ENDINGS = (
@@ -115,6 +117,7 @@ COMPANY_FORMS = ("股份有限公司", "有限责任公司", "集团有限公司
 EMPLOYER_ENDINGS = COMPANY_FORMS + (
     "总厂", "分厂", "工厂", "厂", "酒店", "饭店", "大酒店", "宾馆", "超市", "商场", "商行", "门市部", "工作室",
     "专卖店", "门店", "店", "工地", "项目部", "车行", "作坊", "加工坊", "幼儿园", "培训学校", "培训中心",
+    "餐馆", "饭馆", "餐厅", "面馆", "酒楼", "旅馆", "发廊", "网吧", "会所", "诊所", "药房", "美容院", "农家乐",
 )
 # Not a name before 公司 / 厂: 我们公司, 这家厂, 一家电子厂.
 DETERMINERS = (
@@ -255,7 +258,7 @@ _WECHAT = re.compile(r"(?:微信|威信|VX|vx|Vx|WX|wx|wechat|WeChat|weixin|V信
 _PLATE = re.compile(r"(?<![A-Za-z0-9])[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
                     r"\s?[A-Z][ ·•.\-]?[A-Z0-9]{5,6}(?![A-Za-z0-9])")
 _NUM = r"[0-9一二三四五六七八九十百零]+"
-_HN = "(?:(?![镇乡区市县省在住的是有位自])[\u4e00-\u9fff])"  # a place name's characters
+_HN = "(?:(?![镇乡区市县省在住的是有位自号路街道巷弄])[\u4e00-\u9fff])"  # a place name's characters
 _ROAD_ADDRESS = re.compile(
     f"{_HN}{{1,8}}?(?:路|街|大道|大街|巷|弄)(?:{_NUM}(?:-{_NUM})?号(?:院)?)"
     f"(?:{_NUM}(?:幢|栋|号楼|楼|座))?(?:{_NUM}单元)?(?:{_NUM}(?:室|号房|户))?")
@@ -265,7 +268,8 @@ _ESTATE = re.compile(
 _BUILDING = re.compile(f"{_NUM}(?:幢|栋|号楼)(?:{_NUM}单元)?{_NUM}(?:室|号房)|{_NUM}单元{_NUM}(?:室|号房)?")
 _VILLAGE = re.compile(f"(?:{_HN}{{2,4}}村{_NUM}组|(?<=[镇乡])(?:{_HN}{{2,4}}?)村|(?<=住在|家在|老家|来自|住的)(?:{_HN}{{2,3}})村"
                       f"|{_HN}{{2,4}}?(?:社区|居委会|村委会))")
-_TOWN = re.compile("(?:" + "|".join(sorted(TOWNS, key=len, reverse=True)) + f")镇?|{_HN}{{2}}(?<![城乡村集重小古某])镇")
+_TOWN = re.compile("(?:" + "|".join(sorted(TOWNS, key=len, reverse=True)) + f")(?:镇|街道)?"
+                   f"|{_HN}{{2}}(?<![城乡村集重小古某])镇")
 _PINYIN_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]+(?: [A-Za-z]+){1,3}(?![A-Za-z])")
 _PY_SYL_RE = re.compile(f"(?:{_PY_SYL}){{1,3}}")
 
@@ -286,7 +290,10 @@ def _employer_spoken(name: str, ending: str) -> tuple[str, str]:
         return "某酒店", "该酒店"
     if ending in ("超市", "商场"):
         return "某" + ending, "该" + ending
-    if ending.endswith("店") or ending in ("商行", "门市部", "车行", "工作室"):
+    if ending in ("餐馆", "饭馆", "餐厅", "面馆", "酒楼"):
+        return "某饭店", "该饭店"
+    if ending.endswith("店") or ending in ("商行", "门市部", "车行", "工作室", "旅馆", "发廊", "网吧", "会所", "诊所",
+                                          "药房", "美容院", "农家乐"):
         return "某店", "该店"
     if ending in ("工地", "项目部"):
         return "某工地", "该工地"
@@ -496,8 +503,6 @@ class _Detector:
                 continue
             if self._overlaps_protected(start, end) and not self._district_prefix_only(start, end):
                 continue
-            if re.fullmatch(r"[0-9A-Za-z]+", name_part):
-                continue
             first, _later = _employer_spoken(name_part, m.group(2))
             self.add(start, end, "employer", first, key="employer:" + name_part, guard=False)
 
@@ -571,12 +576,15 @@ class _Detector:
         for m in re.finditer(f"({_SURNAME_RE})[*＊]+", text):
             self._add_person(m.start(), m.end(), m.group(1))
         # jieba's person tags
-        pos = 0
+        next_pos = 0
         words = self.tagged()
         for index, (word, flag) in enumerate(words):
-            start, pos = pos, pos + len(word)
+            start, pos = next_pos, next_pos + len(word)
+            next_pos = pos
             if flag.startswith("nr") and 2 <= len(word) <= 4:
                 surname = surname_of(word)
+                while len(word) > len(surname) + 1 and word[-1] in NAME_STOP:  # 黄建说 → 黄建
+                    word, pos = word[:-1], pos - 1
                 if len(word) - len(surname) > 2:
                     continue  # one surname and three more characters: no Chinese name
                 if surname in RARE_SURNAMES and len(word) < 3:
@@ -586,7 +594,7 @@ class _Detector:
                         self._add_person(start, pos, surname, strict=True)
             elif len(word) == 1 and word in SURNAMES and flag in ("nr", "q", "n") and index + 1 < len(words):
                 nxt, nflag = words[index + 1]
-                if nflag.startswith(("nr", "ns")) and 1 <= len(nxt) <= 2 and not (set(nxt) & NAME_STOP):
+                if nflag.startswith(("nr", "ns", "nz")) and 1 <= len(nxt) <= 2 and not (set(nxt) & NAME_STOP):
                     self._add_person(start, pos + len(nxt), word, strict=True)
         # pinyin names: Wang Jianguo, ZHANG San
         for m in _PINYIN_WORD.finditer(text):
@@ -893,6 +901,7 @@ def _tidy(text: str, marks: list[tuple[int, int, str]]) -> str:
     result = re.sub(r"([，,；;、])\1+", r"\1", result)
     result = re.sub(r"(这位职工|该公司|该厂)(?:和|、)\1", r"\1", result)
     result = re.sub(r"(电话)(?:和|、)电话", r"\1", result)
+    result = re.sub(r"(某小区|某镇|某村)(?:\1)+", r"\1", result)
     result = re.sub(r"[*＊]+", "", result)
     result = re.sub(r" +([，。？！、；：])", r"\1", result)
     result = re.sub(r"[ ]{2,}", " ", result)

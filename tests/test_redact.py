@@ -258,3 +258,20 @@ def test_generated_names_never_survive(name, template, cue, title, known):
 def test_generated_emails_never_survive(local, domain, at, template):
     out = redact(template.format(x="邮箱" + local + at + domain))
     assert local.strip("_.") not in out.lower(), out
+
+
+# ---------------------------------------------------------------- sentences written after the rules (a hold-out)
+
+HOLD_OUT = [
+    ("我是盛泽镇的孙建华，在华联纺织厂干了十年，老板许文斌说厂子要搬走。", "在某纺织厂干了十年，老板说厂子要搬走。"),
+    ("职工邹丽萍称：公司人事部经理黄建说不给开离职证明，微信号：zlp_1990。", "职工称：公司人事部经理说不给开离职证明。"),
+    ("我住在吴江区松陵街道流虹路518号金色家园7幢。", "我住在吴江区某镇某小区。"),
+    ("我和我妹妹李小红都在好运来餐馆打工，老板娘天天骂人。", "我和我妹妹都在某饭店打工，老板娘天天骂人。"),
+    ("组织律师和劳动争议调解员在招聘现场提供法律服务。", "组织律师和劳动争议调解员在招聘现场提供法律服务。"),
+    ("依照公司法，厂规厂纪不能违反法律，店长说了不算。", "依照公司法，厂规厂纪不能违反法律，店长说了不算。"),
+]
+
+
+@pytest.mark.parametrize("text,expected", HOLD_OUT)
+def test_sentences_written_after_the_rules(text, expected):
+    assert redact(text) == expected
