@@ -1,7 +1,7 @@
 """digest item: terms a producer deliberately kept through the redaction, and who did it when
 
 Revision ID: c4e8a1d2f713
-Revises: b3dadc013626
+Revises: c16a0e1f7b20
 Create Date: 2026-12-03 19:40:00
 
 """
@@ -11,7 +11,7 @@ import hotline.db_types  # noqa: F401
 
 
 revision = 'c4e8a1d2f713'
-down_revision = 'b3dadc013626'
+down_revision = 'c16a0e1f7b20'
 branch_labels = None
 depends_on = None
 
