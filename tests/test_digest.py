@@ -125,8 +125,9 @@ def test_hotline_qa_comes_from_closed_cleared_cases_anonymised(ctx, users, progr
     qa = [i for i in service.revision(digest).items if i["section"] == "qa"]
     assert len(qa) == 1
     text = qa[0]["text"]
-    assert text == ("有职工打进12351热线问：我叫王*，在某公司上班，手机138****5678，老板拖欠工资。\n"
-                    "答：王*你好，可以先找某单位协商，不行就申请仲裁。")
+    # read as it is: no self-introduction, no number, no mask; a question ends in ？
+    assert text == ("有职工打进12351热线问：在某纺织企业上班，老板拖欠工资，该怎么办？\n"
+                    "答：可以先找某纺织企业协商，不行就申请仲裁。")
     blob = str(service.revision(digest).items) + str(service.revision(digest).left_out)
     for secret in ("王建国", "13812345678", "恒力", "保密的问题", "不同意播出", open_case.summary):
         assert secret not in blob
@@ -152,7 +153,7 @@ def test_employer_cleared_by_the_producer_is_named(ctx, users, programmes):
     service.clear_employer(digest, get_user("producer"), digest.version, key, True, "单位同意")
     db.session.commit()
     qa = next(i for i in service.revision(digest).items if i["section"] == "qa")
-    assert qa["text"].startswith("有职工打进12351热线问：恒力纺织拖欠工资。")
+    assert qa["text"].startswith("有职工打进12351热线问：恒力纺织拖欠工资，该怎么办？")
     assert "王建国" not in qa["text"]
 
 
@@ -241,6 +242,13 @@ def _built(app):
         db.session.commit()
 
 
+def _approve(app):
+    with app.app_context():
+        digest = service.get_digest(DAY)
+        service.approve(digest, get_user("producer"), digest.version)
+        db.session.commit()
+
+
 def _page(client, path="/digest/2026-11-30"):
     resp = client.get(path)
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
@@ -325,7 +333,7 @@ def test_a_producer_cannot_paste_a_callers_number_into_a_hotline_answer(ctx, use
                       "问：王建国问欠薪怎么办？请回电13812345678。答：可申请仲裁。")
     db.session.commit()
     text = next(i for i in service.revision(digest).items if i["section"] == "qa")["text"]
-    assert text == "问：王*问欠薪怎么办？请回电138****5678。答：可申请仲裁。"
+    assert text == "问：一位王姓职工问欠薪怎么办？请回电。答：可申请仲裁。"
 
 
 def test_rebuild_is_explicit_and_keeps_the_edited_version(app, producer):
@@ -471,6 +479,11 @@ def test_feed_lists_approved_digests_only(app, producer):
 def test_api_gives_the_digest_to_a_token(app, api, programmes):
     _built(app)
     station = api("producer")
+    draft = station.get("/digests/2026-11-30")  # a draft never leaves through the API (issue 13)
+    assert draft.status_code == 409 and draft.get_json()["error"]["code"] == "not_approved"
+    for path in ("/digests/2026-11-30.txt", "/digests/2026-11-30.docx"):
+        assert station.get(path).status_code == 409
+    _approve(app)
     resp = station.get("/digests/2026-11-30")
     assert resp.status_code == 200
     body = resp.get_json()
@@ -495,7 +508,176 @@ def test_json_matches_the_documented_schema(app, api, programmes):
     from referencing.jsonschema import DRAFT202012
 
     _built(app)
+    _approve(app)
     doc = app.test_client().get("/api/v1/openapi.json").get_json()
     registry = Registry().with_resource("urn:doc", Resource.from_contents(doc, default_specification=DRAFT202012))
     validator = Draft202012Validator({"$ref": "urn:doc#/components/schemas/Digest"}, registry=registry)
     validator.validate(api("supervisor").get("/digests/2026-11-30").get_json())
+
+
+# ---------------------------------------------------------------- issue 13: safe and speakable
+
+def test_only_answers_fit_for_listeners_are_chosen(ctx, users, programmes):
+    good = closed_case(summary="公司拖欠工资三个月怎么办", answer="可以向劳动保障监察部门投诉，也可以申请劳动仲裁。")
+    closed_case(summary="加班费怎么算", answer="已联系来电人并给出处理意见。")  # a process note
+    closed_case(summary="社保断缴怎么办", answer="无")  # a placeholder
+    closed_case(summary="年休假怎么算", answer="感谢您的来电，如有疑问请拨打12351。")  # boilerplate only
+    closed_case(summary="拖欠工资能要求赔偿吗", answer="可以向劳动保障监察部门投诉，也可以申请劳动仲裁。")  # duplicate
+    db.session.commit()
+    digest, _ = service.build(DAY, None)
+    qa = [i for i in service.revision(digest).items + service.revision(digest).left_out if i["section"] == "qa"]
+    assert len(qa) == 1  # the duplicate is read once, the note, placeholder and boilerplate never
+    assert qa[0]["text"].endswith("答：" + good.answer)
+
+
+def test_questions_read_as_questions_and_answers_as_answers(ctx, users, programmes):
+    closed_case(summary="来电人反映：你好，我是王建国，公司不签劳动合同，能要求双倍工资吗。",
+                answer="嘉宾律师答复：可以。用人单位超过一个月不满一年未签书面劳动合同的，应当每月支付二倍工资。")
+    db.session.commit()
+    digest, _ = service.build(DAY, None)
+    qa = next(i for i in service.revision(digest).items if i["section"] == "qa")
+    assert qa["text"] == ("有职工打进12351热线问：公司不签劳动合同，能要求双倍工资吗？\n"
+                          "答：可以。用人单位超过一个月不满一年未签书面劳动合同的，应当每月支付二倍工资。")
+
+
+def test_a_producers_item_is_redacted_on_save_and_the_changes_are_listed(app, producer):
+    html, token = _page(producer, "/digest/items/new")
+    data = {"csrf_token": token, "section": "union_news", "title": "走访鑫达电子厂",
+            "body": "市总工会走访鑫达电子厂，为困难职工张德福送去慰问金2000元，联系电话13812345678。",
+            "source": "市总办公室", "valid_from": "2026-11-30", "priority": "2", "active": "1"}
+    resp = producer.post("/digest/items/new", data=data, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert "Personal details were removed before saving" in page and "13812345678" in page  # shown once
+    with app.app_context():
+        row = db.session.scalar(select(ContentItem))
+        assert row.body == "市总工会走访某电子厂，为困难职工送去慰问金2000元。"
+        assert row.title == "走访某电子厂"
+        row_id, version = row.id, row.version
+    # an edit that brings the number back is redacted again
+    again = {**data, "version": version, "body": row.body + "请回电13812345678。"}
+    assert producer.post(f"/digest/items/{row_id}", data=again).status_code == 302
+    with app.app_context():
+        assert "13812345678" not in db.session.get(ContentItem, row_id).body
+
+
+def test_an_item_empty_after_redaction_is_refused_and_nothing_is_saved(app, producer):
+    html, token = _page(producer, "/digest/items/new")
+    resp = producer.post("/digest/items/new", data={
+        "csrf_token": token, "section": "union_news", "title": "联系方式", "body": "手机：13812345678",
+        "valid_from": "2026-11-30", "priority": "2", "active": "1"})
+    assert resp.status_code == 422
+    assert "Nothing would be left to read once personal details are removed; nothing was saved" in \
+        resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ContentItem)) == 0
+
+
+def test_restoring_a_term_is_deliberate_and_recorded(app, producer):
+    html, token = _page(producer, "/digest/items/new")
+    data = {"csrf_token": token, "section": "union_news", "title": "学习三洋能源公司的经验",
+            "body": "与会人员现场考察了吴中区三洋能源公司，学习该公司开好职代会的经验。",
+            "valid_from": "2026-11-30", "priority": "2", "active": "1"}
+    assert producer.post("/digest/items/new", data=data).status_code == 302
+    with app.app_context():
+        row = db.session.scalar(select(ContentItem))
+        assert "三洋" not in row.body and row.allowed_terms == "" and row.allowed_by_id is None
+        row_id, version = row.id, row.version
+    data = {**data, "version": version, "allowed_terms": "三洋能源公司"}
+    assert producer.post(f"/digest/items/{row_id}", data=data).status_code == 302
+    with app.app_context():
+        row = db.session.get(ContentItem, row_id)
+        assert "吴中区三洋能源公司" in row.body
+        assert row.allowed_terms == "三洋能源公司" and row.allowed_by_id == get_user("producer").id
+
+
+def test_the_digest_editor_redacts_every_item_and_records_a_kept_term(app, producer):
+    _built(app)
+    _html, token = _page(producer)
+    key = _items(app)[1]["key"]  # a 工会动态 item, not from a case
+    resp = producer.post("/digest/2026-11-30/items/edit", data={
+        "csrf_token": token, "version": _version(app), "key": key, "title": "",
+        "text": "王建国师傅在恒力纺织厂工作，电话13812345678。"}, follow_redirects=True)
+    assert "Personal details were removed before saving" in resp.get_data(as_text=True)
+    item = _items(app)[1]
+    assert item["text"] == "王师傅在某纺织厂工作。" and "*" not in item["text"]
+    assert all("found" not in c for c in item["redacted"])  # the revision never stores what was removed
+    producer.post("/digest/2026-11-30/items/edit", data={
+        "csrf_token": token, "version": _version(app), "key": key, "title": "",
+        "text": "王建国师傅在恒力纺织厂工作。", "allowed": "恒力纺织厂"})
+    assert _items(app)[1]["text"] == "王师傅在恒力纺织厂工作。"
+    with app.app_context():
+        assert "恒力纺织厂" in service.revision(service.get_digest(DAY)).note
+
+
+def test_an_added_item_is_redacted(app, producer):
+    _built(app)
+    _html, token = _page(producer)
+    producer.post("/digest/2026-11-30/items/add", data={
+        "csrf_token": token, "version": _version(app), "section": "qa", "title": "欠薪",
+        "text": "我叫李红梅，身份证320584198803081234，老板拖欠工资。"})
+    added = next(i for i in _items(app) if i["key"].startswith("add:"))
+    assert added["text"] == "老板拖欠工资。"
+
+
+def test_headings_are_not_doubled_and_the_answer_rule_is_on_the_page(app, users, login, programmes):
+    with app.app_context():
+        closed_case()
+        db.session.commit()
+    _built(app)
+    chinese = login(app.test_client(), "producer", lang="zh")
+    html, _token = _page(chinese)
+    assert "工会动态" in html and "(工会动态)" not in html and "(热线问答)" not in html
+    assert builder.ANSWER_RULE in html
+
+
+def test_drafts_are_refused_to_non_producers_and_served_once_approved(app, users, login, programmes):
+    _built(app)
+    supervisor = login(app.test_client(), "supervisor")
+    for path in (".txt", ".docx", "/print", ".json"):
+        resp = supervisor.get(f"/digest/2026-11-30{path}")
+        assert resp.status_code == 409, path
+        assert "not approved yet" in resp.get_data(as_text=True)
+    _approve(app)
+    assert supervisor.get("/digest/2026-11-30.txt").status_code == 200
+
+
+def test_an_edit_after_approval_serves_nothing_until_approved_again(app, api, producer):
+    _built(app)
+    _approve(app)
+    station = api("producer")
+    assert station.get("/digests/2026-11-30").status_code == 200
+    _html, token = _page(producer)
+    producer.post("/digest/2026-11-30/items/edit", data={
+        "csrf_token": token, "version": _version(app), "key": _items(app)[1]["key"], "text": "改稿。"})
+    assert station.get("/digests/2026-11-30").status_code == 409
+    assert "改稿" not in station.get("/digests/feed.atom").get_data(as_text=True)
+
+
+def test_docx_is_a4_chinese_and_named_after_the_programme(app, producer):
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    _built(app)
+    resp = producer.get("/digest/2026-11-30.docx")
+    disposition = resp.headers["Content-Disposition"]
+    assert "filename*=UTF-8''%E8%81%8C%E5%B7%A5%E4%B9%8B%E5%A3%B0-2026-11-30.docx" in disposition  # 职工之声-…
+    document = Document(io.BytesIO(resp.data))
+    section = document.sections[0]
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+    fonts = document.styles["Normal"].element.rPr.find(qn("w:rFonts"))
+    assert fonts.get(qn("w:eastAsia")) == "宋体"
+    lang = document.styles["Normal"].element.rPr.find(qn("w:lang"))
+    assert lang.get(qn("w:val")) == "zh-CN" and lang.get(qn("w:eastAsia")) == "zh-CN"
+    assert document.core_properties.language == "zh-CN"
+    assert "filename*=UTF-8''%E8%81%8C" in producer.get("/digest/2026-11-30.txt").headers["Content-Disposition"]
+
+
+def test_demo_news_items_are_dated_around_the_day_they_are_seeded(ctx, users, programmes):
+    from hotline.digest.demo import seed_radio_demo
+
+    seed_radio_demo(get_user("operator"))
+    db.session.commit()
+    bodies = " ".join(r.title + r.body for r in db.session.scalars(select(ContentItem)))
+    for stale in ("2月26日", "3月6日", "3月中下旬", "第98个", "庆三八", "春季"):
+        assert stale not in bodies
+    assert "12月3日" in bodies  # the conftest clock stands at 2026-11-30: three days on

@@ -561,7 +561,8 @@ def _digest_operation(operation_id: str, summary: str, content_type: str, schema
         "operationId": operation_id, "tags": ["digests"], "summary": summary + DIGEST_ROLES,
         "parameters": params,
         "responses": {"200": {"description": description, "content": {content_type: {"schema": schema}}},
-                      **_errors("Unauthorized", "Forbidden", "NotFound", "Invalid")},
+                      **_errors("Unauthorized", "Forbidden", "NotFound", "Invalid",
+                                *(("NotApproved",) if with_day else ()))},
     }}
 
 
@@ -585,12 +586,14 @@ ERROR_RESPONSES = {
                        "(illegal_move)."),
     "Invalid": _error("A field is missing, unknown, of the wrong type or has a wrong value (code invalid); "
                       "`fields` says which."),
+    "NotApproved": _error("The digest of that date is a draft, not approved yet (code not_approved): only "
+                          "approved scripts are given out."),
 }
 
 
 def _errors(*names: str) -> dict:
     status = {"BadJson": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
-              "Conflict": "409", "Invalid": "422", "UnsupportedMediaType": "415"}
+              "Conflict": "409", "NotApproved": "409", "Invalid": "422", "UnsupportedMediaType": "415"}
     return {status[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
 
 
@@ -695,12 +698,12 @@ def _build() -> dict:
         }},
         "/digests/{day}": _digest_operation(
             "get_digest", "The 《职工之声》 digest of one air date: items, reading times, what was left out",
-            "application/json", _ref("Digest"), "The digest's current version."),
+            "application/json", _ref("Digest"), "The digest's approved version (a draft is never given out)."),
         "/digests/{day}.txt": _digest_operation(
-            "get_digest_text", "The same digest as plain text, the announcer's script", "text/plain",
+            "get_digest_text", "The same approved digest as plain text, the announcer's script", "text/plain",
             {"type": "string"}, "UTF-8 text: headline, running time, each item with its start time."),
         "/digests/{day}.docx": _digest_operation(
-            "get_digest_docx", "The same digest as a Word document in large type",
+            "get_digest_docx", "The same approved digest as a Word document (A4, zh-CN) in large type",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             {"type": "string", "contentEncoding": "binary"}, "The .docx file."),
         "/digests/feed.atom": _digest_operation(

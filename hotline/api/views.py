@@ -197,7 +197,8 @@ def list_calls():
 def _digest_view(day: str):
     from hotline.digest import service as digests
 
-    return digests.view(digests.require_digest(digests.parse_day(day, "date")))
+    # The station reads approved scripts only: a draft is 409 not_approved, whatever the token's role.
+    return digests.approved_view(digests.require_digest(digests.parse_day(day, "date")))
 
 
 @bp.get("/digests/<day>")

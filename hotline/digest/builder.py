@@ -21,7 +21,7 @@ from hotline.cases.models import Case
 from hotline.digest import settings as digest_settings
 from hotline.digest.models import SECTIONS, BroadcastClearance, ContentItem, Digest, DigestRevision
 from hotline.extensions import db
-from hotline.redact import redact_case_text
+from hotline.redact import redact, redact_case_text
 
 QA_PRIORITY = 3
 QA_CANDIDATES = 30
@@ -109,8 +109,11 @@ def content_candidates(day: date) -> list[dict[str, Any]]:
         select(ContentItem).where(ContentItem.active.is_(True), ContentItem.valid_from <= day,
                                   or_(ContentItem.valid_to.is_(None), ContentItem.valid_to >= day))
         .order_by(ContentItem.priority, ContentItem.valid_from.desc(), ContentItem.id.desc()))
-    return [{"key": f"item:{r.id}", "section": r.section, "title": r.title, "text": r.body.strip(),
-             "source": r.source, "priority": r.priority, "ref": {"item": r.id}} for r in rows]
+    # Saved items were redacted on save; redacted again here with the terms their producer kept, so an item
+    # stored before (or by another door) cannot bring an identifier to the air.
+    return [{"key": f"item:{r.id}", "section": r.section, "title": redact(r.title, allow=r.allowed),
+             "text": redact(r.body, allow=r.allowed), "source": r.source, "priority": r.priority,
+             "ref": {"item": r.id}, "allowed": r.allowed} for r in rows]
 
 
 def used_case_ids(day: date) -> set[int]:
@@ -134,11 +137,66 @@ def _sentence(text: str) -> str:
     return text if text.endswith(("。", "？", "！", "?", "!", "…")) else text + "。"
 
 
-def qa_item(settings, case: Case, employer_cleared: bool = False) -> dict[str, Any]:
-    question = redact_case_text(case, case.summary, employer_cleared=employer_cleared)
-    answer = redact_case_text(case, case.answer or "", employer_cleared=employer_cleared)
+# ---------------------------------------------------------------- 热线问答: which answers may be read
+
+# The rule, written once (and explained on the digest page, ANSWER_RULE): an answer is read on air only
+# if it speaks to the listener about the question — at least ANSWER_MIN_CHARS characters once redacted,
+# not a note of what the hotline did (已联系来电人…, 已转…), not a placeholder (无, 略, 已处理 …), not
+# boilerplate alone (感谢您的来电…), and not the same as an answer already chosen.
+ANSWER_MIN_CHARS = 15
+ANSWER_RULE = ("热线问答只选用真正回答了问题的答复：去除个人信息后至少15个字；不选处理记录（如“已联系来电人并给出处理意见”）、"
+               "占位语（如“无”“略”“已处理”）、只有客套话的答复，也不选与已选答复重复的内容。")
+_PROCESS_NOTE = re.compile(r"^(?:已经?|现已|经)(?:电话|当面|短信)?(?:联系|告知|答复|回复|转交|转办|转至|转给|转到|登记|记录|回访|"
+                           r"通知|协调|处理|解答|反馈|沟通|办结|受理|交办|派单)")
+_PLACEHOLDERS = {"无", "略", "同上", "见上", "已处理", "已解答", "已答复", "见附件", "暂无", "待定", "待补充", "测试", "test",
+                 "xxx", "同前", "已办结", "处理中", "-", "—", "…", "。"}
+_BOILERPLATE = re.compile(r"感谢您的来电|感谢来电|谢谢您的来电|欢迎再次来电|如有疑问[，,]?请(?:再次)?拨打12351(?:热线)?|"
+                          r"请拨打12351(?:热线)?咨询|祝您生活愉快|祝您工作顺利|请耐心等待|已记录您的诉求")
+_ANSWER_PREFIX = re.compile(r"^(?:(?:嘉宾)?(?:律师|专家|工作人员|热线|话务员|值班律师)?(?:答复|回复|解答|答)[：:]\s*)+")
+_INTAKE_FRAME = re.compile(r"^(?:来电人|来电职工|来电者|职工|当事人)?(?:来电)?(?:反映|称|咨询|询问|表示|说|问)[：:，,]?")
+_QUESTION_WORDS = re.compile(r"吗|呢|能否|是否|怎么|如何|怎样|可不可以|可以.{0,6}吗|能不能|什么|多少|哪|合法|合理|对吗|行吗|算不算")
+
+
+def answer_unfit(answer: str) -> str | None:
+    """Why a redacted answer is not read on air (a short reason), or None when it is fit."""
+    text = answer.strip()
+    core = re.sub(r"[\s。，,.！!？?、；;：:]", "", text)
+    if core.lower() in _PLACEHOLDERS or not core:
+        return "placeholder"
+    if _PROCESS_NOTE.match(text):
+        return "process_note"
+    if len(re.sub(r"[\s。，,.！!？?、；;：:]", "", _BOILERPLATE.sub("", text))) < ANSWER_MIN_CHARS:
+        return "boilerplate" if _BOILERPLATE.search(text) else "too_short"
+    return None
+
+
+def as_question(summary: str) -> str:
+    """A case summary read as the caller's question: no intake frame (来电人反映…), ending in ？."""
+    text = _INTAKE_FRAME.sub("", summary.strip()).strip("，,。 ")
+    text = re.sub(r"^(?:你好|您好|喂)[，,！!。]?", "", text).strip("，,。 ")
+    if not text:
+        return ""
+    text = text.rstrip("。.!！?？")
+    if _QUESTION_WORDS.search(text[-12:]):
+        return text + "？"
+    return text + "，该怎么办？"
+
+
+def as_answer(answer: str) -> str:
+    """The answer without a second “答：” (嘉宾律师答复：…) and ending as a sentence."""
+    return _sentence(_ANSWER_PREFIX.sub("", answer.strip()))
+
+
+def qa_item(settings, case: Case, employer_cleared: bool = False, redacted: tuple[str, str] | None = None
+            ) -> dict[str, Any]:
+    """The 热线问答 item of a case; `redacted` = (summary, answer) already through the redaction."""
+    if redacted is None:
+        redacted = (redact_case_text(case, case.summary, employer_cleared=employer_cleared),
+                    redact_case_text(case, case.answer or "", employer_cleared=employer_cleared))
+    question = as_question(redacted[0])
+    answer = as_answer(redacted[1])
     category = case.category.name if case.category else ""
-    text = f"{settings.qa_question}{_sentence(question)}\n{settings.qa_answer}{_sentence(answer)}"
+    text = f"{settings.qa_question}{question}\n{settings.qa_answer}{answer}"
     short = question if len(question) <= 24 else question[:23] + "…"
     title = f"{category}：{short}" if category else short
     return {"key": f"case:{case.case_no}", "section": "qa", "title": title, "text": text,
@@ -161,7 +219,19 @@ def qa_candidates(settings, day: date, cutoff: datetime) -> list[dict[str, Any]]
     cleared = {row.case_id for row in db.session.scalars(
         select(BroadcastClearance).where(BroadcastClearance.case_id.in_([c.id for c in cases]),
                                          BroadcastClearance.employer_cleared.is_(True)))} if cases else set()
-    return [qa_item(settings, c, c.id in cleared) for c in cases]
+    chosen, seen = [], set()
+    for case in cases:
+        cleared_here = case.id in cleared
+        answer = redact_case_text(case, case.answer or "", employer_cleared=cleared_here)
+        key = re.sub(r"\W", "", _ANSWER_PREFIX.sub("", answer))
+        if answer_unfit(_ANSWER_PREFIX.sub("", answer)) or key in seen:
+            continue
+        summary = redact_case_text(case, case.summary, employer_cleared=cleared_here)
+        if not as_question(summary):
+            continue
+        seen.add(key)
+        chosen.append(qa_item(settings, case, cleared_here, (summary, answer)))
+    return chosen
 
 
 def fixed_items(settings, day: date) -> tuple[dict[str, Any], dict[str, Any]]:

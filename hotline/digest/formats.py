@@ -79,19 +79,74 @@ def to_text(v: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+PROGRAMME = "职工之声"
+
+
+def file_name(v: dict[str, Any], ext: str) -> str:
+    """职工之声-2026-12-03.docx: the programme and the air date."""
+    return f"{PROGRAMME}-{v['digest'].air_date.isoformat()}.{ext}"
+
+
+def disposition(kind: str, name: str) -> str:
+    """Content-Disposition with the Chinese name (RFC 6266 / 5987) and an ASCII fallback for old clients."""
+    from urllib.parse import quote
+
+    fallback = "zhigong-zhisheng-" + name.split("-", 1)[1] if "-" in name else "digest"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _chinese_fonts(style, latin: str = "SimSun", east_asia: str = "宋体") -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    style.font.name = latin
+    rpr = style.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(attr), latin)
+    fonts.set(qn("w:eastAsia"), east_asia)
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "zh-CN")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    lang.set(qn("w:bidi"), "ar-SA")
+
+
 def to_docx(v: dict[str, Any]) -> bytes:
-    """A Word script for the announcer: large type, the running time in front of each item. Characters XML
-    cannot carry (hotline/text.py) are left out, whatever was stored before the doors refused them."""
+    """A Word script for the announcer: A4, Chinese (zh-CN) with Chinese fonts (宋体 / 黑体 for the headings),
+    large type, the running time in front of each item. Characters XML cannot carry (hotline/text.py) are
+    left out, whatever was stored before the doors refused them."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt, RGBColor
 
     doc = Document()
+    for section in doc.sections:  # A4, not the template's US Letter
+        section.page_width, section.page_height = Cm(21), Cm(29.7)
+        section.left_margin = section.right_margin = Cm(2.5)
+        section.top_margin = section.bottom_margin = Cm(2.5)
     style = doc.styles["Normal"]
     style.font.size = Pt(16)
-    style.font.name = "SimSun"
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    _chinese_fonts(style)
+    for name in ("Title", "Heading 1"):
+        _chinese_fonts(doc.styles[name], "SimHei", "黑体")
+        doc.styles[name].font.color.rgb = RGBColor(0, 0, 0)
+    doc.styles["Title"].font.size = Pt(22)
+    doc.styles["Heading 1"].font.size = Pt(18)
+    from docx.oxml.ns import qn
+
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    lang = defaults.find(".//" + qn("w:lang")) if defaults is not None else None
+    if lang is not None:  # the template's document default is en-US
+        lang.set(qn("w:val"), "zh-CN")
+        lang.set(qn("w:eastAsia"), "zh-CN")
+    doc.core_properties.language = "zh-CN"
+    doc.core_properties.title = headline(v)
     digest, rev = v["digest"], v["revision"]
     title = doc.add_heading(headline(v), level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER

@@ -37,10 +37,19 @@ class ContentItem(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Terms a producer deliberately kept through the redaction (one a line), and who did it, when.
+    allowed_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    allowed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    allowed_by: Mapped[User | None] = relationship(foreign_keys=[allowed_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def allowed(self) -> list[str]:
+        return [t for t in (self.allowed_terms or "").splitlines() if t.strip()]
 
 
 class Digest(db.Model):

@@ -7,6 +7,7 @@ producers editing the same digest never overwrite each other.
 from __future__ import annotations
 
 import difflib
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from hotline.db_types import MAX_ID
 from hotline.errors import IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
 from hotline.radio import schedule
-from hotline.redact import redact_case_text
+from hotline.redact import Change, redact_detail
 
 DEFAULT_SLOT_SECONDS = 15 * 60
 TITLE_MAX = 200
@@ -100,6 +101,15 @@ def view(digest: Digest, rev: DigestRevision | None = None) -> dict[str, Any]:
             "chars": measured["chars"], "slot_seconds": rev.slot_seconds, "reserve_seconds": rev.reserve_seconds,
             "rate": rev.rate, "budget_chars": slot.reading_chars,
             "over_seconds": measured["total_seconds"] - rev.slot_seconds, "titles": names}
+
+
+def approved_view(digest: Digest) -> dict[str, Any]:
+    """What leaves for the station (API, feeds, and the pull formats for anyone but a producer): the
+    approved version only. A draft is refused with 409 and a clear message; it never leaves."""
+    if digest.status not in ("approved", "aired") or not digest.approved_revision:
+        raise IllegalMove(_("The digest of %(day)s is not approved yet; only approved scripts are given out.",
+                            day=digest.air_date.isoformat()), code="not_approved")
+    return view(digest, revision(digest, digest.approved_revision))
 
 
 # ---------------------------------------------------------------- building
@@ -234,22 +244,63 @@ def _case_of(item: dict) -> Case | None:
     return db.session.get(Case, case_id) if case_id else None
 
 
-def edit_item(digest: Digest, actor: User, version: Any, key: str, title: Any, text: Any) -> DigestRevision:
-    """Change an item's title and text. A 热线问答 text goes through the redaction again."""
+def parse_terms(raw: Any) -> list[str]:
+    """Terms a producer keeps through the redaction: one a line (or separated by 、 , ，)."""
+    if not isinstance(raw, str):
+        return []
+    terms = [t.strip() for t in re.split(r"[\n、,，;；]+", raw) if t.strip()]
+    return list(dict.fromkeys(t[:60] for t in terms))[:20]
+
+
+def air_text(item: dict | None, title: str, text: str, allow: list[str]) -> tuple[str, str, list[Change]]:
+    """An item's title and text as they may be read on air (hotline/redact.py), with what was changed.
+    A 热线问答 item is redacted with what its case knows about the caller."""
+    case = _case_of(item) if item else None
+    names, employers, cleared = [], [], False
+    if case is not None:
+        names, employers = [case.caller_name], [case.caller_employer]
+        cleared = bool((item.get("ref") or {}).get("employer_cleared"))
+    t = redact_detail(title, names=names, employers=employers, employer_cleared=cleared, allow=allow)
+    x = redact_detail(text, names=names, employers=employers, employer_cleared=cleared, allow=allow)
+    return t.text, x.text, t.changes + x.changes
+
+
+def _kinds(changes: list[Change]) -> list[dict[str, str]]:
+    """What the item keeps of its redaction: the kinds and the spoken forms, never what was removed."""
+    return [{"kind": c.kind, "spoken": c.spoken} for c in changes]
+
+
+def _empty_after_redaction(field: str) -> InvalidInput:
+    return InvalidInput(_("Nothing would be left to read once personal details are removed; nothing was saved. "
+                          "Write the item without names, numbers or addresses."),
+                        {field: _("Empty after removing personal details.")})
+
+
+def edit_item(digest: Digest, actor: User, version: Any, key: str, title: Any, text: Any,
+              allowed: Any = None) -> DigestRevision:
+    """Change an item's title and text; whatever is typed goes through the redaction again. Terms the
+    producer deliberately keeps (`allowed`) are stored with the item and named in the version's note."""
     rev = revision(digest)
     items = [dict(i) for i in rev.items]
     index = _find(items, key)
-    new_title = _text(title, "title", _("Title"), TITLE_MAX, required=False) or items[index]["title"]
-    new_text = _text(text, "text", _("Text"), BODY_MAX)
-    case = _case_of(items[index])
-    if case is not None:
-        cleared = bool((items[index].get("ref") or {}).get("employer_cleared"))
-        new_text = redact_case_text(case, new_text, employer_cleared=cleared)
-        new_title = redact_case_text(case, new_title, employer_cleared=cleared)
-    if new_text == items[index]["text"] and new_title == items[index]["title"]:
+    raw_title = _text(title, "title", _("Title"), TITLE_MAX, required=False) or items[index]["title"]
+    raw_text = _text(text, "text", _("Text"), BODY_MAX)
+    allow = parse_terms(allowed) if allowed is not None else list(items[index].get("allowed") or [])
+    new_title, new_text, changes = air_text(items[index], raw_title, raw_text, allow)
+    if not new_text.strip():
+        raise _empty_after_redaction("text")
+    if new_text == items[index]["text"] and new_title == items[index]["title"] \
+            and allow == list(items[index].get("allowed") or []):
         raise InvalidInput(_("Nothing was changed."), {"text": _("Unchanged.")})
-    items[index] = {**items[index], "title": new_title, "text": new_text, "edited": True}
-    return _change(digest, actor, version, "edit", items, rev.left_out, note=items[index]["title"])
+    newly_kept = [t for t in allow if t not in (items[index].get("allowed") or [])]
+    items[index] = {**items[index], "title": new_title or items[index]["title"], "text": new_text, "edited": True,
+                    "allowed": allow, "redacted": _kinds(changes)}
+    note = items[index]["title"]
+    if newly_kept:
+        note = _("Kept as written: %(terms)s", terms="、".join(newly_kept)) + " · " + note
+    new_rev = _change(digest, actor, version, "edit", items, rev.left_out, note=note)
+    new_rev.redaction_changes = changes  # not stored (it holds what was removed): shown once to the editor
+    return new_rev
 
 
 def move_item(digest: Digest, actor: User, version: Any, key: str, direction: str) -> DigestRevision:
@@ -305,15 +356,22 @@ def add_item(digest: Digest, actor: User, version: Any, section: Any, title: Any
     """A producer's own item, written for this digest only, at the end of its section."""
     if section not in (*ITEM_SECTIONS, "qa", "figures"):
         raise InvalidInput(_("Choose the section."), {"section": _("Unknown section.")})
-    item = {"key": f"add:{uuid.uuid4().hex[:10]}", "section": section,
-            "title": _text(title, "title", _("Title"), TITLE_MAX),
-            "text": _text(text, "text", _("Text"), BODY_MAX),
+    raw_title = _text(title, "title", _("Title"), TITLE_MAX)
+    raw_text = _text(text, "text", _("Text"), BODY_MAX)
+    new_title, new_text, changes = air_text(None, raw_title, raw_text, [])
+    if not new_text.strip():
+        raise _empty_after_redaction("text")
+    if not new_title.strip():
+        raise _empty_after_redaction("title")
+    item = {"key": f"add:{uuid.uuid4().hex[:10]}", "section": section, "title": new_title, "text": new_text,
             "source": _text(source, "source", _("Source"), SOURCE_MAX, required=False),
-            "priority": 3, "ref": {}, "edited": True}
+            "priority": 3, "ref": {}, "edited": True, "redacted": _kinds(changes)}
     rev = revision(digest)
     items = [dict(i) for i in rev.items]
     items.insert(_insert_at(items, section), item)
-    return _change(digest, actor, version, "add", items, rev.left_out, note=item["title"])
+    new_rev = _change(digest, actor, version, "add", items, rev.left_out, note=item["title"])
+    new_rev.redaction_changes = changes
+    return new_rev
 
 
 def restore_revision(digest: Digest, actor: User, version: Any, number: Any) -> DigestRevision:
@@ -497,7 +555,20 @@ def save_item(actor: User, form: dict[str, Any], item: ContentItem | None = None
     except ValueError:
         errors["priority"] = _("From 1 (highest) to 5.")
         priority = 3
+    allow = parse_terms(form.get("allowed_terms"))
+    changes: list[Change] = []
+    if not errors:
+        title_r = redact_detail(values["title"], allow=allow)
+        body_r = redact_detail(values["body"], allow=allow)
+        changes = title_r.changes + body_r.changes
+        if not body_r.text.strip():
+            errors["body"] = _("Empty after removing personal details.")
+        if not title_r.text.strip():
+            errors["title"] = _("Empty after removing personal details.")
+        values["title"], values["body"] = title_r.text, body_r.text
     if errors:
+        if set(errors.values()) == {_("Empty after removing personal details.")}:
+            raise _empty_after_redaction(next(iter(errors)))
         raise InvalidInput(_("The item was not saved; see the marked fields."), errors)
     now = clock.now()
     if item is None:
@@ -512,6 +583,11 @@ def save_item(actor: User, form: dict[str, Any], item: ContentItem | None = None
     item.priority = priority
     item.active = form.get("active", "1") in ("1", "on", "true", True)
     item.updated_at = now
+    if "\n".join(allow) != (item.allowed_terms or ""):  # a deliberate act: who kept which terms, when
+        item.allowed_terms = "\n".join(allow)
+        item.allowed_by_id = actor.id if actor else None
+        item.allowed_at = now
+    item.redaction_changes = changes  # not stored: shown once to the producer who saved
     try:
         db.session.flush()
     except StaleDataError:

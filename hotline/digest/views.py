@@ -14,8 +14,9 @@ from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.digest import builder, formats, service, settings as digest_settings
 from hotline.digest.models import ITEM_SECTIONS
-from hotline.errors import ServiceError, StaleVersion
+from hotline.errors import IllegalMove, ServiceError, StaleVersion
 from hotline.extensions import db
+from hotline.redact import KIND_LABELS_ZH
 
 bp = Blueprint("digest", __name__)
 PRODUCERS = ("producer",)
@@ -37,7 +38,8 @@ REVISION_KIND_LABELS = {
 @bp.context_processor
 def labels() -> dict[str, Any]:
     return {"SECTION_LABELS": SECTION_LABELS, "DIGEST_STATUS_LABELS": DIGEST_STATUS_LABELS,
-            "REASON_LABELS": REASON_LABELS, "REVISION_KIND_LABELS": REVISION_KIND_LABELS, "mmss": builder.mmss}
+            "REASON_LABELS": REASON_LABELS, "REVISION_KIND_LABELS": REVISION_KIND_LABELS, "mmss": builder.mmss,
+            "ANSWER_RULE": builder.ANSWER_RULE, "KIND_LABELS_ZH": KIND_LABELS_ZH}
 
 
 def _day(raw: str):
@@ -116,8 +118,24 @@ def rebuild(day: str):
 @allow(*PRODUCERS)
 def edit_item(day: str):
     f = request.form
-    return _act(day, "edit", lambda d: service.edit_item(d, current_actor(), f.get("version"), f.get("key", ""),
-                                                         f.get("title"), f.get("text")))
+    return _act(day, "edit", lambda d: _flash_changes(service.edit_item(
+        d, current_actor(), f.get("version"), f.get("key", ""), f.get("title"), f.get("text"), f.get("allowed"))))
+
+
+def _flash_changes(rev) -> None:
+    """After an edit or an addition: what the redaction changed, for the producer to see (once)."""
+    changes = getattr(rev, "redaction_changes", None)
+    if changes:
+        flash(redaction_summary(changes), "warn")
+
+
+def redaction_summary(changes) -> str:
+    rows = []
+    for c in changes:
+        c = c if isinstance(c, dict) else c.__dict__
+        label = KIND_LABELS_ZH.get(c["kind"], c["kind"])
+        rows.append(f"{label}“{c['found']}”→" + (f"“{c['spoken']}”" if c["spoken"] else _("removed")))
+    return _("Personal details were removed before saving: %(list)s", list="；".join(rows))
 
 
 @bp.post("/digest/<day>/items/move")
@@ -147,8 +165,8 @@ def restore_item(day: str):
 @allow(*PRODUCERS)
 def add_item(day: str):
     f = request.form
-    return _act(day, "add", lambda d: service.add_item(d, current_actor(), f.get("version"), f.get("section"),
-                                                       f.get("title"), f.get("text"), f.get("source")))
+    return _act(day, "add", lambda d: _flash_changes(service.add_item(
+        d, current_actor(), f.get("version"), f.get("section"), f.get("title"), f.get("text"), f.get("source"))))
 
 
 @bp.post("/digest/<day>/items/clearance")
@@ -212,32 +230,56 @@ def compare(day: str):
 
 # ---------------------------------------------------------------- pull formats (session; tokens: /api/v1)
 
+def _pull_view(day: str):
+    """A producer pulls the version being worked on (a draft says 草稿 on every page); anyone else gets
+    the approved version only, and a draft is refused (409) with a clear message."""
+    digest = service.require_digest(_day(day))
+    actor = current_actor()
+    if actor is not None and actor.has_role("producer"):
+        return service.view(digest)
+    return service.approved_view(digest)
+
+
+def _refused(err: ServiceError):
+    db.session.rollback()
+    return render_template("error.html", code=err.status, message=err.message), err.status
+
+
 @bp.get("/digest/<day>/print")
 @allow(*READERS)
 def print_page(day: str):
-    v = service.view(service.require_digest(_day(day)))
+    try:
+        v = _pull_view(day)
+    except IllegalMove as err:
+        return _refused(err)
     return render_template("digest/print.html", v=v, headline=formats.headline(v))
 
 
 @bp.get("/digest/<day>.txt")
 @allow(*READERS)
 def as_text(day: str):
-    digest = service.require_digest(_day(day))
-    return text_response(service.view(digest))
+    try:
+        return text_response(_pull_view(day))
+    except IllegalMove as err:
+        return _refused(err)
 
 
 @bp.get("/digest/<day>.json")
 @allow(*READERS)
 def as_json(day: str):
-    digest = service.require_digest(_day(day))
-    return jsonify(formats.to_dict(service.view(digest)))
+    try:
+        return jsonify(formats.to_dict(_pull_view(day)))
+    except IllegalMove as err:
+        return jsonify(error={"code": err.code, "message": err.message}), err.status
 
 
 @bp.get("/digest/<day>.docx")
 @allow(*READERS)
 def as_docx(day: str):
-    digest = service.require_digest(_day(day))
-    return docx_response(service.view(digest))
+    try:
+        return docx_response(_pull_view(day))
+    except IllegalMove as err:
+        return _refused(err)
 
 
 @bp.get("/digest/feed.atom")
@@ -248,20 +290,18 @@ def feed():
 
 
 def text_response(v) -> Response:
-    name = f"zhigong-zhisheng-{v['digest'].air_date.isoformat()}.txt"
     return Response(formats.to_text(v), mimetype="text/plain",
-                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+                    headers={"Content-Disposition": formats.disposition("inline", formats.file_name(v, "txt"))})
 
 
 def docx_response(v) -> Response:
-    name = f"zhigong-zhisheng-{v['digest'].air_date.isoformat()}.docx"
     return Response(formats.to_docx(v),
                     mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": formats.disposition("attachment", formats.file_name(v, "docx"))})
 
 
 def atom_response(self_url: str, link_for) -> Response:
-    views = [service.view(d) for d in service.approved_digests()]
+    views = [service.approved_view(d) for d in service.approved_digests()]
     return Response(formats.to_atom(views, self_url, link_for), mimetype="application/atom+xml")
 
 
@@ -290,6 +330,8 @@ def new_item():
             return render_template("digest/item_form.html", item=None, values=request.form, errors=err.fields,
                                    message=err.message, sections=ITEM_SECTIONS), err.status
         flash(_("Item “%(title)s” saved.", title=item.title), "ok")
+        if getattr(item, "redaction_changes", None):
+            flash(redaction_summary(item.redaction_changes), "warn")
         return redirect(url_for("digest.items", section=item.section))
     values = {"section": request.args.get("section") or "union_news", "priority": "3",
               "valid_from": clock.local_now().date().isoformat(), "active": "1"}
@@ -311,10 +353,13 @@ def edit_content_item(item_id: int):
                                    message=err.message, sections=ITEM_SECTIONS,
                                    stale=isinstance(err, StaleVersion)), err.status
         flash(_("Item “%(title)s” saved.", title=item.title), "ok")
+        if getattr(item, "redaction_changes", None):
+            flash(redaction_summary(item.redaction_changes), "warn")
         return redirect(url_for("digest.items", section=item.section))
     values = {"section": item.section, "title": item.title, "body": item.body, "source": item.source,
               "valid_from": item.valid_from.isoformat(), "valid_to": item.valid_to.isoformat() if item.valid_to else "",
-              "priority": str(item.priority), "active": "1" if item.active else "", "version": item.version}
+              "priority": str(item.priority), "active": "1" if item.active else "", "version": item.version,
+              "allowed_terms": item.allowed_terms or ""}
     return render_template("digest/item_form.html", item=item, values=values, errors={}, message=None,
                            sections=ITEM_SECTIONS)
 

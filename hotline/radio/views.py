@@ -24,7 +24,7 @@ from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.radio import schedule, service
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
-from hotline.redact import redact
+from hotline.redact import person_label, redact
 # Twilio's signature check of the telephony door, reused as it is (public, CSRF-exempt, 403 unless signed).
 from hotline.telephony.views import webhook, webhook_params
 
@@ -266,7 +266,7 @@ def make_case(callin_id: int):
 def episode_log(episode_id: int):
     episode = schedule.get_episode(episode_id)
     # The page prints for the station's files: topics redacted like the CSV's.
-    return render_template("radio/log.html", redact=redact, **service.episode_log(episode))
+    return render_template("radio/log.html", redact=redact, person_label=person_label, **service.episode_log(episode))
 
 
 @bp.get("/radio/episodes/<int:episode_id>/log.csv")
@@ -287,7 +287,7 @@ def episode_log_csv(episode_id: int):
             clock.to_local(c.on_air_at).strftime("%H:%M:%S") if c.on_air_at else "",
             clock.to_local(c.ended_at).strftime("%H:%M:%S") if c.ended_at else "",
             service.on_air_seconds(c) or "", str(CALLIN_LABELS[c.status]),
-            redact(c.name, names=[c.name]) if c.name else "", c.area, mask_phone(c.phone) or "",
+            person_label(c.name) if c.name else "", c.area, mask_phone(c.phone) or "",
             redact(c.topic, names=[c.name]), c.case.case_no if c.case else "",
         )])
     body = "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
