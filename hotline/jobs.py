@@ -24,7 +24,8 @@ HOLDER = PROCESS_NAME  # also the application_name of this process's PostgreSQL 
 _inside: set[str] = set()  # leases a run in this process is inside run_lock for right now
 LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5),
          "digest": timedelta(minutes=5)}
-LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
+LEASE["calls"] = timedelta(minutes=10)
+LEASE["classifier"] = timedelta(minutes=30)  # intake help: learn suggestions from the closed cases  # telephony: ask Twilio how calls ended whose end was never reported
 
 
 @contextmanager
@@ -76,6 +77,9 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.telephony.service import reconcile as reconcile_calls
 
     bodies["calls"] = reconcile_calls
+    from hotline.knowledge.classify import train as train_classifier
+
+    bodies["classifier"] = train_classifier
     if name not in bodies:
         raise ValueError(f"unknown job {name}")
     with run_lock(name) as got:
@@ -128,4 +132,7 @@ def build_scheduler(app, blocking: bool = False):
                       id="digest", next_run_time=first)
     scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg["HOTLINE_CALLS_SECONDS"],
                       id="calls", next_run_time=first)  # telephony: calls whose final status callback was lost
+    # Intake help: the suggestion classifier learns from the closed cases once a day (and at start-up).
+    scheduler.add_job(job_runner(app, "classifier"), "interval", seconds=cfg["HOTLINE_CLASSIFIER_SECONDS"],
+                      id="classifier", next_run_time=first)
     return scheduler

@@ -31,6 +31,8 @@ def home_for(user) -> str:
         return url_for("cases.new_case")
     if user.has_role("handler"):
         return url_for("cases.queue")
+    if user.roles == {"editor"}:
+        return url_for("knowledge.index")  # 知识库管理员
     return url_for("cases.list_cases")
 
 
