@@ -4,8 +4,7 @@ with keywords and the knowledge base to fall back on while there is too little h
 The scheduled job `classifier` (hotline run-job classifier) trains one TF-IDF vectoriser over the jieba words
 and character pairs of the summaries (hotline/knowledge/text.py) and one logistic regression per field, on a
 random 80 % of the closed cases; the other 20 % give the held-out accuracy (top-1 and top-3) that is stored
-with the model and shown to admins. Each process keeps the newest model in memory and looks for a newer one
-at most once a minute.
+with the model and shown to admins. Each process keeps the newest model in memory.
 """
 from __future__ import annotations
 
@@ -32,7 +31,6 @@ FIELDS = ("type", "category", "department")
 MIN_HISTORY = 200  # closed cases needed before the classifier is trusted over the keywords
 MAX_TRAIN = 60_000  # the newest closed cases a run learns from
 TEST_SHARE = 0.2
-RELOAD_SECONDS = 60
 
 # ---------------------------------------------------------------- keywords (the fallback)
 
@@ -202,32 +200,30 @@ def latest_record() -> ClassifierModel | None:
 
 
 _lock = threading.Lock()
-_loaded: dict[str, Any] = {"id": None, "model": None, "checked": 0.0}
+_loaded: dict[str, Any] = {"id": None, "model": None}
 
 
 def current() -> Trained | None:
-    """The newest stored model (cached per process), or None while there is none."""
-    now = time.monotonic()
+    """The newest stored model, or None while there is none. One small query per call finds out whether a newer
+    model was stored (by this process or another); the unpickled model is kept per process."""
+    row = db.session.execute(select(ClassifierModel.id, ClassifierModel.trained_at)
+                             .order_by(ClassifierModel.id.desc()).limit(1)).first()
     with _lock:
-        if now - _loaded["checked"] < RELOAD_SECONDS and _loaded["checked"]:
-            return _loaded["model"]
-    newest = db.session.scalar(select(ClassifierModel.id).order_by(ClassifierModel.id.desc()).limit(1))
-    with _lock:
-        _loaded["checked"] = now
-        if newest is None:
-            _loaded.update(id=None, model=None)
-        elif newest != _loaded["id"]:
-            record = db.session.get(ClassifierModel, newest)
+        if row is None:
+            return None
+        newest = (row.id, row.trained_at)
+        if newest != _loaded["id"]:
+            record = db.session.get(ClassifierModel, row.id)
             parts = pickle.loads(record.blob)  # noqa: S301 (our own table, written by train())
             _loaded.update(id=newest, model=Trained(parts["vectorizer"], parts["models"],
-                                                    {"id": newest, "accuracy": record.accuracy}))
+                                                    {"id": row.id, "accuracy": record.accuracy}))
         return _loaded["model"]
 
 
 def forget() -> None:
     """Drop the cached model (tests, after training in the same process)."""
     with _lock:
-        _loaded.update(id=None, model=None, checked=0.0)
+        _loaded.update(id=None, model=None)
 
 
 def guess(text: str, article_category: str | None = None) -> tuple[dict[str, list[tuple[str, float]]], str]:

@@ -90,9 +90,7 @@ def edit(article_id: int):
                            categories=_categories())
 
 
-@bp.route("/knowledge/<int:article_id>/<any(review, publish):step>", methods=["POST"])
-@allow(*WRITERS)
-def change_status(article_id: int, step: str):
+def _change_status(article_id: int, step: str):
     actor = current_actor()
     article = kb.get(actor, article_id)
     try:
@@ -107,6 +105,19 @@ def change_status(article_id: int, step: str):
         return redirect(url_for("knowledge.show", article_id=article_id))
     flash(_("Article marked as reviewed.") if step == "review" else _("Article published."), "ok")
     return redirect(url_for("knowledge.show", article_id=article_id))
+
+
+@bp.route("/knowledge/<int:article_id>/review", methods=["POST"])
+@allow(*WRITERS)
+def review(article_id: int):
+    return _change_status(article_id, "review")
+
+
+@bp.route("/knowledge/<int:article_id>/publish", methods=["POST"])
+@allow(*WRITERS)
+def publish(article_id: int):
+    """Refused (with the reason shown) without a legal basis."""
+    return _change_status(article_id, "publish")
 
 
 @bp.route("/cases/<case_no>/propose-article", methods=["POST"])
