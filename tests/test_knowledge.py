@@ -116,7 +116,7 @@ def test_every_save_keeps_a_version_and_a_changed_text_is_published_again(app, u
 def test_a_knowledge_search_of_symbols_only_is_a_clear_422(api, q):
     resp = api("operator").get("/knowledge", query_string={"q": q})
     assert resp.status_code == 422
-    assert resp.get_json()["error"]["fields"] == {"q": "No words to search for."}
+    assert resp.get_json()["error"]["fields"] == {"q": "没有可检索的文字。"}
 
 
 def test_knowledge_search_puts_the_best_article_first(api):
