@@ -225,7 +225,11 @@ LIST_PARAMS = [
     _q("handler", {"type": "string"}, "Handler user name."),
     _q("channel", {"type": "string", "enum": list(CHANNELS)}),
     _q("phone", {"type": "string", "pattern": PHONE_PATTERN}, "Caller phone, any accepted spelling."),
-    _q("q", {"type": "string", "maxLength": 100}, "Text in the summary, or a case number."),
+    _q("q", {"type": "string", "maxLength": 100},
+       "Words (separated by spaces, each must occur) in the summary, detail, answer or employer, and for "
+       "operators, supervisors and handlers the caller's name; or a case number. Detail, employer and name count "
+       "only on cases whose private parts you may see. With q the items are the newest 400 matches, best match "
+       "first, and next_cursor pages through that ranking."),
     _q("from", {"type": "string", "format": "date"}, "First local registration date (YYYY-MM-DD)."),
     _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
     _q("cursor", {"type": "string"}, "`next_cursor` of the previous page."),

@@ -162,6 +162,26 @@ def _visible_ids(actor, rows) -> set[int]:
     return {c.id for c in rows if access.can_view(actor, c)}
 
 
+def search_snippet(actor, case, q: str | None, private: bool):
+    """Where a searched case matched outside its summary: the field and the words, highlighted."""
+    from markupsafe import Markup
+
+    from hotline import search
+    from hotline.cases.queries import search_fields
+
+    if not q:
+        return ""
+    labels = {"answer": _("Answer"), "detail": _("Detail"), "caller_employer": _("Employer"),
+              "caller_name": _("Caller name")}
+    words = search.terms(q)
+    for name in search_fields(actor, private):
+        value = getattr(case, name) or ""
+        if name != "summary" and any(w in value for w in words):
+            return Markup('<br><span class="muted search-hit">') + labels[name] + Markup("：") + \
+                search.highlight(value, q, 60) + Markup("</span>")
+    return ""
+
+
 def install(app) -> None:
     """Template helpers for the partials other pages include with one line."""
 
@@ -171,6 +191,9 @@ def install(app) -> None:
 
     @app.context_processor
     def intake_helpers():
-        return {"ARTICLE_STATUS_LABELS": labels, "visible_case_ids": _visible_ids,
+        from hotline import search
+
+        return {"ARTICLE_STATUS_LABELS": labels, "highlight": search.highlight, "search_snippet": search_snippet,
+                "visible_case_ids": _visible_ids,
                 "group_days": lambda: group.settings()[1].days, "group_links": group.linked_cases, "group_alerts": group.recent_alerts,
                 "case_articles": kb.uses_of_case, "may_write_articles": kb.may_write}

@@ -1,5 +1,5 @@
 """intake help: knowledge base (知识库) with versions and uses, employer keys and group-dispute alerts, the
-suggestion classifier
+suggestion classifier; search over summary, detail, answer, employer and caller name
 
 Revision ID: 060922104d7d
 Revises: b3dadc013626
@@ -125,6 +125,12 @@ def upgrade():
 
 
     _backfill_employers()
+    # Search over summary, detail, answer, employer and the caller's name (hotline/search.py).
+    from hotline import search
+
+    dialect = op.get_bind().dialect.name
+    for sql in search.TEXT_POSTGRES_UP if dialect == "postgresql" else search.TEXT_SQLITE_UP:
+        op.execute(sql)
 
 
 def _backfill_employers():
@@ -152,6 +158,11 @@ def _backfill_employers():
 
 
 def downgrade():
+    from hotline import search
+
+    dialect = op.get_bind().dialect.name
+    for sql in search.TEXT_POSTGRES_DOWN if dialect == "postgresql" else search.TEXT_SQLITE_DOWN:
+        op.execute(sql)
     with op.batch_alter_table('knowledge_use', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_knowledge_use_case_id'))
         batch_op.drop_index(batch_op.f('ix_knowledge_use_article_id'))
