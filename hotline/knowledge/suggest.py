@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 
 from hotline import clock
 from hotline.auth.models import User
@@ -89,40 +89,38 @@ def _phone(raw: str) -> str | None:
 
 
 def similar_cases(actor: User, summary: str, employer_key: str | None, limit: int = SIMILAR_LIMIT) -> list[dict]:
+    """Recent cases of the same employer (90 days), then of the same topic (30 days: the summary's most telling
+    words), newest first; only cases the actor may list, and confidential ones only for those who work them."""
     now = clock.now()
-    found: dict[int, tuple[Case, str]] = {}
-    base = access.scope(actor, select(Case))
+    base = access.scope(actor, select(Case.id, Case.case_no, Case.summary, Case.status, Category.code,
+                                      Case.created_at).join(Category, Category.id == Case.category_id))
     private_ok = access.private_filter_allowed(actor)
     if private_ok is not None:
         base = base.where(private_ok)  # no employer or topic oracle over confidential cases
+    found: dict[int, tuple[Any, str]] = {}
     if employer_key:
         ids = select(CaseEmployer.case_id).where(CaseEmployer.employer_key == employer_key,
                                                  CaseEmployer.created_at >= now - timedelta(days=SIMILAR_DAYS))
-        for case in db.session.scalars(base.where(Case.id.in_(ids)).order_by(Case.id.desc()).limit(limit)):
-            found[case.id] = (case, "employer")
+        for row in db.session.execute(base.where(Case.id.in_(ids)).order_by(Case.id.desc()).limit(limit)):
+            found[row.id] = (row, "employer")
     words = kt.key_words(summary, 2)
     if words and len(found) < limit:
         dialect = db.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         since = now - timedelta(days=TOPIC_DAYS)
-        conds = [func.strpos(Case.summary, w) > 0 if dialect == "postgresql" else Case.summary.contains(w,
-                                                                                                      autoescape=True)
-                 for w in words]
-        stmt = (base.where(Case.created_at >= since, *conds[:1], *conds[1:]).order_by(Case.id.desc())
-                .limit(limit * 2))
-        rows = list(db.session.scalars(stmt))
-        if not rows and len(conds) > 1:
-            rows = list(db.session.scalars(base.where(Case.created_at >= since, or_(*conds))
-                                           .order_by(Case.id.desc()).limit(limit * 2)))
-        for case in rows:
-            found.setdefault(case.id, (case, "topic"))
-    out = []
-    for case, reason in list(found.values())[:limit]:
-        out.append({"case_no": case.case_no, "summary": case.summary, "status": case.status,
-                    "category": case.category.code, "created_at": clock.to_local(case.created_at).isoformat(),
-                    "reason": reason})
-    return out
+        # Case numbers grow with time: the first case of the window bounds the walk over the newest cases.
+        first_id = db.session.scalar(select(func.min(Case.id)).where(Case.created_at >= since))
+        if first_id is not None:
+            conds = [func.strpos(Case.summary, w) > 0 if dialect == "postgresql"
+                     else Case.summary.contains(w, autoescape=True) for w in words]
+            window = base.where(Case.id >= first_id, Case.created_at >= since)
+            rows = list(db.session.execute(window.where(*conds).order_by(Case.id.desc()).limit(limit)))
+            if not rows and len(conds) > 1:
+                rows = list(db.session.execute(window.where(or_(*conds)).order_by(Case.id.desc()).limit(limit)))
+            for row in rows:
+                found.setdefault(row.id, (row, "topic"))
+    return [{"case_no": row.case_no, "summary": row.summary, "status": row.status, "category": row.code,
+             "created_at": clock.to_local(row.created_at).isoformat(), "reason": reason}
+            for row, reason in list(found.values())[:limit]]
 
 
 def suggest(actor: User, data: dict) -> dict[str, Any]:

@@ -183,7 +183,14 @@ def search_snippet(actor, case, q: str | None, private: bool):
 
 
 def install(app) -> None:
-    """Template helpers for the partials other pages include with one line."""
+    """Template helpers for the partials other pages include with one line; outside tests, jieba's dictionary
+    is loaded in the background at start-up, so that the first suggestion does not wait a second for it."""
+    if app.config.get("HOTLINE_ENV") != "test":
+        import threading
+
+        from hotline.reports.hot import tokenizer
+
+        threading.Thread(target=tokenizer, name="jieba-warm-up", daemon=True).start()
 
     from flask_babel import lazy_gettext as _l
 
