@@ -6,6 +6,8 @@ import re
 
 from hotline.reports.hot import STOPWORDS, tokenizer
 
+# Words every caller uses that say nothing about the question (besides the hot-topic stop words).
+GENERIC = {"老板", "厂里", "工人", "我们", "现在", "一直", "已经", "还是", "为什么", "合法", "对吗", "可以", "不能"}
 _WORD = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9]+$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _SIGNAL = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
@@ -19,11 +21,13 @@ def has_signal(text: str | None) -> bool:
 def words(text: str | None) -> list[str]:
     if not text:
         return []
-    return [w for w in tokenizer().lcut(text) if _WORD.match(w) and w not in STOPWORDS]
+    return [w for w in tokenizer().lcut(text) if _WORD.match(w) and w not in STOPWORDS and w not in GENERIC]
 
 
 def pairs(text: str | None) -> list[str]:
     out = []
+    for word in GENERIC:
+        text = (text or "").replace(word, " ")
     for run in _CJK_RUN.findall(text or ""):
         out.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
     return out
