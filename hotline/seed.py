@@ -36,6 +36,7 @@ DEMO_USERS = [
     ("producer", "周晓", ["producer"], None, None),
     ("supervisor", "赵国华", ["supervisor"], None, "+8613900000003"),
     ("admin", "管理员", ["admin"], None, None),
+    ("editor", "孙知远", ["editor"], None, None),  # 知识库管理员
 ]
 
 
