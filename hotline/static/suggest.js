@@ -51,7 +51,7 @@
     var close = document.getElementById("outcome-close");
     if (close) { close.checked = true; fire(close); }
     if (answer) { answer.value = article.answer; fire(answer); }
-    document.getElementById("knowledge_article").value = String(article.id);
+    panel.querySelector("[data-article-input]").value = String(article.id);
     button.textContent = t("used");
     if (answer) { answer.focus(); }
   }
