@@ -201,6 +201,7 @@ def install(app) -> None:
         from hotline import search
 
         return {"ARTICLE_STATUS_LABELS": labels, "highlight": search.highlight, "search_snippet": search_snippet,
+                "SEARCH_CANDIDATES": search.CANDIDATES,
                 "visible_case_ids": _visible_ids,
                 "group_days": lambda: group.settings()[1].days, "group_links": group.linked_cases, "group_alerts": group.recent_alerts,
                 "case_articles": kb.uses_of_case, "may_write_articles": kb.may_write}
