@@ -410,3 +410,10 @@ def test_the_window_setting_is_honoured(app, users, clock):
             assert group.settings()[1] == timedelta(days=3)
     finally:
         app.config["HOTLINE_GROUP_DAYS"] = 14
+
+
+def test_an_empty_choice_in_an_api_query_is_refused_not_ignored(api):
+    """Found by the fuzzer once the intake operations changed its draws: overdue= used to list every case."""
+    resp = api("supervisor").get("/cases", query_string={"overdue": ""})
+    assert resp.status_code == 422 and "overdue" in resp.get_json()["error"]["fields"]
+    assert api("operator").get("/knowledge", query_string={"status": ""}).status_code == 422
