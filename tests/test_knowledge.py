@@ -417,3 +417,34 @@ def test_an_empty_choice_in_an_api_query_is_refused_not_ignored(api):
     resp = api("supervisor").get("/cases", query_string={"overdue": ""})
     assert resp.status_code == 422 and "overdue" in resp.get_json()["error"]["fields"]
     assert api("operator").get("/knowledge", query_string={"status": ""}).status_code == 422
+
+
+def test_an_editor_writes_reviews_and_publishes_on_the_pages(app, users, login):
+    client = login(app.test_client(), "editor", lang="zh_Hans_CN")
+    page = client.get("/knowledge/new").get_data(as_text=True)
+    resp = client.post("/knowledge/new", data={"csrf_token": csrf_from(page), "title": "婚假有几天",
+                                               "question": "结婚能休几天婚假？", "answer": "按本省规定享受婚假。",
+                                               "category": "other", "legal_basis": ""})
+    assert resp.status_code == 302
+    show = resp.headers["Location"]
+    page = client.get(show).get_data(as_text=True)
+    assert "草稿" in page and "尚未填写：不能发布" in page
+    token = csrf_from(page)
+    article_id = int(show.rsplit("/", 1)[1])
+    resp = client.post(f"/knowledge/{article_id}/publish", data={"csrf_token": token, "version": "1"},
+                       follow_redirects=True)
+    assert "没有法律依据的知识条目不能发布" in resp.get_data(as_text=True)
+    page = client.get(f"/knowledge/{article_id}/edit").get_data(as_text=True)
+    resp = client.post(f"/knowledge/{article_id}/edit", data={
+        "csrf_token": csrf_from(page), "version": "1", "title": "婚假有几天", "question": "结婚能休几天婚假？",
+        "answer": "按本省规定享受婚假。", "category": "other", "legal_basis": "《江苏省人口与计划生育条例》"})
+    assert resp.status_code == 302
+    client.post(f"/knowledge/{article_id}/review", data={"csrf_token": token, "version": "2"})
+    client.post(f"/knowledge/{article_id}/publish", data={"csrf_token": token, "version": "3"})
+    with app.app_context():
+        assert db.session.get(Article, article_id).status == "published"
+    operator = login(app.test_client(), "operator", lang="zh_Hans_CN")
+    listing = operator.get("/knowledge", query_string={"q": "婚假"}).get_data(as_text=True)
+    assert "婚假有几天" in listing
+    resp = operator.get("/knowledge", query_string={"q": "？！"})
+    assert resp.status_code == 422 and "仅有符号无法匹配" in resp.get_data(as_text=True)
