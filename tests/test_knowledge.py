@@ -448,3 +448,13 @@ def test_an_editor_writes_reviews_and_publishes_on_the_pages(app, users, login):
     assert "婚假有几天" in listing
     resp = operator.get("/knowledge", query_string={"q": "？！"})
     assert resp.status_code == 422 and "仅有符号无法匹配" in resp.get_data(as_text=True)
+
+
+def test_the_group_alert_lists_only_cases_the_asker_may_open(app, api):
+    register(app, employer="恒力纺织", phone="13900000001")
+    register(app, employer="恒力纺织", phone="13900000002")
+    secret = register(app, employer="恒力纺织", phone="13900000003", confidential=True)
+    alert = api("producer").post("/suggest", {"summary": "拖欠工资", "employer": "恒力纺织"}).get_json()["group_alert"]
+    assert alert["callers"] == 3 and len(alert["cases"]) == 2 and secret not in alert["cases"]
+    alert = api("supervisor").post("/suggest", {"summary": "拖欠工资", "employer": "恒力纺织"}).get_json()["group_alert"]
+    assert secret in alert["cases"]

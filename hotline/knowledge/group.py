@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hotline import clock
 from hotline.cases.models import Case
@@ -45,6 +45,10 @@ def after_register(case: Case) -> GroupAlert | None:
     key = normalise(case.caller_employer)
     if key is None or case.merged_into_id is not None:
         return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two cases of one employer registered at the same moment: one opens the cluster, the other joins it.
+        # (SQLite writes one transaction at a time anyway.)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "group:" + key})
     db.session.add(CaseEmployer(case_id=case.id, employer_key=key, caller_phone=case.caller_phone,
                                 created_at=case.created_at))
     db.session.flush()
@@ -113,7 +117,7 @@ def recent_alerts(days: int = 30, limit: int = 10) -> list[GroupAlert]:
                                    .order_by(GroupAlert.last_at.desc()).limit(limit)))
 
 
-def prospective(employer: str | None, phone: str | None) -> dict | None:
+def prospective(actor, employer: str | None, phone: str | None) -> dict | None:
     """For the suggestion panel: the cluster this employer is in, or the one this call would start."""
     key = normalise(employer)
     if key is None:
@@ -127,8 +131,15 @@ def prospective(employer: str | None, phone: str | None) -> dict | None:
     if alert is None and callers_with_this < threshold:
         return None
     case_ids = [r.case_id for r in rows]
-    numbers = list(db.session.scalars(select(Case.case_no).where(Case.id.in_(case_ids)).order_by(Case.id.desc())
-                                      .limit(20))) if case_ids else []
+    numbers = []
+    if case_ids:  # the numbers of the cases the actor may open (the count covers them all)
+        from hotline.cases import access
+
+        stmt = access.scope(actor, select(Case.case_no)).where(Case.id.in_(case_ids))
+        private_ok = access.private_filter_allowed(actor)
+        if private_ok is not None:
+            stmt = stmt.where(private_ok)
+        numbers = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(20)))
     return {
         "employer": alert.employer_name if alert else employer.strip()[:128],
         "employer_key": key,

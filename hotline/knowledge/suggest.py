@@ -144,6 +144,6 @@ def suggest(actor: User, data: dict) -> dict[str, Any]:
                       "category": a.category.code if a.category else None, "score": round(score, 2),
                       "use_count": a.use_count} for a, score in articles],
         "similar_cases": similar_cases(actor, values["summary"], employer_key),
-        "group_alert": group.prospective(values["employer"], phone) if employer_key else None,
+        "group_alert": group.prospective(actor, values["employer"], phone) if employer_key else None,
         "notes": notes,
     }
