@@ -24,8 +24,9 @@ HOLDER = PROCESS_NAME  # also the application_name of this process's PostgreSQL 
 _inside: set[str] = set()  # leases a run in this process is inside run_lock for right now
 LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5),
          "digest": timedelta(minutes=5)}
-LEASE["calls"] = timedelta(minutes=10)
-LEASE["classifier"] = timedelta(minutes=30)  # intake help: learn suggestions from the closed cases  # telephony: ask Twilio how calls ended whose end was never reported
+LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
+LEASE["escalate"] = timedelta(minutes=5)  # 督办 by the clock (hotline/cases/service.py escalate_overdue)
+LEASE["classifier"] = timedelta(minutes=30)  # intake help: learn suggestions from the closed cases
 
 
 @contextmanager
@@ -77,6 +78,10 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.telephony.service import reconcile as reconcile_calls
 
     bodies["calls"] = reconcile_calls
+    from hotline.cases.service import escalate_overdue
+
+    bodies["escalate"] = escalate_overdue  # 督办 by the clock
+
     from hotline.knowledge.classify import train as train_classifier
 
     bodies["classifier"] = train_classifier
@@ -123,6 +128,8 @@ def build_scheduler(app, blocking: bool = False):
     scheduler.add_job(job_runner(app, "overdue"), "interval", seconds=cfg["HOTLINE_SCAN_SECONDS"], id="overdue",
                       next_run_time=first)
     scheduler.add_job(job_runner(app, "notify"), "interval", seconds=cfg["HOTLINE_NOTIFY_SECONDS"], id="notify",
+                      next_run_time=first)
+    scheduler.add_job(job_runner(app, "escalate"), "interval", seconds=cfg["HOTLINE_SCAN_SECONDS"], id="escalate",
                       next_run_time=first)
     scheduler.add_job(job_runner(app, "reminders"), "interval", seconds=cfg["HOTLINE_REMINDER_SECONDS"],
                       id="reminders", next_run_time=first)

@@ -2,7 +2,7 @@
 suggestion classifier; search over summary, detail, answer, employer and caller name
 
 Revision ID: 060922104d7d
-Revises: b3dadc013626
+Revises: c16a0e1f7b20
 Create Date: 2026-12-03 19:13:06.937933
 
 """
@@ -14,7 +14,7 @@ import hotline.db_types
 
 # revision identifiers, used by Alembic.
 revision = '060922104d7d'
-down_revision = 'b3dadc013626'
+down_revision = 'c16a0e1f7b20'
 branch_labels = None
 depends_on = None
 
