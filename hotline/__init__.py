@@ -72,6 +72,10 @@ def create_app(config: dict | None = None) -> Flask:
     from hotline.audit.views import bp as audit_bp
 
     app.register_blueprint(audit_bp)
+    from hotline.knowledge.views import bp as knowledge_bp, install as install_knowledge
+
+    app.register_blueprint(knowledge_bp)
+    install_knowledge(app)
     csrf.exempt(api_bp)  # bearer tokens, never cookies
 
     from hotline.web import install

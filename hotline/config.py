@@ -85,6 +85,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),
         "HOTLINE_DIGEST_SECONDS": int(env.get("HOTLINE_DIGEST_SECONDS", "60")),
+        # Intake help (hotline/knowledge): the classifier's training run, and the 群体性预警 rule (callers, days).
+        "HOTLINE_CLASSIFIER_SECONDS": int(env.get("HOTLINE_CLASSIFIER_SECONDS", "86400")),
+        "HOTLINE_GROUP_CALLERS": int(env.get("HOTLINE_GROUP_CALLERS", "3")),
+        "HOTLINE_GROUP_DAYS": int(env.get("HOTLINE_GROUP_DAYS", "14")),
         "TESTING": hotline_env == "test",
         # Tests create many users; a cheap hash keeps them fast. Real deployments use scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000" if hotline_env == "test" else "scrypt",

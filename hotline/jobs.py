@@ -26,6 +26,7 @@ LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "remin
          "digest": timedelta(minutes=5)}
 LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
 LEASE["escalate"] = timedelta(minutes=5)  # 督办 by the clock (hotline/cases/service.py escalate_overdue)
+LEASE["classifier"] = timedelta(minutes=30)  # intake help: learn suggestions from the closed cases
 
 
 @contextmanager
@@ -80,6 +81,10 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.cases.service import escalate_overdue
 
     bodies["escalate"] = escalate_overdue  # 督办 by the clock
+
+    from hotline.knowledge.classify import train as train_classifier
+
+    bodies["classifier"] = train_classifier
     if name not in bodies:
         raise ValueError(f"unknown job {name}")
     with run_lock(name) as got:
@@ -134,4 +139,7 @@ def build_scheduler(app, blocking: bool = False):
                       id="digest", next_run_time=first)
     scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg["HOTLINE_CALLS_SECONDS"],
                       id="calls", next_run_time=first)  # telephony: calls whose final status callback was lost
+    # Intake help: the suggestion classifier learns from the closed cases once a day (and at start-up).
+    scheduler.add_job(job_runner(app, "classifier"), "interval", seconds=cfg["HOTLINE_CLASSIFIER_SECONDS"],
+                      id="classifier", next_run_time=first)
     return scheduler

@@ -9,3 +9,4 @@ from hotline.reports.models import ix_hotline_case_closed_at, ix_hotline_case_re
 from hotline.radio.models import CallIn, Episode, Programme  # noqa: F401
 from hotline.digest.models import BroadcastClearance, ContentItem, Digest, DigestRevision, DigestSettings  # noqa: F401
 from hotline.audit.models import AdminChange, CaseView  # noqa: F401
+from hotline.knowledge.models import Article, ArticleUse, ArticleVersion, CaseEmployer, ClassifierModel, GroupAlert, GroupAlertCase  # noqa: F401,E501

@@ -18,7 +18,11 @@ from hotline.cases.models import Case
 
 TRGM_INDEX = "ix_hotline_case_summary_trgm"
 FTS_TABLE = "case_fts"
-SCHEMA_EXTRAS = (TRGM_INDEX, FTS_TABLE)
+# Issue 19: search over summary, detail, answer and employer (one trigram index over their concatenation) and,
+# for those allowed to see callers, the caller's name (its own trigram index).
+TEXT_INDEX = "ix_hotline_case_text_trgm"
+NAME_INDEX = "ix_hotline_case_caller_name_trgm"
+SCHEMA_EXTRAS = (TRGM_INDEX, FTS_TABLE, TEXT_INDEX, NAME_INDEX)
 
 
 def is_extra(name: str | None) -> bool:
@@ -64,3 +68,131 @@ SQLITE_UP = [
 ]
 SQLITE_DOWN = [f"DROP TRIGGER IF EXISTS {FTS_TABLE}_{s}" for s in ("ai", "ad", "au")] + [
     f"DROP TABLE IF EXISTS {FTS_TABLE}"]
+
+
+# ---------------------------------------------------------------- issue 19: more fields, relevance, highlighting
+
+# The searched text of a case, written exactly as the expression index is (PostgreSQL matches them by shape).
+TEXT_SQL = ("(coalesce(hotline_case.summary, '') || ' ' || coalesce(hotline_case.detail, '') || ' ' || "
+            "coalesce(hotline_case.answer, '') || ' ' || coalesce(hotline_case.caller_employer, ''))")
+FIELDS = ("summary", "detail", "answer", "caller_employer", "caller_name")
+PUBLIC_FIELDS = FIELDS[:-1]  # the caller's name only for those who may see callers
+WEIGHTS = {"summary": 8.0, "caller_employer": 6.0, "caller_name": 6.0, "answer": 3.0, "detail": 2.0}
+CANDIDATES = 400  # the newest matches ranked by relevance on the list page
+
+
+def terms(q: str) -> list[str]:
+    """The words of a query (white space separates them); each must occur. A case number stays whole."""
+    return [t for t in q.split() if t][:5]
+
+
+def text_condition(q: str, dialect: str, with_name: bool, private_ok=None):
+    """SQL condition: every term of q occurs in summary, detail, answer or employer (or, with_name, the
+    caller's name); or q is the case number. private_ok (hotline/cases/access.py): where given, detail,
+    employer and name count only on the cases whose private parts the actor may see."""
+    from sqlalchemy import and_, literal_column
+
+    words = terms(q) or [q]
+
+    def like(column, word):
+        return column.like("%" + escape_like(word) + "%", escape="\\")
+
+    if dialect == "sqlite":
+        columns = "{summary detail answer caller_employer caller_name}" if with_name else \
+            "{summary detail answer caller_employer}"
+        parts = []
+        for word in words:
+            if len(word) >= 3:
+                phrase = '"' + word.replace('"', '""') + '"'
+                parts.append(Case.id.in_(select(text("rowid")).select_from(text(FTS_TABLE)).where(
+                    text(f"{FTS_TABLE} MATCH :m").bindparams(m=f"{columns} : {phrase}"))))
+            else:
+                cond = [like(Case.summary, word), like(Case.detail, word), like(Case.answer, word),
+                        like(Case.caller_employer, word)]
+                if with_name:
+                    cond.append(like(Case.caller_name, word))
+                parts.append(or_(*cond))
+    else:
+        doc = literal_column(TEXT_SQL)
+        parts = []
+        for word in words:
+            if len(word) < 3:  # no trigram: a substring test while walking the newest cases
+                cond = [func.strpos(doc, word) > 0]
+                if with_name:
+                    cond.append(func.strpos(func.coalesce(Case.caller_name, ""), word) > 0)
+            else:
+                cond = [like(doc, word)]
+                if with_name:
+                    cond.append(like(Case.caller_name, word))
+            parts.append(or_(*cond))
+    match = and_(*parts)
+    if private_ok is not None:
+        # A confidential case of others matches on its summary and answer only (no oracle on the rest).
+        public = and_(*[or_(like(Case.summary, w), like(Case.answer, w)) for w in words])
+        match = and_(match, or_(private_ok, public))
+    return or_(match, Case.case_no == q)
+
+
+def relevance(row, q: str, fields: tuple[str, ...]) -> float:
+    """How well a case matches: each term weighed by the field it is in (summary first), a little for
+    repeats. row: anything with the fields as attributes."""
+    score = 0.0
+    if row.case_no == q:
+        return 1000.0
+    for word in terms(q):
+        for name in fields:
+            value = getattr(row, name) or ""
+            hits = value.count(word)
+            if hits:
+                score += WEIGHTS[name] + min(hits - 1, 3) * 0.5
+    return score
+
+
+def highlight(value: str | None, q: str | None, limit: int | None = None):
+    """The text with each term of q wrapped in <mark> (escaped HTML); around the first match when cut."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    value = value or ""
+    words = sorted({w for w in terms(q or "") if w}, key=len, reverse=True)
+    if limit and len(value) > limit:
+        first = min((i for i in (value.find(w) for w in words) if i >= 0), default=0)
+        start = max(0, first - limit // 3)
+        value = ("…" if start else "") + value[start:start + limit] + ("…" if start + limit < len(value) else "")
+    if not words:
+        return escape(value)
+    pattern = re.compile("|".join(re.escape(w) for w in words))
+    out, last = [], 0
+    for match in pattern.finditer(value):
+        out.append(escape(value[last:match.start()]))
+        out.append(Markup("<mark>") + escape(match.group(0)) + Markup("</mark>"))
+        last = match.end()
+    out.append(escape(value[last:]))
+    return Markup("").join(out)
+
+
+TEXT_POSTGRES_UP = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    f"CREATE INDEX IF NOT EXISTS {TEXT_INDEX} ON hotline_case USING gin ("
+    + TEXT_SQL.replace("hotline_case.", "") + " gin_trgm_ops)",
+    f"CREATE INDEX IF NOT EXISTS {NAME_INDEX} ON hotline_case USING gin (caller_name gin_trgm_ops)",
+    f"DROP INDEX IF EXISTS {TRGM_INDEX}",  # the summary alone is covered by the text index
+]
+TEXT_POSTGRES_DOWN = [f"DROP INDEX IF EXISTS {TEXT_INDEX}", f"DROP INDEX IF EXISTS {NAME_INDEX}", *POSTGRES_UP[1:]]
+_FTS_COLUMNS = "summary, detail, answer, caller_employer, caller_name"
+_NEW = "new.summary, new.detail, new.answer, new.caller_employer, new.caller_name"
+_OLD = "old.summary, old.detail, old.answer, old.caller_employer, old.caller_name"
+TEXT_SQLITE_UP = SQLITE_DOWN + [
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({_FTS_COLUMNS}, content='hotline_case', "
+    "content_rowid='id', tokenize='trigram')",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON hotline_case BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, {_FTS_COLUMNS}) VALUES (new.id, {_NEW}); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON hotline_case BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FTS_COLUMNS}) VALUES ('delete', old.id, {_OLD}); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF {_FTS_COLUMNS} ON hotline_case BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FTS_COLUMNS}) VALUES ('delete', old.id, {_OLD}); "
+    f"INSERT INTO {FTS_TABLE}(rowid, {_FTS_COLUMNS}) VALUES (new.id, {_NEW}); END",
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+]
+TEXT_SQLITE_DOWN = SQLITE_DOWN + SQLITE_UP

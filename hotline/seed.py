@@ -36,11 +36,12 @@ DEMO_USERS = [
     ("producer", "周晓", ["producer"], None, None),
     ("supervisor", "赵国华", ["supervisor"], None, "+8613900000003"),
     ("admin", "管理员", ["admin"], None, None),
+    ("editor", "孙知远", ["editor"], None, None),  # 知识库管理员
 ]
 
 
 def seed_reference() -> dict[str, int]:
-    added = {"departments": 0, "types": 0, "categories": 0, "calendar_years": 0}
+    added = {"departments": 0, "types": 0, "categories": 0, "calendar_years": 0, "articles": 0}
     for order, (code, name) in enumerate(DEPARTMENTS):
         if db.session.scalar(select(Department.id).where(Department.code == code)) is None:
             db.session.add(Department(code=code, name=name, active=True, sort_order=order))
@@ -55,6 +56,9 @@ def seed_reference() -> dict[str, int]:
             added["categories"] += 1
     db.session.flush()
     added["calendar_years"] = workdays.seed_from_package()
+    from hotline.knowledge.service import seed_articles
+
+    added["articles"] = seed_articles()  # the knowledge base's first articles (知识库)
     return added
 
 

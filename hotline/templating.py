@@ -23,7 +23,7 @@ STATUS_LABELS = {
 }
 ROLE_LABELS = {
     "operator": _l("Operator"), "handler": _l("Handler"), "producer": _l("Producer"),
-    "supervisor": _l("Supervisor"), "admin": _l("Administrator"),
+    "supervisor": _l("Supervisor"), "admin": _l("Administrator"), "editor": _l("Knowledge-base editor"),
 }
 SURVEY_LABELS = {
     "satisfied": _l("Satisfied"), "basically_satisfied": _l("Basically satisfied"),

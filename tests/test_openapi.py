@@ -138,7 +138,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, doc):
 def test_every_documented_path_reaches_its_view(app, doc):
     adapter = app.url_map.bind("localhost")
     for path, item in doc["paths"].items():
-        concrete = path.replace("{case_no}", "20261130-0001")
+        concrete = path.replace("{case_no}", "20261130-0001").replace("{article_id}", "1")
         for method in item:
             endpoint, args = adapter.match(PREFIX + concrete, method=method.upper())
             assert endpoint.startswith("api."), (path, endpoint)
@@ -466,7 +466,7 @@ def test_undocumented_query_parameters_are_refused(doc, api, saved, operation_id
     [(template, method)] = [(t, m) for t, item in doc["paths"].items() for m, op in item.items()
                             if op["operationId"] == operation_id]
     case = _case_in(api, "registered")
-    path = PREFIX + template.replace("{case_no}", case["case_no"]) + "?utm_source=x"
+    path = PREFIX + template.replace("{case_no}", case["case_no"]).replace("{article_id}", "1") + "?utm_source=x"
     client = api("operator" if operation_id == "create_case" else "supervisor")
     before = saved()
     resp = client.client.open(path, method=method.upper(), headers=client.headers,

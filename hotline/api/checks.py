@@ -99,6 +99,12 @@ def check_query(operation_id: str) -> None:
     if unstorable:  # hotline/text.py; NUL would even fail the query on PostgreSQL
         raise InvalidInput(_("%(name)s contains a character that cannot be stored.", name=unstorable[0]),
                            {name: _("Contains a character that cannot be stored.") for name in unstorable})
+    # A documented choice sent empty (overdue=) is no choice: the filter would quietly match everything.
+    choices = {p["name"]: p["schema"]["enum"] for p in openapi.QUERY_PARAMS[operation_id] if "enum" in p["schema"]}
+    empty = [name for name, value in request.args.items(multi=True) if name in choices and not value.strip()]
+    if empty:
+        raise InvalidInput(_("%(name)s: choose one of %(choices)s.", name=empty[0],
+                             choices=", ".join(choices[empty[0]])), {name: _("Required.") for name in empty})
     # The document lists the languages; the locale selector would quietly ignore any other value.
     wrong_lang = [value for value in request.args.getlist("lang") if value not in openapi.LANGUAGES]
     if wrong_lang:

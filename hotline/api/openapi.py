@@ -180,7 +180,11 @@ LIST_PARAMS = [
     _q("handler", {"type": "string"}, "Handler user name."),
     _q("channel", {"type": "string", "enum": list(CHANNELS)}),
     _q("phone", {"type": "string", "pattern": PHONE_PATTERN}, "Caller phone, any accepted spelling."),
-    _q("q", {"type": "string", "maxLength": 100}, "Text in the summary, or a case number."),
+    _q("q", {"type": "string", "maxLength": 100},
+       "Words (separated by spaces, each must occur) in the summary, detail, answer or employer, and for "
+       "operators, supervisors and handlers the caller's name; or a case number. Detail, employer and name count "
+       "only on cases whose private parts you may see. With q the items are the newest 400 matches, best match "
+       "first, and next_cursor pages through that ranking."),
     _q("from", {"type": "string", "format": "date"}, "First local registration date (YYYY-MM-DD)."),
     _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
     _q("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
@@ -228,6 +232,57 @@ CALL_PARAMS = [
     _q("date", {"type": "string", "format": "date"}, "Local day (YYYY-MM-DD) the calls came in; default today."),
 ]
 
+# ---------------------------------------------------------------- intake help (知识库, suggestions)
+
+KB_DATE = {"type": ["string", "null"], "format": "date", "description": "YYYY-MM-DD, years 2000–2100."}
+ARTICLE_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "question", "answer"],
+    "description": "A new article, saved as a draft (supervisor, editor). Publishing needs `legal_basis`.",
+    "properties": {
+        "title": _text(120, required=True),
+        "question": _text(2000, required=True, description="The question as callers ask it."),
+        "answer": _text(2000, required=True, description="The answer operators give (fills a case's answer)."),
+        "category": {"type": ["string", "null"], "description": "Category code from GET /reference.",
+                     "examples": ["wages"]},
+        "legal_basis": _text(1000, description="Law and article, e.g. 《劳动法》第四十四条."),
+        "valid_from": KB_DATE,
+        "valid_to": {**KB_DATE, "description": "Last day the article holds; after it, it is listed for review "
+                                               "and no longer suggested."},
+    },
+    "examples": [{"title": "加班费怎么计算", "question": "加班费按什么标准？", "answer": "工作日延长工作时间支付150%……",
+                  "category": "wages", "legal_basis": "《中华人民共和国劳动法》第四十四条"}],
+}
+PUBLISH_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Publish a draft or reviewed article (supervisor, editor); refused without a legal basis.",
+    "properties": {"version": {"type": ["integer", "null"], "minimum": 1,
+                               "description": "The article's version as last read; a stale one gets 409."}},
+}
+SUGGEST_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["summary"],
+    "description": "What the operator has typed so far. Nothing is saved.",
+    "properties": {
+        "summary": _text(service.SUMMARY_MAX, required=True),
+        "detail": _text(service.DETAIL_MAX),
+        "employer": _text(EMPLOYER_MAX, description="The caller's employer, any spelling (恒力纺织有限公司 = 恒力纺织)."),
+        "phone": {"type": ["string", "null"], "maxLength": 40, "pattern": r"^\s*(\+?[0-9 ()-]*[0-9][0-9 ()-]*)?\s*$",
+                  "description": "The caller's phone (tells callers apart for the group alert)."},
+    },
+    "examples": [{"summary": "恒力纺织拖欠工资三个月", "employer": "恒力纺织有限公司", "phone": "13812345678"}],
+}
+KB_LIST_PARAMS = [
+    _q("q", {"type": "string", "maxLength": 100}, "Words to look for; symbols alone are refused (422)."),
+    _q("status", {"type": "string", "enum": ["draft", "reviewed", "published", "expired"]},
+       "Writers only (supervisor, editor); readers always get the published, valid articles."),
+    _q("category", {"type": "string"}, "Category code."),
+    _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}),
+]
+
 # operationId -> the query parameters it accepts (besides lang); anything else is refused with 422.
 QUERY_PARAMS: dict[str, list[dict]] = {
     "get_reference": [],
@@ -244,7 +299,15 @@ QUERY_PARAMS: dict[str, list[dict]] = {
     "get_digest_docx": [],
     "get_digest_feed": [],
     **{f"case_{action}": [] for action in ACTION_BODIES},
+    "list_knowledge": KB_LIST_PARAMS,
+    "create_knowledge": [],
+    "get_knowledge": [],
+    "publish_knowledge": [],
+    "suggest": [],
 }
+
+
+INTAKE_BODIES = {"create_knowledge": ARTICLE_CREATE, "publish_knowledge": PUBLISH_BODY, "suggest": SUGGEST_BODY}
 
 
 def query_names(operation_id: str) -> set[str]:
@@ -265,6 +328,8 @@ def body_schema(operation_id: str) -> dict:
     """The request body schema of an operation, self-contained (no $ref), as the door checks it."""
     if operation_id == "create_case":
         return CASE_CREATE
+    if operation_id in INTAKE_BODIES:
+        return INTAKE_BODIES[operation_id]
     return ACTION_BODIES[operation_id.removeprefix("case_")]
 
 
@@ -549,6 +614,81 @@ DIGEST = {
     },
 }
 
+_ARTICLE_PROPS = {
+    "id": {"type": "integer", "minimum": 1},
+    "title": {"type": "string"},
+    "question": {"type": "string"},
+    "answer": {"type": "string"},
+    "category": {"type": ["string", "null"]},
+    "legal_basis": {"type": "string"},
+    "valid_from": {"type": ["string", "null"], "format": "date"},
+    "valid_to": {"type": ["string", "null"], "format": "date"},
+    "status": {"type": "string", "enum": ["draft", "reviewed", "published"]},
+    "expired": {"type": "boolean", "description": "Past valid_to: not suggested, listed for review."},
+    "version": {"type": "integer", "minimum": 1, "description": "Every save keeps a version."},
+    "use_count": {"type": "integer", "minimum": 0, "description": "Cases answered with it (使用此答复)."},
+    "updated_at": DATE_TIME,
+    "published_at": DATE_TIME_OR_NULL,
+}
+ARTICLE = {
+    "type": "object", "additionalProperties": False, "required": [*_ARTICLE_PROPS, "source_case"],
+    "properties": {**_ARTICLE_PROPS, "source_case": {"type": ["string", "null"],
+                                                      "description": "The closed case it was proposed from."}},
+}
+ARTICLE_LIST = {
+    "type": "object", "additionalProperties": False, "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {"type": "object", "additionalProperties": False,
+                                                        "required": list(_ARTICLE_PROPS),
+                                                        "properties": _ARTICLE_PROPS}}},
+}
+_CHOICE_PROPS = {"code": {"type": "string"}, "name": {"type": "string"},
+                 "confidence": {"type": "number", "minimum": 0, "maximum": 1}}
+_CHOICE_ITEM = {"type": "object", "additionalProperties": False, "required": list(_CHOICE_PROPS),
+                "properties": _CHOICE_PROPS}
+_SUGGESTED = {
+    "type": ["object", "null"], "additionalProperties": False, "required": [*_CHOICE_PROPS, "alternatives"],
+    "properties": {**_CHOICE_PROPS, "alternatives": {"type": "array", "items": _CHOICE_ITEM,
+                                                     "description": "The next best, up to two."}},
+}
+SUGGESTION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "category", "department", "source", "articles", "similar_cases", "group_alert", "notes"],
+    "properties": {
+        "type": _SUGGESTED, "category": _SUGGESTED, "department": _SUGGESTED,
+        "source": {"type": "string", "enum": ["model", "keywords"],
+                   "description": "model: learnt from closed cases; keywords: too little history yet."},
+        "articles": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "title", "answer", "legal_basis", "category", "score", "use_count"],
+            "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "answer": {"type": "string"},
+                           "legal_basis": {"type": "string"}, "category": {"type": ["string", "null"]},
+                           "score": {"type": "number"}, "use_count": {"type": "integer", "minimum": 0}}}},
+        "similar_cases": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["case_no", "summary", "status", "category", "created_at", "reason"],
+            "properties": {"case_no": {"type": "string"}, "summary": {"type": "string"},
+                           "status": {"type": "string", "enum": list(STATUSES)}, "category": {"type": "string"},
+                           "created_at": DATE_TIME,
+                           "reason": {"type": "string", "enum": ["employer", "topic"]}}}},
+        "group_alert": {
+            "type": ["object", "null"], "additionalProperties": False,
+            "description": "null, or the group dispute (群体性) this employer is in or this call would start.",
+            "required": ["employer", "employer_key", "alert_id", "callers", "callers_with_this_call", "cases", "days",
+                         "threshold", "message"],
+            "properties": {"employer": {"type": "string"}, "employer_key": {"type": "string"},
+                           "alert_id": {"type": ["integer", "null"]}, "callers": {"type": "integer"},
+                           "callers_with_this_call": {"type": "integer"},
+                           "cases": {"type": "array", "items": {"type": "string"}},
+                           "days": {"type": "integer"}, "threshold": {"type": "integer"},
+                           "message": {"type": "string"}}},
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+ARTICLE_ID_PARAM = {"name": "article_id", "in": "path", "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+KB_ROLES_READ = " (operator, handler, producer, supervisor, editor)"
+
 DIGEST_DATE_PARAM = {"name": "day", "in": "path", "required": True, "description": "Air date, YYYY-MM-DD.",
                      "schema": {"type": "string", "format": "date"}}
 DIGEST_ROLES = " (producer, supervisor; the station's systems use a token of such an account)."
@@ -628,6 +768,8 @@ def _build() -> dict:
         "Case": CASE, "CaseItem": CASE_ITEM, "CaseList": CASE_LIST, "Due": DUE, "CaseCreate": CASE_CREATE,
         "Call": CALL, "CallList": CALL_LIST, "Notice": NOTICE, "NoticeList": NOTICE_LIST,
         "Digest": DIGEST, "DigestItem": DIGEST_ITEM, "DigestLeftOut": DIGEST_LEFT_OUT,
+        "Article": ARTICLE, "ArticleList": ARTICLE_LIST, "ArticleCreate": ARTICLE_CREATE,
+        "PublishBody": PUBLISH_BODY, "SuggestBody": SUGGEST_BODY, "Suggestion": SUGGESTION,
         **{_schema_name(a): body for a, body in ACTION_BODIES.items()},
     }
     paths: dict[str, Any] = {
@@ -709,6 +851,50 @@ def _build() -> dict:
         "/digests/feed.atom": _digest_operation(
             "get_digest_feed", "Atom feed of the approved and aired digests, newest first", "application/atom+xml",
             {"type": "string"}, "Atom 1.0; each entry carries the text and links the .txt.", with_day=False),
+        "/knowledge": {
+            "get": {
+                "operationId": "list_knowledge", "tags": ["knowledge"],
+                "summary": "Knowledge-base articles (知识库), best match first with q" + KB_ROLES_READ + ".",
+                "parameters": _params("list_knowledge"),
+                "responses": {"200": _json(_ref("ArticleList"), "Up to `limit` articles."),
+                              **_errors("Unauthorized", "Forbidden", "Invalid")},
+            },
+            "post": {
+                "operationId": "create_knowledge", "tags": ["knowledge"],
+                "summary": "Write a new article, saved as a draft (supervisor, editor).",
+                "parameters": _params("create_knowledge"),
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("ArticleCreate")}}},
+                "responses": {"201": {**_json(_ref("Article"), "The new draft."),
+                                      "headers": {"Location": {"schema": {"type": "string"},
+                                                               "description": "URL of the article."}}},
+                              **_errors("BadJson", "Unauthorized", "Forbidden", "Invalid")},
+            },
+        },
+        "/knowledge/{article_id}": {"get": {
+            "operationId": "get_knowledge", "tags": ["knowledge"],
+            "summary": "One article; readers see published, valid ones only" + KB_ROLES_READ + ".",
+            "parameters": _params("get_knowledge", ARTICLE_ID_PARAM),
+            "responses": {"200": _json(_ref("Article"), "The article."),
+                          **_errors("Unauthorized", "Forbidden", "NotFound", "Invalid")},
+        }},
+        "/knowledge/{article_id}/publish": {"post": {
+            "operationId": "publish_knowledge", "tags": ["knowledge"],
+            "summary": "Publish an article (supervisor, editor); 422 without a legal basis.",
+            "parameters": _params("publish_knowledge", ARTICLE_ID_PARAM),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PublishBody")}}},
+            "responses": {"200": _json(_ref("Article"), "The published article."),
+                          **_errors("BadJson", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Invalid")},
+        }},
+        "/suggest": {"post": {
+            "operationId": "suggest", "tags": ["knowledge"],
+            "summary": "Suggestions while a call is logged: type, category, department, articles, similar cases, "
+                       "group alert (operator, producer, supervisor, handler). Nothing is saved.",
+            "parameters": _params("suggest"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SuggestBody")}}},
+            "responses": {"200": _json(_ref("Suggestion"), "The suggestions; the operator decides."),
+                          **_errors("BadJson", "Unauthorized", "Forbidden", "Invalid")},
+        }},
         "/openapi.json": {"get": {
             "operationId": "get_openapi", "tags": ["meta"], "security": [],
             "summary": "This document (no token needed).",
@@ -736,7 +922,8 @@ def _build() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "notices", "workdays", "calls", "digests", "meta")],
+        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "notices", "workdays", "calls", "digests",
+                                       "knowledge", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -237,3 +237,71 @@ def get_digest_feed():
 
     return atom_response(url_for("api.get_digest_feed", _external=True),
                          lambda d: url_for("api.get_digest_text", day=d.isoformat(), _external=True))
+
+
+# ---------------------------------------------------------------- intake help: 知识库 and suggestions
+
+def _article_response(article, status: int = 200):
+    from hotline.knowledge import service as kb
+
+    response = jsonify(kb.to_dict(article))
+    response.status_code = status
+    return response
+
+
+@bp.get("/knowledge")
+@allow("operator", "handler", "producer", "supervisor", "editor")
+def list_knowledge():
+    """Published, valid articles (writers: any status, or `expired`), best match first with q."""
+    check_query("list_knowledge")
+    from hotline.knowledge import service as kb
+
+    q = kb.parse_query(request.args.get("q"))
+    limit = queries.parse_limit(request.args.get("limit"))
+    rows = kb.listing(current_actor(), q, (request.args.get("status") or "").strip() or None,
+                      (request.args.get("category") or "").strip() or None, limit)
+    return jsonify(items=[kb.to_dict(a, full=False) for a in rows])
+
+
+@bp.post("/knowledge")
+@allow("supervisor", "editor")
+def create_knowledge():
+    check_query("create_knowledge")
+    body = checked_body("create_knowledge")
+    from hotline.knowledge import service as kb
+
+    article = kb.create(current_actor(), body)
+    response = _article_response(article, 201)
+    response.headers["Location"] = url_for("api.get_knowledge", article_id=article.id)
+    return response
+
+
+@bp.get("/knowledge/<int:article_id>")
+@allow("operator", "handler", "producer", "supervisor", "editor")
+def get_knowledge(article_id: int):
+    check_query("get_knowledge")
+    from hotline.knowledge import service as kb
+
+    return _article_response(kb.get(current_actor(), article_id))
+
+
+@bp.post("/knowledge/<int:article_id>/publish")
+@allow("supervisor", "editor")
+def publish_knowledge(article_id: int):
+    check_query("publish_knowledge")
+    body = checked_body("publish_knowledge")
+    from hotline.knowledge import service as kb
+
+    actor = current_actor()
+    return _article_response(kb.publish(actor, kb.get(actor, article_id), body.get("version")))
+
+
+@bp.post("/suggest")
+@allow("operator", "producer", "supervisor", "handler")
+def suggest():
+    """Suggestions while the summary is typed; nothing is saved."""
+    check_query("suggest")
+    body = checked_body("suggest")
+    from hotline.knowledge.suggest import suggest as make_suggestion
+
+    return jsonify(make_suggestion(current_actor(), body))

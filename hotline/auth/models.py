@@ -11,7 +11,7 @@ from hotline.db_types import UTCDateTime
 from hotline.extensions import db
 from hotline.reference.models import Department
 
-ROLES = ("operator", "handler", "producer", "supervisor", "admin")
+ROLES = ("operator", "handler", "producer", "supervisor", "admin", "editor")  # editor: 知识库管理员
 
 
 class User(UserMixin, db.Model):

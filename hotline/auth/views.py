@@ -33,6 +33,8 @@ def home_for(user) -> str:
         return url_for("cases.queue")
     if user.has_role("supervisor"):
         return url_for("reports.dashboard")  # the figures they are judged on (统计报表)
+    if user.roles == {"editor"}:
+        return url_for("knowledge.index")  # 知识库管理员
     return url_for("cases.list_cases")
 
 

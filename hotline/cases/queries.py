@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import and_, case, func, or_, select, text, true
 from sqlalchemy.orm import defaultload
 
 from hotline import clock
@@ -261,7 +261,7 @@ def build_query(actor: User, f: CaseFilter):
             # plan, which cannot use the trigram index for LIKE with a bound pattern (0.5–7 s for a
             # search with no match). Plan searches with their real pattern, for this transaction.
             db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        stmt = stmt.where(search.summary_condition(f.q, dialect))
+        stmt = stmt.where(search.text_condition(f.q, dialect, search_names(actor), private_ok))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
     if f.date_to:
@@ -289,8 +289,23 @@ def build_query(actor: User, f: CaseFilter):
     return stmt
 
 
+def search_names(actor: User) -> bool:
+    """Whether the actor's searches look in callers' names (those who talk to or work with callers)."""
+    return actor.has_role("operator", "supervisor", "handler")
+
+
+def search_fields(actor: User, case_private: bool) -> tuple[str, ...]:
+    fields = search.FIELDS if search_names(actor) else search.PUBLIC_FIELDS
+    return fields if case_private else ("summary", "answer")
+
+
 def count_cases(actor: User, f: CaseFilter) -> int:
     """How many cases the filters match (the list's total; equals the report figure it was opened from)."""
+    if f.q:
+        # A search ranks the newest search.CANDIDATES matches: count up to that many (a common word matches a
+        # fifth of a million cases, and counting them all would cost more than the search itself).
+        capped = build_query(actor, f).with_only_columns(Case.id).order_by(None).limit(search.CANDIDATES)
+        return db.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
     stmt = build_query(actor, f).with_only_columns(func.count(Case.id)).order_by(None)
     return db.session.scalar(stmt) or 0
 
@@ -300,6 +315,8 @@ def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int
     first (open cases), then the rest newest first; keyset on (deadline, id)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     stmt = build_query(actor, f)
+    if f.q:
+        return _ranked(actor, f, stmt, cursor, limit)
     if f.sort == "due":
         return _list_by_due(stmt, cursor, limit)
     if cursor:
@@ -346,6 +363,40 @@ def _cursor_due(raw: str) -> datetime | None:
         value = json.loads(base64.urlsafe_b64decode(padded.encode())).get("due")
         return datetime.fromisoformat(value).astimezone(timezone.utc) if value else None
     except (ValueError, TypeError, AttributeError, OverflowError):
+        raise InvalidInput(_("The page cursor is not valid; start from the first page."),
+                           {"cursor": _("Invalid cursor.")}) from None
+
+
+def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int) -> tuple[list[Case], str | None]:
+    """A search: the newest matches (up to search.CANDIDATES) ranked by relevance, best first; the cursor
+    is the position in that ranking."""
+    offset = decode_rank_cursor(cursor) if cursor else 0
+    private_ok = access.private_filter_allowed(actor)  # the one rule on whose private parts count
+    private = (private_ok if private_ok is not None else true()).label("private")
+    columns = stmt.with_only_columns(Case.id, Case.case_no, Case.summary, Case.detail, Case.answer,
+                                     Case.caller_employer, Case.caller_name, private).order_by(None)
+    rows = db.session.execute(columns.order_by(Case.id.desc()).limit(search.CANDIDATES)).all()
+    private_ids = {r.id for r in rows if r.private}
+    ranked = sorted(rows, key=lambda r: (-search.relevance(r, f.q, search_fields(actor, r.id in private_ids)),
+                                         -r.id))
+    page_ids = [r.id for r in ranked[offset:offset + limit]]
+    by_id = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(page_ids)))} if page_ids else {}
+    more = offset + limit < len(ranked)
+    return [by_id[i] for i in page_ids], encode_rank_cursor(offset + limit) if more else None
+
+
+def encode_rank_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"rank": offset}).encode()).decode().rstrip("=")
+
+
+def decode_rank_cursor(raw: str) -> int:
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["rank"]
+        if not isinstance(value, int) or not 0 <= value <= MAX_ID:
+            raise ValueError
+        return value
+    except (ValueError, KeyError, TypeError):
         raise InvalidInput(_("The page cursor is not valid; start from the first page."),
                            {"cursor": _("Invalid cursor.")}) from None
 

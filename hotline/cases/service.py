@@ -350,6 +350,9 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
             watch.refresh_watch(case)
         db.session.flush()
     telephony_hooks().after_register(actor, case, data)  # caller SMS, links to the call / call-back
+    from hotline.knowledge.hooks import after_register as intake_after_register
+
+    intake_after_register(actor, case, data)  # employer cluster (群体性预警), the article used for the answer
     return case
 
 

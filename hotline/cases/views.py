@@ -158,6 +158,8 @@ def _registration_data() -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
         "sms_receipt": "sms_receipt" in form,
         "call_sid": (form.get("call_sid") or "").strip() or None,
         "callback_id": (form.get("callback_id") or "").strip() or None,
+        # Intake help: the knowledge-base article whose answer was used (使用此答复, hotline/knowledge).
+        "knowledge_article": (form.get("knowledge_article") or "").strip() or None,
     }
     if outcome == "close":
         data["answer"] = form.get("answer", "")
