@@ -61,6 +61,21 @@ def load_config(overrides: dict | None = None) -> dict:
         "TWILIO_FROM": env.get("TWILIO_FROM") or None,
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         "HOTLINE_PUBLIC_URL": env.get("HOTLINE_PUBLIC_URL") or None,
+        # SMS gateway: twilio | aliyun | tencent | file:PATH | log (empty: twilio when configured, else log).
+        "HOTLINE_SMS_BACKEND": env.get("HOTLINE_SMS_BACKEND") or None,
+        "HOTLINE_SMS_MAX_LENGTH": int(env.get("HOTLINE_SMS_MAX_LENGTH") or "300"),
+        # Secret part of the URL the gateways push delivery receipts and replies to (/sms/<provider>/<token>).
+        "HOTLINE_SMS_RECEIPT_TOKEN": env.get("HOTLINE_SMS_RECEIPT_TOKEN") or None,
+        "ALIYUN_ACCESS_KEY_ID": env.get("ALIYUN_ACCESS_KEY_ID") or None,
+        "ALIYUN_ACCESS_KEY_SECRET": env.get("ALIYUN_ACCESS_KEY_SECRET") or None,
+        "ALIYUN_SMS_ENDPOINT": env.get("ALIYUN_SMS_ENDPOINT") or None,
+        "ALIYUN_SMS_PROTOCOL": env.get("ALIYUN_SMS_PROTOCOL") or None,
+        "TENCENT_SECRET_ID": env.get("TENCENT_SECRET_ID") or None,
+        "TENCENT_SECRET_KEY": env.get("TENCENT_SECRET_KEY") or None,
+        "TENCENT_SMS_APP_ID": env.get("TENCENT_SMS_APP_ID") or None,
+        "TENCENT_SMS_REGION": env.get("TENCENT_SMS_REGION") or None,
+        "TENCENT_SMS_ENDPOINT": env.get("TENCENT_SMS_ENDPOINT") or None,
+        "TENCENT_SMS_PROTOCOL": env.get("TENCENT_SMS_PROTOCOL") or None,
         # Behind N reverse proxies without HOTLINE_PUBLIC_URL: trust N X-Forwarded-* hops (werkzeug ProxyFix),
         # so that Twilio's signatures are checked against the URL Twilio called.
         "HOTLINE_PROXY_FIX": int(env.get("HOTLINE_PROXY_FIX") or "0"),
@@ -79,6 +94,11 @@ def load_config(overrides: dict | None = None) -> dict:
 
 
 def check_config(cfg: dict) -> None:
+    backend = (cfg.get("HOTLINE_SMS_BACKEND") or "").strip()
+    if backend and backend.split(":", 1)[0] not in ("twilio", "aliyun", "tencent", "file", "log"):
+        raise ConfigError(f"HOTLINE_SMS_BACKEND must be twilio, aliyun, tencent, file:PATH or log, not {backend!r}")
+    if backend.startswith("file") and not backend.startswith("file:") or backend == "file:":
+        raise ConfigError("HOTLINE_SMS_BACKEND=file needs a path: file:/var/lib/hotline/sms.jsonl")
     if cfg["HOTLINE_ENV"] == "production":
         if cfg.get("HOTLINE_NOW"):
             raise ConfigError("HOTLINE_NOW pins the clock and is refused in production")

@@ -568,7 +568,7 @@ def test_a_voicemail_becomes_a_case_registered_by_the_system(app, line, clock):
         assert entries() == []
         [receipt] = db.session.scalars(select(Notice).where(Notice.kind == "caller_receipt")).all()
         assert receipt.to_phone == CALLER and receipt.recipient_id is None and receipt.status == "pending"
-        assert receipt.body == f"【12351职工服务热线】您反映的问题已受理，工单号{case.case_no}，我们将在12月2日17:30前答复您。"
+        assert receipt.body == f"【苏州市总工会】您反映的问题已受理，工单号{case.case_no}，我们将在12月2日17:30前答复您。回复TD退订"
         assert [e.kind for e in case.events] == ["register", "call"]
 
 

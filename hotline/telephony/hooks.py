@@ -14,7 +14,8 @@ _YES = (True, 1, "1", "on", "true", "yes")
 
 
 def after_register(actor: User | None, case: Case, data: dict[str, Any]) -> None:
-    wants_sms = data.get("sms_receipt") in _YES
+    # `sms_consent` (the API's name) or `sms_receipt` (the form's checkbox): the caller agreed to SMS.
+    wants_sms = data.get("sms_consent") in _YES or data.get("sms_receipt") in _YES
     call_sid = data.get("call_sid")
     callback_id = data.get("callback_id")
     if not (wants_sms or call_sid or callback_id):

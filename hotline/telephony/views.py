@@ -66,7 +66,7 @@ OUTCOME_LABELS = {
 }
 SMS_RESULT_LABELS = {
     "recorded": _l("Survey recorded"), "duplicate": _l("Repeated answer"), "unreadable": _l("Not understood"),
-    "no_survey": _l("No survey waiting"), "refused": _l("Could not be recorded"),
+    "no_survey": _l("No survey waiting"), "refused": _l("Could not be recorded"), "opted_out": _l("Opted out (TD)"),
 }
 
 
@@ -245,6 +245,16 @@ def inbound_sms():
     any answer goes through the outbox."""
     sms.receive(_params())
     return _xml(MessagingResponse())
+
+
+@bp.post("/twilio/sms/status")
+@webhook
+def sms_status():
+    """Twilio's status callback of an SMS we sent: the delivery receipt goes on the outbox row."""
+    from hotline.notify import receipts
+
+    receipts.twilio_status(_params())
+    return "", 204
 
 
 # ---------------------------------------------------------------- live calls (JSON, polled)
