@@ -168,7 +168,7 @@ class AliyunSender:
             if code in ALIYUN_REJECTED:
                 raise SmsError(f"Aliyun {code}: {getattr(exc, 'message', exc)}", False, code, rejected=True) from exc
             retryable = code is None or code in ALIYUN_RETRY or (status or 500) >= 500 or status == 429
-            raise SmsError(f"Aliyun {code or ''}: {getattr(exc, 'message', exc)}".strip()[:480], retryable, code) from exc
+            raise SmsError(f"Aliyun {code or 'network'}: {getattr(exc, 'message', exc)}"[:480], retryable, code) from exc
         body = response.body
         if body.code == "OK":
             return body.biz_id or "aliyun"
@@ -184,7 +184,8 @@ TENCENT_REJECTED_PREFIXES = ("FailedOperation.TemplateIncorrectOrUnapproved",
                              "InvalidParameterValue.TemplateParameterLengthLimit",
                              "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter",
                              "InvalidParameterValue.ContentLengthLimit", "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber")
-TENCENT_RETRY_PREFIXES = ("LimitExceeded.", "InternalError.", "RequestLimitExceeded", "FailedOperation.InsufficientBalanceInSmsPackage")
+TENCENT_RETRY_PREFIXES = ("LimitExceeded.", "InternalError", "RequestLimitExceeded", "ServerNetworkError",
+                          "ClientNetworkError", "FailedOperation.InsufficientBalanceInSmsPackage")
 
 
 class TencentSender:
@@ -223,7 +224,7 @@ class TencentSender:
             code = exc.get_code() or ""
             if code.startswith(TENCENT_REJECTED_PREFIXES):
                 raise SmsError(f"Tencent {code}: {exc.get_message()}", False, code, rejected=True) from exc
-            retryable = not code or code.startswith(TENCENT_RETRY_PREFIXES) or code.startswith("ClientNetworkError")
+            retryable = not code or code.startswith(TENCENT_RETRY_PREFIXES)
             raise SmsError(f"Tencent {code}: {exc.get_message()}"[:480], retryable, code) from exc
         except OSError as exc:
             raise SmsError(f"network: {exc}", True) from exc
