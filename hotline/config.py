@@ -83,6 +83,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_NOTIFY_SECONDS": int(env.get("HOTLINE_NOTIFY_SECONDS", "5")),
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),
+        # The `channels` job: station-line moves Twilio did not take, 回访 calls, recordings to fetch or delete.
+        "HOTLINE_CHANNELS_SECONDS": int(env.get("HOTLINE_CHANNELS_SECONDS", "15")),
+        # Recordings: a folder (default instance/recordings) for the hotline's copies.
+        "HOTLINE_RECORDINGS_DIR": env.get("HOTLINE_RECORDINGS_DIR") or str(instance / "recordings"),
         "HOTLINE_DIGEST_SECONDS": int(env.get("HOTLINE_DIGEST_SECONDS", "60")),
         "TESTING": hotline_env == "test",
         # Tests create many users; a cheap hash keeps them fast. Real deployments use scrypt.

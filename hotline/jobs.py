@@ -76,6 +76,9 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.telephony.service import reconcile as reconcile_calls
 
     bodies["calls"] = reconcile_calls
+    from hotline.telephony.channels import run as channels
+
+    bodies["channels"] = channels  # station line retries, 回访 calls, recordings
     if name not in bodies:
         raise ValueError(f"unknown job {name}")
     with run_lock(name) as got:
@@ -128,4 +131,6 @@ def build_scheduler(app, blocking: bool = False):
                       id="digest", next_run_time=first)
     scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg["HOTLINE_CALLS_SECONDS"],
                       id="calls", next_run_time=first)  # telephony: calls whose final status callback was lost
+    scheduler.add_job(job_runner(app, "channels"), "interval", seconds=cfg["HOTLINE_CHANNELS_SECONDS"],
+                      id="channels", next_run_time=first)
     return scheduler

@@ -72,7 +72,9 @@ def upgrade():
         batch_op.add_column(sa.Column('line_error', sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column('line_attempts', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('line_next_at', hotline.db_types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('producer_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('producer_sid', sa.String(length=64), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_radio_callin_producer_id_user_account'), 'user_account', ['producer_id'], ['id'])
 
     with op.batch_alter_table('telephony_callback', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dial_sid', sa.String(length=64), nullable=True))
@@ -138,7 +140,9 @@ def downgrade():
         batch_op.drop_column('dial_sid')
 
     with op.batch_alter_table('radio_callin', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_radio_callin_producer_id_user_account'), type_='foreignkey')
         batch_op.drop_column('producer_sid')
+        batch_op.drop_column('producer_id')
         batch_op.drop_column('line_next_at')
         batch_op.drop_column('line_attempts')
         batch_op.drop_column('line_error')

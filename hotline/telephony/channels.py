@@ -1,0 +1,17 @@
+"""The `channels` job: what the voice channels still owe, each part committing as it goes.
+
+Station-line moves Twilio did not take (hotline.radio.line), the automated 回访 calls that are due
+(hotline.telephony.voice_survey), recordings to download and those past their keeping period
+(hotline.telephony.recordings).
+"""
+from __future__ import annotations
+
+
+def run() -> dict[str, int]:
+    from hotline.radio import line
+
+    stats: dict[str, int] = {}
+    for prefix, part in (("line", line.push),):
+        for key, value in part().items():
+            stats[f"{prefix}_{key}"] = value
+    return stats
