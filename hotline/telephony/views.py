@@ -360,6 +360,53 @@ def callback_attempt(entry_id: int):
     return redirect(url_for("telephony.callbacks"))
 
 
+@bp.post("/calls/callbacks/<int:entry_id>/dial")
+@allow("operator")
+def callback_dial(entry_id: int):
+    """回拨: Twilio rings the operator's phone, then the caller; the outcome is logged from Twilio's answer."""
+    from hotline.telephony import dialer
+
+    try:
+        entry = dialer.start(current_actor(), entry_id, public_url)
+    except dialer.DialFailed as err:
+        db.session.commit()  # the reason stays on the entry
+        flash(err.message, "error")
+        return redirect(url_for("telephony.callbacks") + f"#cb-{entry_id}")
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("telephony.callbacks") + f"#cb-{entry_id}")
+    flash(_("Twilio is ringing your phone (%(phone)s); answer it to be connected to the caller.",
+            phone=access.display_phone(current_actor().phone)), "ok")
+    return redirect(url_for("telephony.callbacks") + f"#cb-{entry.id}")
+
+
+@bp.post("/twilio/callback/bridge")
+@webhook
+def callback_bridge():
+    from hotline.telephony import dialer
+
+    return _xml(dialer.bridge(request.args.get("entry"), _params(), public_url))
+
+
+@bp.post("/twilio/callback/done")
+@webhook
+def callback_done():
+    from hotline.telephony import dialer
+
+    dialer.done(request.args.get("entry"), _params())
+    return _xml(twiml.empty())
+
+
+@bp.post("/twilio/callback/status")
+@webhook
+def callback_leg():
+    from hotline.telephony import dialer
+
+    dialer.leg_ended(request.args.get("entry"), _params())
+    return "", 204
+
+
 # ---------------------------------------------------------------- SMS replies for operators
 
 @bp.get("/calls/sms")
