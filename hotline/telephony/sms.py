@@ -147,7 +147,8 @@ def close_surveys(case: Case, status: str) -> None:
 
 def _pending_survey(phone: str, now: datetime) -> SurveyRequest | None:
     return db.session.scalar(select(SurveyRequest).where(
-        SurveyRequest.phone == phone, SurveyRequest.status == "pending", SurveyRequest.expires_at > now,
+        SurveyRequest.phone == phone, SurveyRequest.status == "pending", SurveyRequest.channel == "sms",
+        SurveyRequest.expires_at > now,
         SurveyRequest.sent_at <= now).order_by(SurveyRequest.sent_at.desc(), SurveyRequest.id.desc())
         .options(lazyload("*")).with_for_update().limit(1))
 

@@ -339,8 +339,17 @@ def callbacks():
         calls_of=service.calls_of, counts=service.callback_counts(), outcomes=ATTEMPT_OUTCOMES,
         number=lambda phone, case=None: service.shown_number(actor, phone, case), anonymous=ANONYMOUS,
         recording_link=service.recording_link, max_attempts=service.MAX_CALLBACK_ATTEMPTS,
-        sms_waiting=sms.attention_count(),
+        sms_waiting=sms.attention_count(), unreached=_unreached_surveys(actor),
     ), 422 if message else 200
+
+
+def _unreached_surveys(actor):
+    """The voice 回访 nobody answered: the operators' 回访 worklist (they call and record it on the case)."""
+    from hotline.telephony import voice_survey
+
+    rows = voice_survey.worklist()
+    service.record_number_views(actor, [row.case for row in rows], "web")
+    return rows
 
 
 @bp.post("/calls/callbacks/<int:entry_id>/attempt")
@@ -404,6 +413,33 @@ def callback_leg():
     from hotline.telephony import dialer
 
     dialer.leg_ended(request.args.get("entry"), _params())
+    return "", 204
+
+
+@bp.post("/twilio/survey/voice")
+@webhook
+def survey_voice():
+    """The automated 回访 call was answered: the first question (<Gather input="dtmf">)."""
+    from hotline.telephony import voice_survey
+
+    return _xml(voice_survey.greet(request.args.get("survey"), _params()))
+
+
+@bp.post("/twilio/survey/answer")
+@webhook
+def survey_answer():
+    from hotline.telephony import voice_survey
+
+    return _xml(voice_survey.answer(request.args.get("survey"), request.args.get("step"), _params(),
+                                    again=request.args.get("again") == "1"))
+
+
+@bp.post("/twilio/survey/status")
+@webhook
+def survey_status():
+    from hotline.telephony import voice_survey
+
+    voice_survey.call_ended(request.args.get("survey"), _params())
     return "", 204
 
 
