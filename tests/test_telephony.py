@@ -557,7 +557,9 @@ def test_a_voicemail_becomes_a_case_registered_by_the_system(app, line, clock):
         assert (case.channel, case.type_code, case.category.code, case.caller_phone, case.registered_by_id) == (
             "voicemail", "consult", "other", CALLER, None)
         assert case.status == "registered"
-        assert f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Recordings/RE1.mp3" in case.detail
+        # The raw Twilio URL is never in the case text: the recording is kept and played on the case page.
+        assert "http" not in case.detail and "RE1" not in case.detail
+        assert "Listen to the recording on the case page." in case.detail
         assert "13812345678" in case.summary and "42" in case.summary
         # Registered Monday evening: 2 working days for a consultation, counted from Tuesday.
         assert case.reply_due_at == local(2026, 12, 2, 17, 30)
@@ -603,7 +605,8 @@ def test_a_voicemail_from_a_withheld_number_waits_on_the_call_back_list(app, lin
         [entry] = entries()
         assert (entry.phone, entry.calls) == ("anonymous", 1)
     page = login(app.test_client(), "operator").get("/calls/callbacks").get_data(as_text=True)
-    assert "Withheld number" in page and "RE1.mp3" in page and "Voicemail 25 s" in page
+    assert "Withheld number" in page and "/calls/recordings/1/audio" in page and "Voicemail 25 s" in page
+    assert "api.twilio.com" not in page
 
 
 def test_no_recording_means_no_case_and_a_call_back(app, line, clock):

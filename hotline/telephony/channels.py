@@ -9,10 +9,11 @@ from __future__ import annotations
 
 def run() -> dict[str, int]:
     from hotline.radio import line
-    from hotline.telephony import voice_survey
+    from hotline.telephony import recordings, voice_survey
 
     stats: dict[str, int] = {}
-    for prefix, part in (("line", line.push), ("survey", voice_survey.place_due)):
+    for prefix, part in (("line", line.push), ("survey", voice_survey.place_due),
+                         ("recording", recordings.fetch_due), ("recording", recordings.purge)):
         for key, value in part().items():
             stats[f"{prefix}_{key}"] = value
     return stats

@@ -34,7 +34,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline import clock
-from hotline.auth.access import allow, current_actor, public
+from hotline.auth.access import ANY_USER, allow, current_actor, public
 from hotline.cases import access
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
@@ -75,6 +75,14 @@ def _behind_proxy(state) -> None:
     hops = int(state.app.config.get("HOTLINE_PROXY_FIX") or 0)
     if hops > 0:
         state.app.wsgi_app = ProxyFix(state.app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+@bp.app_template_global()
+def case_recordings(case) -> list:
+    """The recordings of a case's calls this person may hear (the case page's player)."""
+    from hotline.telephony import recordings
+
+    return recordings.of_case(current_actor(), case)
 
 
 @bp.context_processor
@@ -441,6 +449,28 @@ def survey_status():
 
     voice_survey.call_ended(request.args.get("survey"), _params())
     return "", 204
+
+
+@bp.get("/calls/recordings/<int:rec_id>/audio")
+@allow(ANY_USER)
+def recording_audio(rec_id: int):
+    """A kept recording, for those who may see its case (HTML5 <audio>; range requests for seeking)."""
+    from flask import abort, send_file
+
+    from hotline.telephony import recordings
+    from hotline.telephony.models import Recording
+
+    rec = db.session.get(Recording, rec_id)
+    if rec is None or not recordings.may_hear(current_actor(), rec):
+        abort(404)
+    if rec.status != "stored" or not rec.path:
+        abort(404)
+    path = recordings.folder() / rec.path
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=rec.content_type or "audio/mpeg", conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # ---------------------------------------------------------------- SMS replies for operators
