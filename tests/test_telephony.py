@@ -717,8 +717,9 @@ def test_call_log_page_filters_by_day_and_status(app, line, users, login, clock)
     client = login(app.test_client(), "supervisor")
     page = client.get("/calls?date=2026-11-30").get_data(as_text=True)
     for text in ("13800000010", "Answered", "Abandoned", "Voicemail", "Missed", "2:44", "Operator", "20261130-0001",
-                 "Withheld number", "RE1.mp3"):
+                 "Withheld number", "/calls/recordings/"):
         assert text in page, text
+    assert "api.twilio.com" not in page  # the raw Twilio URL is never shown
     assert page.count("<tr class=\"call-") == 9
     only = client.get("/calls?date=2026-11-30&status=abandoned").get_data(as_text=True)
     assert only.count("<tr class=\"call-abandoned\">") == 3 and "call-answered" not in only
