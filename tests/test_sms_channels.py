@@ -184,12 +184,20 @@ def test_no_gateway_template_id_is_refused_before_calling_the_gateway(ctx, users
     assert aliyun.requests == []
 
 
-def test_outage_queues_then_delivers_each_message_once(ctx, users, app, aliyun, clock):
+def outbox_lines(stage: str) -> list[str]:
+    return [f"{stage:<28} #{r.id} {r.to_phone} {r.template:<13} {r.status:<8} attempts={r.attempts} "
+            f"next={r.next_attempt_at.astimezone(local(2026, 1, 1).tzinfo):%H:%M:%S} {(r.last_error or '')[:40]}"
+            for r in sms_rows()]
+
+
+def test_outage_queues_then_delivers_each_message_once(ctx, users, app, aliyun, clock, capsys):
     """The outbox under a gateway outage: messages stay queued with back-off, then go once each."""
     gateway_ids(case_receipt="SMS_480001")
     aliyun.down = True
     first, second = register(), register(caller={"phone": "13900000001"})
+    figure = outbox_lines("10:00:00 queued")
     stats = delivery.deliver_pending()
+    figure += outbox_lines("10:00:00 gateway down")
     assert stats == {"sent": 0, "retry": 2, "failed": 0, "unknown": 0}
     rows = sms_rows()
     assert [r.status for r in rows] == ["pending", "pending"] and all("ServiceUnavailable" in r.last_error for r in rows)
@@ -197,11 +205,15 @@ def test_outage_queues_then_delivers_each_message_once(ctx, users, app, aliyun, 
     assert delivery.deliver_pending()["retry"] == 0  # not yet due: nothing hammers the gateway
     clock.set(local(2026, 11, 30, 10, 0, 30))
     assert delivery.deliver_pending()["retry"] == 2
+    figure += outbox_lines("10:00:30 still down")
     aliyun.down = False
     clock.set(local(2026, 11, 30, 10, 2))
     assert delivery.deliver_pending()["sent"] == 2
+    figure += outbox_lines("10:02:00 gateway back")
     clock.set(local(2026, 11, 30, 11, 0))
     assert delivery.deliver_pending()["sent"] == 0
+    with capsys.disabled():
+        print("\nOutbox under an Aliyun outage:\n  " + "\n  ".join(figure))
     sent = [r for r in aliyun.requests if r["params"].get("TemplateCode")]
     assert len(sent) == 6  # 2 refused, 2 refused, 2 delivered
     phones = [r["params"]["PhoneNumbers"] for r in sent[-2:]]
