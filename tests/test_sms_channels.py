@@ -336,3 +336,21 @@ def test_api_registration_takes_sms_consent(app, api, line):
         assert row.template == "case_receipt" and row.params["case_no"] == no
     resp = api("operator").post("/cases", json={**body, "sms_consent": "yes"})
     assert resp.status_code == 422
+
+
+def test_twilio_delivery_receipt_marks_the_outbox_row(app, line, users):
+    with app.app_context():
+        register()
+        assert delivery.deliver_pending()["sent"] == 1
+        [req] = line.http.requests
+        assert req["data"]["StatusCallback"] == "https://hotline.example.org/twilio/sms/status"
+        sid = sms_rows()[0].provider_id
+    forged = line.post("/twilio/sms/status", {"MessageSid": sid, "MessageStatus": "delivered"}, signature="bad")
+    assert forged.status_code == 403
+    assert line.post("/twilio/sms/status", {"MessageSid": sid, "MessageStatus": "delivered"}).status_code == 204
+    assert line.post("/twilio/sms/status", {"MessageSid": sid, "MessageStatus": "undelivered",
+                                            "ErrorCode": "30003"}).status_code == 204  # late: delivered stays
+    assert line.post("/twilio/sms/status", {"MessageSid": "SMunknown", "MessageStatus": "delivered"}).status_code == 204
+    with app.app_context():
+        row = sms_rows()[0]
+        assert (row.delivery, row.delivered_at) == ("delivered", local(2026, 11, 30, 10))
