@@ -87,6 +87,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_CHANNELS_SECONDS": int(env.get("HOTLINE_CHANNELS_SECONDS", "15")),
         # Recordings: a folder (default instance/recordings) for the hotline's copies.
         "HOTLINE_RECORDINGS_DIR": env.get("HOTLINE_RECORDINGS_DIR") or str(instance / "recordings"),
+        # The station line's number, shown to the producer's phone when screening (default TWILIO_FROM).
+        "RADIO_LINE_FROM": env.get("RADIO_LINE_FROM") or None,
         # Hosts the account's credentials are sent to when downloading a recording (comma-separated).
         "TWILIO_MEDIA_HOSTS": env.get("TWILIO_MEDIA_HOSTS") or "api.twilio.com",
         "HOTLINE_DIGEST_SECONDS": int(env.get("HOTLINE_DIGEST_SECONDS", "60")),

@@ -67,7 +67,7 @@ def test_call_back_rings_the_operator_then_the_caller_and_logs_the_outcome(app, 
     with app.app_context():
         [attempt] = attempts(entry_id)
         assert (attempt.outcome, attempt.operator_id) == ("reached", get_user("operator").id)
-        assert "95" in attempt.note
+        assert attempt.note == "经Twilio回拨，通话95秒。"
         entry = db.session.get(Callback, entry_id)
         assert (entry.status, entry.outcome, entry.dial_sid) == ("done", "reached", None)
 
@@ -97,7 +97,7 @@ def test_the_operators_phone_not_answering_logs_nothing_and_says_why(app, line, 
         assert attempts(entry_id) == []
         assert db.session.get(Callback, entry_id).dial_sid is None
     page = client.get("/calls/callbacks").get_data(as_text=True)
-    assert "Your phone did not answer (no-answer); the caller was not called." in page
+    assert "您的电话未接听（no-answer），未呼叫来电人。" in page  # kept in the hotline's language
     # a bridge or done webhook for a dial that is over (or an unknown entry) changes nothing
     stale = line.post(f"/twilio/callback/bridge?entry={entry_id}", {"CallSid": leg})
     assert "<Hangup />" in stale.get_data(as_text=True)

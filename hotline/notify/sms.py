@@ -243,9 +243,12 @@ def twilio_client():
     """The real twilio Client; tests hand it a recording http_client through app.extensions."""
     from twilio.rest import Client
 
+    from twilio.http.http_client import TwilioHttpClient
+
     cfg = current_app.config
-    return Client(cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"],
-                  http_client=current_app.extensions.get("twilio_http_client"))
+    # A time-out: a request from a web page (the console, 回拨) must not hang on a slow Twilio.
+    http_client = current_app.extensions.get("twilio_http_client") or TwilioHttpClient(timeout=15)
+    return Client(cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"], http_client=http_client)
 
 
 def backend_name() -> str:

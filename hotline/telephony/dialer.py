@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 from twilio.twiml.voice_response import VoiceResponse
@@ -111,10 +111,11 @@ def done(entry_id: Any, params: dict[str, str]) -> Callback | None:
     entry.dial_sid = None
     if entry.status != "open" or operator is None:
         return entry
-    if status == "completed":
-        outcome, note = "reached", _("Called back through Twilio, talked %(n)d s.", n=seconds)
-    else:
-        outcome, note = "no_answer", _("Called back through Twilio: %(status)s.", status=status or "?")
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # kept data, not one reader's language
+        if status == "completed":
+            outcome, note = "reached", _("Called back through Twilio, talked %(n)d s.", n=seconds)
+        else:
+            outcome, note = "no_answer", _("Called back through Twilio: %(status)s.", status=status or "?")
     return service.log_attempt(operator, entry.id, outcome, note)
 
 
@@ -128,6 +129,7 @@ def leg_ended(entry_id: Any, params: dict[str, str]) -> None:
     status = (params.get("CallStatus") or "").strip().lower()
     entry.dial_sid = None
     if status in ("no-answer", "busy", "failed", "canceled"):
-        entry.dial_error = _("Your phone did not answer (%(status)s); the caller was not called.", status=status)
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            entry.dial_error = _("Your phone did not answer (%(status)s); the caller was not called.", status=status)
     entry.updated_at = clock.now()
     db.session.flush()
