@@ -79,6 +79,18 @@ def test_a_closed_case_gets_a_call_and_key_presses_are_recorded_like_an_operator
         assert (survey().status, survey().answered_at) == ("answered", local(2026, 11, 30, 10))
 
 
+def test_the_case_page_shows_the_voice_survey_like_any_other(app, voice, login):
+    with app.app_context():
+        case = closed_case()
+        case_no = case.case_no
+        run_job("channels")
+        row_id = survey().id
+    voice.post(f"/twilio/survey/answer?survey={row_id}&step=1", {"CallSid": LEG, "Digits": "3"})
+    voice.post(f"/twilio/survey/answer?survey={row_id}&step=2", {"CallSid": LEG, "Digits": "2"})
+    page = login(app.test_client(), "operator").get(f"/cases/{case_no}").get_data(as_text=True)
+    assert "Problem solved" in page and "Dissatisfied" in page
+
+
 def test_nobody_answering_twice_puts_the_case_on_the_operators_worklist(app, voice, login, clock):
     with app.app_context():
         case = closed_case()

@@ -97,6 +97,8 @@ FIELD_LABELS = {
 # The telephony "call" event (hotline/telephony/service.py).
 FIELD_LABELS.update({"call": _l("Call"), "wait_seconds": _l("Waiting time (s)"), "talk_seconds": _l("Talk time (s)"),
                      "message_seconds": _l("Voicemail length (s)")})
+# The voice 回访 (hotline/telephony/voice_survey.py) asks whether the problem was solved.
+FIELD_LABELS.update({"resolved": _l("Problem solved")})
 TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
 
 
