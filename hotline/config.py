@@ -87,6 +87,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_CHANNELS_SECONDS": int(env.get("HOTLINE_CHANNELS_SECONDS", "15")),
         # Recordings: a folder (default instance/recordings) for the hotline's copies.
         "HOTLINE_RECORDINGS_DIR": env.get("HOTLINE_RECORDINGS_DIR") or str(instance / "recordings"),
+        # …or S3-compatible storage: s3://bucket/prefix (S3_ENDPOINT_URL for MinIO, OSS, COS; boto3's credentials).
+        "HOTLINE_RECORDINGS_STORE": env.get("HOTLINE_RECORDINGS_STORE") or None,
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": env.get("S3_REGION") or None,
         # The station line's number, shown to the producer's phone when screening (default TWILIO_FROM).
         "RADIO_LINE_FROM": env.get("RADIO_LINE_FROM") or None,
         # Hosts the account's credentials are sent to when downloading a recording (comma-separated).

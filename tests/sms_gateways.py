@@ -1,4 +1,4 @@
-"""Local HTTP stand-ins for Aliyun SMS (dysmsapi, RPC style) and Tencent Cloud SMS (API 3.0, JSON), speaking
+"""Local HTTP stand-ins for Aliyun SMS (dysmsapi, RPC style), Tencent Cloud SMS (API 3.0, JSON) and S3, speaking
 each provider's wire format, so the official SDKs run unchanged against 127.0.0.1.
 
 Each stand-in keeps every request it got (`requests`) and answers from `answers` (a list of
@@ -110,3 +110,67 @@ class TencentStandIn(StandIn):
     def refuse_number(phone: str, code: str, message: str) -> tuple[int, dict]:
         return 200, {"Response": {"SendStatusSet": [{"SerialNo": "", "PhoneNumber": phone, "Fee": 0, "Code": code,
                                                      "Message": message, "IsoCode": "CN"}], "RequestId": "x"}}
+
+
+class S3StandIn:
+    """S3's REST wire format, path-style (/bucket/key): PutObject, GetObject, DeleteObject, kept in memory."""
+
+    def __init__(self, bucket: str = "hotline"):
+        self.bucket = bucket
+        self.objects: dict[str, tuple[str, bytes]] = {}
+        self.requests: list[dict] = []
+        self.down = False
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body: bytes = b"", content_type: str = "application/xml", headers=None):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _key(self) -> str | None:
+                path = urlsplit(self.path).path
+                prefix = f"/{stand_in.bucket}/"
+                return path[len(prefix):] if path.startswith(prefix) else None
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                stand_in.requests.append({"method": self.command, "path": self.path,
+                                          "authorization": self.headers.get("Authorization")})
+                if stand_in.down:
+                    return self._answer(503, b"<Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>")
+                key = self._key()
+                if key is None:
+                    return self._answer(404, b"<Error><Code>NoSuchBucket</Code><Message>no bucket</Message></Error>")
+                if self.command == "PUT":
+                    stand_in.objects[key] = (self.headers.get("Content-Type") or "binary/octet-stream", body)
+                    return self._answer(200, headers={"ETag": '"0"'})
+                if self.command == "DELETE":
+                    stand_in.objects.pop(key, None)
+                    return self._answer(204)
+                if key not in stand_in.objects:
+                    return self._answer(404, b"<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>")
+                content_type, data = stand_in.objects[key]
+                return self._answer(200, data, content_type, {"ETag": '"0"'})
+
+            do_GET = do_PUT = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -155,3 +155,40 @@ def test_recordings_are_deleted_after_the_keeping_period_with_a_log_entry(app, l
         row = rec()
         assert (row.status, row.path, row.deleted_at) == ("deleted", None, local(2027, 5, 29, 10, 1))
         assert "recording RE1 of call CA1 deleted after 180 days" in caplog.text
+
+
+@pytest.fixture
+def s3(app, monkeypatch):
+    from sms_gateways import S3StandIn
+
+    stand_in = S3StandIn("hotline-rec")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATESTKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    app.config.update(HOTLINE_RECORDINGS_STORE="s3://hotline-rec/recordings", S3_ENDPOINT_URL=stand_in.url,
+                      S3_REGION="cn-east-1")
+    yield stand_in
+    stand_in.close()
+    app.config.update(HOTLINE_RECORDINGS_STORE=None, S3_ENDPOINT_URL=None, S3_REGION=None)
+
+
+def test_recordings_in_s3_compatible_storage(app, line, media, s3, users, login, clock, tmp_path):
+    with app.app_context():
+        voicemail(line, media)
+        s3.down = True
+        assert run_job("channels")["recording_failed"] == 1
+        assert rec().status == "pending" and "ServiceUnavailable" in rec().last_error
+        s3.down = False
+        clock.set(local(2026, 11, 30, 10, 1))
+        assert run_job("channels")["recording_stored"] == 1
+        rec_id, path = rec().id, rec().path
+    assert s3.objects == {f"recordings/{path}": ("audio/mpeg", MP3)}
+    put = [r for r in s3.requests if r["method"] == "PUT"][-1]
+    assert put["path"] == f"/hotline-rec/recordings/{path}"
+    assert put["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIATESTKEY/")
+    assert not (tmp_path / "recordings").exists()  # nothing on the local disk
+    audio = login(app.test_client(), "operator").get(f"/calls/recordings/{rec_id}/audio")
+    assert audio.status_code == 200 and audio.data == MP3
+    with app.app_context():
+        clock.set(local(2027, 5, 29, 10, 2))
+        assert run_job("channels")["recording_deleted"] == 1
+    assert s3.objects == {} and [r["method"] for r in s3.requests][-1] == "DELETE"

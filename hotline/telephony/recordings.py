@@ -2,8 +2,9 @@
 
 Twilio's recording status callback creates a `pending` Recording; the `channels` job downloads the audio
 with the account's credentials (HTTP basic auth, only to Twilio's media hosts), checks that it is audio
-(Content-Type and the file's first bytes: MP3 or WAV) and stores it in a folder (HOTLINE_RECORDINGS_DIR,
-default instance/recordings). A failed download or something that is not audio keeps the reason and is
+(Content-Type and the file's first bytes: MP3 or WAV) and stores it: in a folder (HOTLINE_RECORDINGS_DIR,
+default instance/recordings), or with HOTLINE_RECORDINGS_STORE=s3://bucket/prefix in S3-compatible storage
+through boto3 (S3_ENDPOINT_URL for MinIO, OSS, COS …; credentials as boto3 reads them). A failed download or something that is not audio keeps the reason and is
 tried again with back-off; after MAX_ATTEMPTS it is `failed` (shown on the case page). Those allowed to see
 the case hear it through /calls/recordings/<id>/audio (never Twilio's URL). After the keeping period
 (telephony settings, days) the file is deleted and the deletion logged.
@@ -52,6 +53,80 @@ def folder() -> Path:
     return Path(current_app.config["HOTLINE_RECORDINGS_DIR"])
 
 
+class FolderStore:
+    """Files under a folder; a file is written whole (temporary name, then renamed) or not at all."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+
+    def get(self, key: str) -> bytes | None:
+        path = self.root / key
+        return path.read_bytes() if path.is_file() else None
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+
+class S3Store:
+    """An S3-compatible bucket through boto3 (path-style addressing, checksums only where required, so that
+    MinIO, Aliyun OSS and Tencent COS take it as well as AWS)."""
+
+    def __init__(self, url: str, cfg: dict):
+        import boto3
+        from botocore.config import Config
+
+        parts = urlsplit(url)
+        self.bucket, self.prefix = parts.netloc, parts.path.strip("/")
+        self.client = boto3.client(
+            "s3", endpoint_url=cfg.get("S3_ENDPOINT_URL") or None, region_name=cfg.get("S3_REGION") or None,
+            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
+                          response_checksum_validation="when_required", connect_timeout=10, read_timeout=30,
+                          retries={"total_max_attempts": 1}))  # the job retries with its own back-off
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def store():
+    cfg = current_app.config
+    url = (cfg.get("HOTLINE_RECORDINGS_STORE") or "").strip()
+    if url.startswith("s3://"):
+        return S3Store(url, cfg)
+    return FolderStore(folder())
+
+
+def store_errors() -> tuple:
+    """What a store may raise besides OSError."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover
+        return (OSError,)
+    return (OSError, BotoCoreError, ClientError)
+
+
 def _media_url(url: str) -> str | None:
     """The MP3 of a recording, and only on Twilio's media hosts (the credentials go nowhere else)."""
     parts = urlsplit(url)
@@ -83,6 +158,7 @@ def fetch_due(now=None, limit: int = 10) -> dict[str, int]:
     due = list(db.session.scalars(select(Recording.id).where(
         Recording.status == "pending", Recording.next_attempt_at <= now)
         .order_by(Recording.next_attempt_at, Recording.id).limit(limit)))
+    target_store = store() if due else None
     for rec_id in due:
         rec = db.session.get(Recording, rec_id)
         rec.attempts += 1
@@ -106,12 +182,8 @@ def fetch_due(now=None, limit: int = 10) -> dict[str, int]:
                 raise ValueError(f"not audio ({content_type or 'no type'}, {len(data)} bytes)")
             local = clock.to_local(rec.created_at)
             relative = f"{local:%Y}/{local:%m}/{rec.recording_sid}{ext}"
-            target = folder() / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(ext + ".part")
-            partial.write_bytes(data)
-            os.replace(partial, target)  # whole or not at all
-        except (requests.RequestException, OSError, ValueError) as exc:
+            target_store.put(relative, data, content_type)
+        except (requests.RequestException, ValueError, *store_errors()) as exc:
             error = str(exc)[:300]
         if error is None:
             rec.status, rec.path, rec.content_type, rec.size = "stored", relative, content_type, len(data)
@@ -135,11 +207,13 @@ def purge(now=None) -> dict[str, int]:
     now = now or clock.now()
     cutoff = now - timedelta(days=line.get().recording_keep_days)
     stats = {"deleted": 0}
-    for rec in list(db.session.scalars(select(Recording).where(Recording.status == "stored",
-                                                               Recording.stored_at < cutoff).limit(200))):
+    old = list(db.session.scalars(select(Recording).where(Recording.status == "stored",
+                                                          Recording.stored_at < cutoff).limit(200)))
+    target_store = store() if old else None
+    for rec in old:
         try:
-            (folder() / rec.path).unlink(missing_ok=True)
-        except OSError as exc:
+            target_store.delete(rec.path)
+        except store_errors() as exc:
             log.error("recording %s could not be deleted: %s", rec.recording_sid, exc)
             continue
         log.info("recording %s of call %s deleted after %d days (stored %s)", rec.recording_sid, rec.call.call_sid,

@@ -22,6 +22,7 @@ ring; the page stops polling while it is hidden.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 from functools import wraps
@@ -465,10 +466,15 @@ def recording_audio(rec_id: int):
         abort(404)
     if rec.status != "stored" or not rec.path:
         abort(404)
-    path = recordings.folder() / rec.path
-    if not path.is_file():
+    try:
+        data = recordings.store().get(rec.path)
+    except recordings.store_errors() as exc:
+        log.error("recording %s could not be read: %s", rec.recording_sid, exc)
+        abort(503)
+    if data is None:
         abort(404)
-    response = send_file(path, mimetype=rec.content_type or "audio/mpeg", conditional=True, max_age=0)
+    response = send_file(io.BytesIO(data), mimetype=rec.content_type or "audio/mpeg", conditional=True, max_age=0,
+                         download_name=rec.path.rsplit("/", 1)[-1])
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
