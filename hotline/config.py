@@ -109,6 +109,9 @@ def check_config(cfg: dict) -> None:
     backend = (cfg.get("HOTLINE_SMS_BACKEND") or "").strip()
     if backend and backend.split(":", 1)[0] not in ("twilio", "aliyun", "tencent", "file", "log"):
         raise ConfigError(f"HOTLINE_SMS_BACKEND must be twilio, aliyun, tencent, file:PATH or log, not {backend!r}")
+    store = (cfg.get("HOTLINE_RECORDINGS_STORE") or "").strip()
+    if store and not (store.startswith("s3://") and len(store) > 5):
+        raise ConfigError(f"HOTLINE_RECORDINGS_STORE must be s3://bucket[/prefix] (or empty for a folder), not {store!r}")
     if backend.startswith("file") and not backend.startswith("file:") or backend == "file:":
         raise ConfigError("HOTLINE_SMS_BACKEND=file needs a path: file:/var/lib/hotline/sms.jsonl")
     if cfg["HOTLINE_ENV"] == "production":
