@@ -127,6 +127,9 @@ def test_admin_edits_the_catalogue_and_what_gateways_refuse_is_refused_here(app,
     for message in ("No web addresses in an SMS", "must end with 回复TD退订", "Only these placeholders may be used",
                     "Letters, digits, - and _ only"):
         assert message in text, message
+    no_digits = client.post("/admin/sms-templates",
+                            data=dict(form, text_survey_request="您的工单{case_no}已办结，请回复评价。回复TD退订"))
+    assert "must tell the caller to reply 1, 2 or 3" in no_digits.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(SmsTemplate)) is None  # nothing half-saved
     good = dict(form, text_case_receipt="来电已受理，工单号{case_no}，{due}前答复。回复TD退订",

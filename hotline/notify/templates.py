@@ -142,6 +142,8 @@ def check_text(code: str, text: str) -> str | None:
         return _("The signature is added by the system; leave 【】 out of the text.")
     if spec.opt_out and not text.endswith(OPT_OUT):
         return _("This message must end with %(text)s.", text=OPT_OUT)
+    if code == "survey_request" and not all(digit in text for digit in "123"):
+        return _("The survey text must tell the caller to reply 1, 2 or 3.")
     return None
 
 
