@@ -30,6 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
     from hotline import models  # noqa: F401  (registers every table)
 
     db.init_app(app)
+    from hotline.audit.admin_log import install as install_admin_log
+
+    install_admin_log()  # every change to the administered data is logged (hotline/audit/admin_log.py)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -91,7 +91,7 @@ def token_cmd(name, days):
 
 
 @hotline_cli.command("run-job")
-@click.argument("name", type=click.Choice(["overdue", "notify", "reminders", "digest", "channels"]))
+@click.argument("name", type=click.Choice(["overdue", "notify", "reminders", "digest", "escalate", "channels"]))
 @click.option("--date", "day", default=None, help="digest: the air date to build (YYYY-MM-DD); default today")
 def run_job_cmd(name, day):
     """Run one scheduler job once (overdue scan, notice delivery, morning reminders, the day's digest; channels:

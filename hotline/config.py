@@ -80,6 +80,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # so that Twilio's signatures are checked against the URL Twilio called.
         "HOTLINE_PROXY_FIX": int(env.get("HOTLINE_PROXY_FIX") or "0"),
         "HOTLINE_SCAN_SECONDS": int(env.get("HOTLINE_SCAN_SECONDS", "60")),
+        # 回访: the operators' worklist holds cases closed or replied within this many working days.
+        "HOTLINE_SURVEY_WINDOW_DAYS": int(env.get("HOTLINE_SURVEY_WINDOW_DAYS", "3")),
         "HOTLINE_NOTIFY_SECONDS": int(env.get("HOTLINE_NOTIFY_SECONDS", "5")),
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),

@@ -25,6 +25,7 @@ _inside: set[str] = set()  # leases a run in this process is inside run_lock for
 LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5),
          "digest": timedelta(minutes=5)}
 LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
+LEASE["escalate"] = timedelta(minutes=5)  # 督办 by the clock (hotline/cases/service.py escalate_overdue)
 
 
 @contextmanager
@@ -76,6 +77,9 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.telephony.service import reconcile as reconcile_calls
 
     bodies["calls"] = reconcile_calls
+    from hotline.cases.service import escalate_overdue
+
+    bodies["escalate"] = escalate_overdue  # 督办 by the clock
     from hotline.telephony.channels import run as channels
 
     bodies["channels"] = channels  # station line retries, 回访 calls, recordings
@@ -122,6 +126,8 @@ def build_scheduler(app, blocking: bool = False):
     scheduler.add_job(job_runner(app, "overdue"), "interval", seconds=cfg["HOTLINE_SCAN_SECONDS"], id="overdue",
                       next_run_time=first)
     scheduler.add_job(job_runner(app, "notify"), "interval", seconds=cfg["HOTLINE_NOTIFY_SECONDS"], id="notify",
+                      next_run_time=first)
+    scheduler.add_job(job_runner(app, "escalate"), "interval", seconds=cfg["HOTLINE_SCAN_SECONDS"], id="escalate",
                       next_run_time=first)
     scheduler.add_job(job_runner(app, "reminders"), "interval", seconds=cfg["HOTLINE_REMINDER_SECONDS"],
                       id="reminders", next_run_time=first)

@@ -8,4 +8,4 @@ from hotline.telephony.models import Call, Callback, CallbackAttempt, InboundSms
 from hotline.reports.models import ix_hotline_case_closed_at, ix_hotline_case_report  # noqa: F401
 from hotline.radio.models import CallIn, Episode, Programme  # noqa: F401
 from hotline.digest.models import BroadcastClearance, ContentItem, Digest, DigestRevision, DigestSettings  # noqa: F401
-from hotline.audit.models import CaseView  # noqa: F401
+from hotline.audit.models import AdminChange, CaseView  # noqa: F401

@@ -85,6 +85,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
     if not created:
         return created
     from hotline.cases import service as cases
+    from hotline.cases.models import Case
 
     operator = db.session.scalar(select(User).where(User.username == "operator"))
     supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
@@ -107,6 +108,12 @@ def seed_demo() -> list[tuple[str, str, str]]:
                     cases.perform(handler, case, "reply", case.version,
                                   {"content": "已联系来电人并给出处理意见。", "method": "phone"})
                     cases.perform(supervisor, case, "close", case.version, {})
+    # 回访 by phone of the closed cases, so the three rates (响应率, 解决率, 满意率) have figures.
+    answers = [("satisfied", True), ("basically_satisfied", True), ("unreachable", None), ("dissatisfied", False),
+               ("satisfied", True), ("basically_satisfied", False)]
+    closed = db.session.scalars(select(Case).where(Case.status == "closed").order_by(Case.id)).all()
+    for case, (result, solved) in zip(closed, answers * len(closed)):
+        cases.perform(operator, case, "survey", case.version, {"result": result, "resolved": solved})
     from hotline.digest.demo import seed_radio_demo
 
     seed_radio_demo(operator)  # programme schedule, bulletin items, cases cleared for air

@@ -9,6 +9,7 @@ from flask_babel import get_locale, lazy_gettext as _l
 from hotline import clock
 from hotline.auth.access import current_actor
 from hotline.cases import access
+from hotline.cases.actions import EVENT_LABELS as ACTION_EVENT_LABELS
 
 CHANNEL_LABELS = {
     "hotline": _l("12351 hotline"), "radio": _l("Radio call-in"), "voicemail": _l("Voicemail"),
@@ -29,19 +30,19 @@ SURVEY_LABELS = {
 REPLY_METHOD_LABELS = {
     "phone": _l("Phone"), "sms": _l("SMS"), "letter": _l("Letter"), "visit": _l("Visit"), "other": _l("Other"),
 }
+# Events the lifecycle actions write come with their specs (hotline/cases/actions.py); these are the others.
 EVENT_LABELS = {
-    "register": _l("Registered"), "assign": _l("Dispatched"), "reassign": _l("Reassigned"),
-    "accept": _l("Accepted"), "return": _l("Returned"), "reply": _l("Replied"), "close": _l("Closed"),
-    "extend_request": _l("Extension requested"), "extend_approve": _l("Extension approved"),
-    "extend_reject": _l("Extension rejected"), "escalate": _l("Escalated"), "merge": _l("Merged"),
-    "merged_from": _l("Duplicate merged in"), "reopen": _l("Reopened"), "survey": _l("Survey recorded"),
-    "note": _l("Note"), "due_soon": _l("Deadline near"), "overdue": _l("Overdue"),
+    "register": _l("Registered"), "due_soon": _l("Deadline near"), "overdue": _l("Overdue"),
     "call": _l("Phone call"),
+    **ACTION_EVENT_LABELS,
 }
 
 
 NOTICE_KIND_LABELS = {
     "dispatched": _l("Dispatched"), "warning": _l("Due soon"), "overdue": _l("Overdue"), "reminder": _l("Reminder"),
+    "escalated": _l("Escalated"), "extension_request": _l("Extension requested"),
+    "extension_decision": _l("Extension decided"), "review": _l("Review needed"), "reopened": _l("Reopened"),
+    "return_request": _l("Return to review"), "return_refused": _l("Return refused"),
 }
 NOTICE_STATUS_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),

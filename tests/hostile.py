@@ -159,7 +159,7 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # The lifecycle moves (hotline/cases/service.py): each is one UPDATE of the case row, one step of its version.
 # A registration is the INSERT (version 1); notes and "merged from" marks change no field of the case.
 MOVE_EVENTS = {"assign", "reassign", "accept", "return", "reply", "close", "extend_request", "extend_approve",
-               "extend_reject", "escalate", "merge", "reopen", "survey"}
+               "extend_reject", "escalate", "merge", "reopen", "survey", "edit", "review", "return_accept", "return_refuse"}
 QUIET_EVENTS = {"register", "note", "merged_from"}
 
 

@@ -76,7 +76,7 @@ def test_create_closed_on_the_call_and_dispatched_at_once(api):
                         urgent=True)
     assert (dispatched["status"], dispatched["department"], dispatched["handler"]) == ("assigned", "legal_aid", "handler")
     assert dispatched["reply_due_at"] == "2026-11-30T17:30:00+08:00"  # urgent, in hours: same day
-    assert dispatched["accept_due_at"] == "2026-12-01T17:30:00+08:00"
+    assert dispatched["accept_due_at"] == "2026-11-30T17:30:00+08:00"  # never after the reply deadline
     assert [e["kind"] for e in dispatched["events"]] == ["register", "assign"]
 
 
@@ -246,9 +246,13 @@ def test_return_needs_a_reason_and_sends_the_case_back(api, saved):
     assert "reason" in err["fields"]
     assert saved() == before
     case = act(api, "handler", case, "return", reason="属于女职工权益，应转女工部")
-    assert (case["status"], case["department"], case["handler"]) == ("registered", None, None)
     assert case["events"][-1]["kind"] == "return"
     assert case["events"][-1]["data"]["reason"] == "属于女职工权益，应转女工部"
+    # 退单审核: it waits for the centre, which sends it back to the dispatch list.
+    assert (case["status"], case["department"], case["return_reason"]) == ("assigned", "legal_aid",
+                                                                           "属于女职工权益，应转女工部")
+    case = act(api, "operator", case, "accept_return")
+    assert (case["status"], case["department"], case["handler"]) == ("registered", None, None)
     case = act(api, "operator", case, "assign", department="women")
     assert case["department"] == "women"
 

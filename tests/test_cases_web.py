@@ -319,6 +319,10 @@ def test_handler_returns_with_reason_and_asks_for_extension(app, users, login):
     assert resp.status_code == 422 and "Reason is required." in text_of(resp)
     resp = post_action(client, case_no, "return", reason="属于女工部职责")
     assert resp.status_code == 302
+    assert load(app, case_no)["status"] == "accepted"  # waits for the centre's review (退单审核)
+    operator = login(app.test_client(), "operator")
+    resp = post_action(operator, case_no, "accept_return")
+    assert resp.status_code == 302
     assert load(app, case_no)["status"] == "registered"
     # Once returned, the department's handler no longer sees it.
     assert client.get(f"/cases/{case_no}").status_code == 404

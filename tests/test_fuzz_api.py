@@ -80,7 +80,7 @@ def seed(app):
         _register(op, department="women")  # the other handler's department
         _move(_register(op, department="legal_aid", handler="fuzzer"), "fuzzer", "accept")  # accepted
         extension = _register(op, department="legal_aid", handler="fuzzer")
-        _move(extension, "fuzzer", "extend", reply_due_at="2026-12-20T17:30:00+08:00", reason="材料未齐")
+        _move(extension, "fuzzer", "extend", reply_due_at="2026-12-21T17:30:00+08:00", reason="材料未齐")
         replied = _register(op, department="legal_aid", handler="fuzzer")
         _move(replied, "fuzzer", "accept")
         _move(replied, "fuzzer", "reply", content="已电话答复")

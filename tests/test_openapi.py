@@ -189,6 +189,8 @@ def sample(schema: dict, *, full: bool, overrides: dict | None = None, path: str
     if kind == "object":
         props = schema.get("properties", {})
         keys = list(props) if full else schema.get("required", [])
+        if not full and schema.get("anyOf"):  # at least one of several fields: the first
+            keys = [*keys, *schema["anyOf"][0]["required"]]
         return {k: sample(props[k], full=full, overrides=overrides, path=f"{path}.{k}" if path else k) for k in keys}
     if kind == "string":
         if "examples" in schema:
@@ -346,6 +348,9 @@ def _case_in(api, state: str) -> dict:
              "closed": [("handler", "accept", {}), ("handler", "reply", {"content": "已答复"}),
                         ("operator", "close", {})],
              "extension": [("handler", "extend", {"reply_due_at": "2026-12-09T17:30:00+08:00", "reason": "延期"})],
+             "returned": [("handler", "return", {"reason": "不属本部门"})],
+             "review": [("handler", "accept", {}), ("handler", "reply", {"content": "已答复"}),
+                        ("operator", "close", {}), ("operator", "survey", {"result": "dissatisfied"})],
              "registered": []}[state]
     for username, action, params in steps:
         resp = api(username).post(f"/cases/{case['case_no']}/{action}", json={"version": case["version"], **params})
@@ -370,6 +375,11 @@ ACTION_SETUP = {
     "reopen": ("closed", "supervisor", {}),
     "survey": ("closed", "operator", {}),
     "note": ("accepted", "handler", {}),
+    "accept_return": ("returned", "operator", {}),
+    "refuse_return": ("returned", "supervisor", {}),
+    "review": ("review", "supervisor", {"decision": "reopen"}),
+    "edit": ("registered", "operator", {"caller.phone": "13812345678", "confidential": False,
+                                        "broadcast_ok": False}),
 }
 
 

@@ -109,7 +109,11 @@ def test_return_needs_a_reason_and_clears_the_department(ctx, users):
         act("handler", case, "return", reason="  ")
     db.session.rollback()
     act("handler", case, "return", reason="应由女工部办理")
+    # 退单审核: the return waits for the centre; accepted, the case is back on the dispatch list.
+    assert (case.status, case.department.code, case.return_reason) == ("assigned", "legal_aid", "应由女工部办理")
+    act("operator", case, "accept_return")
     assert (case.status, case.department_id, case.handler_id) == ("registered", None, None)
+    assert case.return_requested_at is None
     act("operator", case, "assign", department="women", handler="other_handler")
     assert case.handler.username == "other_handler"
 

@@ -75,7 +75,8 @@ def test_a_closed_case_gets_a_call_and_key_presses_are_recorded_like_an_operator
         case = db.session.get(Case, case_id)
         assert case.survey_result == "basically_satisfied"
         [event] = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "survey"))
-        assert (event.actor_id, event.data["channel"], event.data["resolved"]) == (None, "voice", True)
+        assert (event.actor_id, event.data["channel"], event.data["after"]["survey_resolved"]) == (None, "voice", True)
+        assert case.survey_resolved is True
         assert (survey().status, survey().answered_at) == ("answered", local(2026, 11, 30, 10))
 
 

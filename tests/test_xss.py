@@ -97,7 +97,7 @@ def stored(app, users):
             "department": "xss_dept", "handler": "xss_handler"})
         cases.perform(handler, b, "accept", b.version, {})
         cases.perform(sup, b, "escalate", b.version, {"note": payload("T2")})
-        cases.perform(handler, b, "extend", b.version, {"reply_due_at": "2026-12-20T17:30:00+08:00",
+        cases.perform(handler, b, "extend", b.version, {"reply_due_at": "2026-12-21T17:30:00+08:00",
                                                         "reason": payload("X1")})
         # C…: formula starts in every exported text column.
         formula_cases = []

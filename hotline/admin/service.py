@@ -166,10 +166,22 @@ def case_types() -> list[CaseType]:
     return list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
 
 
-def update_type_limits(limits: dict[str, Any]) -> list[CaseType]:
-    """Set the reply limit (working days) of the types given as {code: days}; returns the types changed."""
+def update_type_limits(limits: dict[str, Any], escalate_after: dict[str, Any] | None = None) -> list[CaseType]:
+    """Set the reply limit (working days) of the types given as {code: days}, and optionally after how many
+    working days overdue the scheduler escalates their cases ({code: days}); returns the types changed."""
     changed = []
     for row in case_types():
+        if escalate_after and row.code in escalate_after:
+            try:
+                after = clean_int(escalate_after[row.code], f"escalate_after-{row.code}",
+                                  _("Escalate after (working days)"), 1, 60)
+            except InvalidInput as err:
+                raise InvalidInput(_("%(type)s: %(message)s", type=row.name, message=err.message),
+                                   err.fields) from None
+            if after != row.escalate_after_days:
+                row.escalate_after_days = after
+                if row not in changed:
+                    changed.append(row)
         if row.code not in limits:
             continue
         try:
@@ -179,8 +191,9 @@ def update_type_limits(limits: dict[str, Any]) -> list[CaseType]:
         if days != row.reply_days:
             log.info("type %s reply limit %s -> %s", row.code, row.reply_days, days)
             row.reply_days = days
-            changed.append(row)
-    unknown = set(limits) - {row.code for row in case_types()}
+            if row not in changed:
+                changed.append(row)
+    unknown = (set(limits) | set(escalate_after or {})) - {row.code for row in case_types()}
     if unknown:
         raise InvalidInput(_("Unknown case type: %(code)s", code=sorted(unknown)[0][:40]))
     db.session.flush()

@@ -193,8 +193,10 @@ def types():
 def update_types():
     form = request.form
     limits = {key[len("reply_days-"):]: value for key, value in form.items() if key.startswith("reply_days-")}
+    escalate_after = {key[len("escalate_after-"):]: value for key, value in form.items()
+                      if key.startswith("escalate_after-")}
     try:
-        changed = service.update_type_limits(limits)
+        changed = service.update_type_limits(limits, escalate_after)
     except ServiceError as err:
         return _types_page(form, **_failed(err)), _status(err)
     if changed:

@@ -12,7 +12,7 @@ from copy import deepcopy
 from typing import Any
 
 from hotline.auth.models import ROLES
-from hotline.cases import service
+from hotline.cases import actions as action_specs, service
 from hotline.cases.models import CHANNELS, REPLY_METHODS, STATUSES, SURVEY_RESULTS
 from hotline.cases.queries import MAX_LIMIT
 from hotline.seed import TYPES
@@ -22,28 +22,20 @@ TYPE_CODES = [code for code, _name, _days in TYPES]
 PHONE_CHANNELS = list(service.PHONE_CHANNELS)
 OTHER_CHANNELS = [c for c in CHANNELS if c not in service.PHONE_CHANNELS]
 # Digits, spaces, dashes, brackets and a leading +; normalised to E.164 (default country 86).
-PHONE_PATTERN = r"^\s*\+?[0-9 ()-]*[0-9][0-9 ()-]*\s*$"
-NOT_BLANK = r"\S"
-CASE_NO_PATTERN = r"^[0-9]{8}-[0-9]{4,}$"
+PHONE_PATTERN = action_specs.PHONE_PATTERN
+NOT_BLANK = action_specs.NOT_BLANK
+CASE_NO_PATTERN = action_specs.CASE_NO_PATTERN
 FLAG_VALUES = ["1", "0", "true", "false"]
 LANGUAGES = ["zh_Hans_CN", "en"]
 DUE_FIRST_YEAR, DUE_LAST_YEAR = 2000, 2100  # the years an admin can enter into the calendar
 
-# The longest texts the services accept (hotline/cases/service.py).
-NAME_MAX = 64
-EMPLOYER_MAX = 128
-DISTRICT_MAX = 64
-REASON_MAX = 500  # extension reason, escalation and rejection notes
+# The longest texts the services accept (one definition, with the action specs).
+NAME_MAX = action_specs.NAME_MAX
+EMPLOYER_MAX = action_specs.EMPLOYER_MAX
+DISTRICT_MAX = action_specs.DISTRICT_MAX
 
 
-def _text(max_len: int, *, required: bool = False, description: str | None = None, **extra: Any) -> dict:
-    schema: dict[str, Any] = {"type": "string" if required else ["string", "null"], "maxLength": max_len}
-    if required:
-        schema.update(minLength=1, pattern=NOT_BLANK)
-    if description:
-        schema["description"] = description
-    schema.update(extra)
-    return schema
+_text = action_specs.text_schema  # one way to describe a text field
 
 
 def _flag(description: str) -> dict:
@@ -145,58 +137,21 @@ VERSION = {"type": "integer", "minimum": 1,
            "description": "The `version` of the case as last read; a stale one gets 409 stale_version."}
 
 
-def _action_body(description: str, properties: dict | None = None, required: tuple[str, ...] = ()) -> dict:
-    return {
+def _action_body(spec: action_specs.ActionSpec) -> dict:
+    body = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["version", *required],
-        "properties": {"version": VERSION, **(properties or {})},
-        "description": description,
+        "required": ["version", *spec.required],
+        "properties": {"version": VERSION, **{p.name: p.schema for p in spec.params}},
+        "description": spec.description,
     }
+    if spec.any_of:
+        body["anyOf"] = [{"required": [name]} for name in spec.any_of]
+    return body
 
 
-_ASSIGN_PROPS = {
-    "department": {"type": "string", "minLength": 1, "description": "Department code from GET /reference.",
-                   "examples": ["legal_aid"]},
-    "handler": {"type": ["string", "null"], "description": "User name of a handler of that department."},
-}
-
-ACTION_BODIES: dict[str, dict] = {
-    "assign": _action_body(
-        "派单: dispatch a registered case (operator, supervisor). On a dispatched or accepted case this "
-        "reassigns it (supervisor).", _ASSIGN_PROPS, ("department",)),
-    "reassign": _action_body("改派: dispatch a dispatched or accepted case anew (supervisor).",
-                             _ASSIGN_PROPS, ("department",)),
-    "accept": _action_body("签收 (a handler of the case's department)."),
-    "return": _action_body("退回 a misrouted case to the dispatch list (a handler of the department).",
-                           {"reason": _text(service.TEXT_MAX, required=True)}, ("reason",)),
-    "reply": _action_body("答复 (a handler of the department).", {
-        "content": _text(service.TEXT_MAX, required=True),
-        "method": {"type": ["string", "null"], "enum": [*REPLY_METHODS, None], "default": "phone"},
-    }, ("content",)),
-    "extend": _action_body(
-        "延期: ask for a later reply deadline, before the current one passes (a handler of the department); "
-        "a supervisor approves or rejects it.", {
-            "reply_due_at": {"type": "string", "format": "date-time",
-                             "description": "ISO 8601; without an offset it is read as local time.",
-                             "examples": ["2026-12-10T17:30:00+08:00"]},
-            "reason": _text(REASON_MAX, required=True),
-        }, ("reply_due_at", "reason")),
-    "approve_extension": _action_body("Approve the waiting extension request (supervisor)."),
-    "reject_extension": _action_body("Reject the waiting extension request (supervisor).",
-                                     {"note": _text(REASON_MAX)}),
-    "escalate": _action_body("督办 (supervisor).", {"note": _text(REASON_MAX)}),
-    "merge": _action_body("并单: close this case as a duplicate of another (operator, supervisor).",
-                          {"into": {"type": "string", "pattern": CASE_NO_PATTERN, "examples": ["20261130-0001"]}},
-                          ("into",)),
-    "close": _action_body("办结 a replied case (operator, supervisor)."),
-    "reopen": _action_body("重办 a closed case (supervisor).",
-                           {"reason": _text(service.TEXT_MAX, required=True)}, ("reason",)),
-    "survey": _action_body("回访: record the caller's verdict on a replied or closed case (operator).",
-                           {"result": {"type": "string", "enum": list(SURVEY_RESULTS)}}, ("result",)),
-    "note": _action_body("Add a note to the timeline (operator, supervisor, a handler of the department).",
-                         {"text": _text(service.TEXT_MAX, required=True)}, ("text",)),
-}
+# One body per lifecycle action, from the action specs (hotline/cases/actions.py).
+ACTION_BODIES: dict[str, dict] = {name: _action_body(spec) for name, spec in action_specs.SPECS.items()}
 assert set(ACTION_BODIES) == set(service.MOVES), "every lifecycle action needs a documented body"
 
 
@@ -237,9 +192,16 @@ LIST_PARAMS = [
        "1: replied (or closed on the call, or merged) by the reply deadline; 0: after it."),
     _q("on_call", {"type": "string", "enum": FLAG_VALUES}, "1: closed on the call (即时办结)."),
     _q("reopened", {"type": "string", "enum": FLAG_VALUES}, "1: reopened at least once."),
-    _q("survey", {"type": "string", "enum": [*SURVEY_RESULTS, "reached", "positive", "none"]},
-       "A survey result; `reached`: satisfied, basically satisfied or dissatisfied; `positive`: satisfied or "
-       "basically satisfied; `none`: no result or unreachable."),
+    _q("survey", {"type": "string", "enum": [*SURVEY_RESULTS, "reached", "positive", "none", "attempted"]},
+       "A survey result; `reached`: satisfied, basically satisfied or dissatisfied (contacted); `positive`: "
+       "satisfied or basically satisfied; `none`: no result or unreachable; `attempted`: any result."),
+    _q("resolved", {"type": "string", "enum": FLAG_VALUES}, "回访: 1 the caller said solved, 0 not solved."),
+    _q("escalated", {"type": "string", "enum": FLAG_VALUES}, "1: escalated (督办)."),
+    _q("urgent", {"type": "string", "enum": FLAG_VALUES}, "1: urgent."),
+    _q("review", {"type": "string", "enum": ["pending"]},
+       "pending: dissatisfied or unresolved 回访 waiting for a supervisor's review."),
+    _q("extension", {"type": "string", "enum": ["pending"]}, "pending: an extension request waits for a decision."),
+    _q("return", {"type": "string", "enum": ["pending"]}, "pending: a 退回 waits for the centre's review."),
     _q("closed_from", {"type": "string", "format": "date"}, "First local closing date (YYYY-MM-DD)."),
     _q("closed_to", {"type": "string", "format": "date"}, "Last local closing date (YYYY-MM-DD), inclusive."),
 ]
@@ -275,6 +237,7 @@ QUERY_PARAMS: dict[str, list[dict]] = {
     "workday_due": DUE_PARAMS,
     "get_openapi": [],
     "list_calls": CALL_PARAMS,
+    "list_notices": [],
     "get_digest": [],
     "get_digest_text": [],
     "get_digest_docx": [],
@@ -371,6 +334,13 @@ _CASE_PROPS = {
     "extension_requested": {**DATE_TIME_OR_NULL, "description": "The deadline asked for, while waiting."},
     "merged_into": {"type": ["string", "null"]},
     "survey_result": {"type": ["string", "null"], "enum": [*SURVEY_RESULTS, None]},
+    "survey_resolved": {"type": ["boolean", "null"],
+                        "description": "回访: the caller said the problem was solved (true) or not (false)."},
+    "review_pending": {"type": "boolean",
+                       "description": "Dissatisfied or unresolved 回访 waiting for a supervisor's review."},
+    "return_requested": {**DATE_TIME_OR_NULL,
+                         "description": "退回 asked for at this time, waiting for the centre's review."},
+    "return_reason": {"type": ["string", "null"]},
     "created_at": DATE_TIME,
     "replied_at": DATE_TIME_OR_NULL,
     "closed_at": DATE_TIME_OR_NULL,
@@ -412,7 +382,12 @@ _KPI_PROPS = {
     "reopen_rate": {**_RATE, "description": "重办率: reopened at least once / closed."},
     "answer_rate": {**_RATE, "description": "接通率: answered / inbound calls (totals only; null without "
                                            "call figures)."},
+    "response_rate": {**_RATE, "description": "响应率: 回访 contacted (surveyed) / 回访 attempted (closed cases with "
+                                             "any survey result, unreachable included)."},
+    "resolution_rate": {**_RATE, "description": "解决率: closed cases whose caller said the problem was solved / "
+                                               "回访 contacted."},
     "on_time": _COUNT, "closed_on_call": _COUNT, "surveyed": _COUNT, "satisfied": _COUNT, "reopened": _COUNT,
+    "attempted": _COUNT, "resolved": _COUNT,
     "avg_reply_hours": {"type": ["number", "null"], "minimum": 0,
                         "description": "平均答复时长: mean hours from registration to reply, over replied cases not "
                                        "closed on the call."},
@@ -477,6 +452,22 @@ CALL = {
         "case_no": {"type": ["string", "null"], "description": "The case logged for the call (or its voicemail)."},
     },
 }
+
+NOTICE = {
+    "type": "object", "additionalProperties": False, "required": ["kind", "case_no", "text", "created_at", "read"],
+    "properties": {
+        "kind": {"type": "string", "examples": ["dispatched", "escalated", "extension_request", "extension_decision",
+                                                "review", "reopened", "return_request", "return_refused",
+                                                "warning", "overdue", "reminder"]},
+        "case_no": {"type": ["string", "null"], "description": "The case it is about (null for a daily reminder)."},
+        "text": {"type": "string"},
+        "created_at": DATE_TIME,
+        "read": {"type": "boolean"},
+    },
+}
+NOTICE_LIST = {"type": "object", "additionalProperties": False, "required": ["items"],
+               "properties": {"items": {"type": "array", "items": _ref("Notice"),
+                                        "description": "Newest first, at most 100."}}}
 
 CALL_LIST = {
     "type": "object", "additionalProperties": False, "required": ["date", "items"],
@@ -615,7 +606,7 @@ def _build() -> dict:
         "Kpis": KPIS,
         "Error": ERROR, "CodeName": CODE_NAME, "Reference": REFERENCE, "Caller": CALLER_OUT, "Event": EVENT,
         "Case": CASE, "CaseItem": CASE_ITEM, "CaseList": CASE_LIST, "Due": DUE, "CaseCreate": CASE_CREATE,
-        "Call": CALL, "CallList": CALL_LIST,
+        "Call": CALL, "CallList": CALL_LIST, "Notice": NOTICE, "NoticeList": NOTICE_LIST,
         "Digest": DIGEST, "DigestItem": DIGEST_ITEM, "DigestLeftOut": DIGEST_LEFT_OUT,
         **{_schema_name(a): body for a, body in ACTION_BODIES.items()},
     }
@@ -671,6 +662,13 @@ def _build() -> dict:
             "responses": {"200": _json(_ref("Due"), "The deadline."),
                           **_errors("Unauthorized", "Invalid")},
         }},
+        "/notices": {"get": {
+            "operationId": "list_notices", "tags": ["notices"],
+            "summary": "Your own in-app notices, newest first (any role): the same as the 通知 page.",
+            "parameters": _params("list_notices"),
+            "responses": {"200": _json(_ref("NoticeList"), "Your notices."),
+                          **_errors("Unauthorized", "Invalid")},
+        }},
         "/calls": {"get": {
             "operationId": "list_calls", "tags": ["calls"],
             "summary": "The hotline calls of one day, oldest first (operator, supervisor, admin).",
@@ -715,7 +713,7 @@ def _build() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "workdays", "calls", "digests", "meta")],
+        "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "notices", "workdays", "calls", "digests", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -123,6 +123,22 @@ def case_action(case_no: str, action: str):
     return jsonify(present.case_to_dict(actor, case))
 
 
+@bp.get("/notices")
+@allow(ANY_USER)
+def list_notices():
+    """The caller's own in-app notices, newest first: the same ones the 通知 page shows."""
+    check_query("list_notices")
+    from hotline.notify import service as notices
+
+    return jsonify(items=[{
+        "kind": n.kind,
+        "case_no": n.case.case_no if n.case else None,
+        "text": n.body,
+        "created_at": present.iso(n.created_at),
+        "read": n.read_at is not None,
+    } for n in notices.my_notices(current_actor())])
+
+
 @bp.get("/workdays/due")
 @allow(ANY_USER)
 def workday_due():

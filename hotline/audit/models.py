@@ -5,9 +5,10 @@ Logins have their own record (hotline/auth/models.py, LoginAttempt); the audit p
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db_types import UTCDateTime
 from hotline.extensions import db
@@ -36,3 +37,23 @@ class CaseView(db.Model):
     via: Mapped[str] = mapped_column(String(8))
     page: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
+
+
+class AdminChange(db.Model):
+    """Append-only: one row per changed record of the administered data (users and roles, departments,
+    types and categories with their time limits, the holiday calendar, telephony and digest settings),
+    with the values before and after. Written by the flush hook in hotline/audit/admin_log.py."""
+
+    __tablename__ = "admin_change"
+    __table_args__ = (Index("ix_admin_change_area_id", "area", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    area: Mapped[str] = mapped_column(String(24))  # users | departments | types | categories | calendar | …
+    action: Mapped[str] = mapped_column(String(8))  # create | update | delete
+    target: Mapped[str] = mapped_column(String(128))  # what was changed: a user name, a code, a date
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    actor = relationship("User", lazy="joined")

@@ -149,3 +149,20 @@ def login_outcome(row: Any) -> str:
     if row.refused:
         return "refused"
     return "success" if row.success else "failed"
+
+
+def admin_changes(area: Any = None, before: int | None = None, limit: int | None = None) -> AuditPage:
+    """The admin change log (hotline/audit/admin_log.py), newest first; optionally of one area."""
+    from hotline.audit.admin_log import AREAS
+    from hotline.audit.models import AdminChange
+
+    limit = limit or PAGE_SIZE
+    area = _clean(area, 24)
+    if area is not None and area not in AREAS:
+        raise InvalidInput(_("Unknown area: %(v)s", v=area), {"area": _("Unknown choice.")})
+    stmt = select(AdminChange)
+    if area is not None:
+        stmt = stmt.where(AdminChange.area == area)
+    if before is not None:
+        stmt = stmt.where(AdminChange.id < before)
+    return _page(list(db.session.scalars(stmt.order_by(AdminChange.id.desc()).limit(limit + 1))), limit)

@@ -57,3 +57,29 @@ def index():
         outcomes=service.OUTCOMES, login_outcome=service.login_outcome,
         PAGE_LABELS=PAGE_LABELS, VIA_LABELS=VIA_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
     ), status
+
+
+AREA_LABELS = {"users": _l("Users and roles"), "tokens": _l("API tokens"), "departments": _l("Departments"),
+               "types": _l("Case types"), "categories": _l("Categories"), "calendar": _l("Holiday calendar"),
+               "telephony": _l("Telephony settings"), "digest": _l("Digest settings")}
+CHANGE_LABELS = {"create": _l("Added"), "update": _l("Changed"), "delete": _l("Removed")}
+
+
+@bp.route("/admin/changes")
+@allow("admin")
+def changes():
+    """Every change to the administered data, with before and after: append-only."""
+    from hotline.audit.admin_log import AREAS
+
+    area = (request.args.get("area") or "").strip()[:24]
+    message, status, before = None, 200, None
+    try:
+        before = service.parse_before(request.args.get("before"))
+        page = service.admin_changes(area or None, before)
+    except InvalidInput as err:
+        page, message, status = service.AuditPage([], None), err.message, err.status
+    return render_template(
+        "audit/changes.html", page=page, area=area, areas=AREAS, message=message, earlier=before is not None,
+        next_url=url_for("audit.changes", area=area or None, before=page.next_before) if page.next_before else None,
+        first_url=url_for("audit.changes", area=area or None), AREA_LABELS=AREA_LABELS, CHANGE_LABELS=CHANGE_LABELS,
+    ), status

@@ -89,6 +89,13 @@ class Case(db.Model):
     reply_flagged_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_watch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     survey_result: Mapped[str | None] = mapped_column(String(24))
+    # 回访: did the caller say the problem was solved (None: not asked, e.g. an SMS answer or unreachable).
+    survey_resolved: Mapped[bool | None] = mapped_column(Boolean)
+    # A dissatisfied or unresolved 回访 waits for a supervisor's review (重办 or 维持).
+    review_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # 退单审核: a handler's 退回 waiting for the centre to accept or refuse it.
+    return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_reason: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -47,6 +47,10 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str,
         "extension_requested": iso(case.extension_due_at),
         "merged_into": case.merged_into.case_no if case.merged_into else None,
         "survey_result": case.survey_result,
+        "survey_resolved": case.survey_resolved,
+        "review_pending": case.review_pending,
+        "return_requested": iso(case.return_requested_at),
+        "return_reason": case.return_reason,
         "created_at": iso(case.created_at),
         "replied_at": iso(case.replied_at),
         "closed_at": iso(case.closed_at),
@@ -61,5 +65,19 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str,
     return out
 
 
+# What only those who may see the caller read in an event: the caller, the detail, and a correction's
+# before/after of those fields.
+PRIVATE_EVENT_KEYS = frozenset({"caller", "detail", "caller_name", "caller_phone", "caller_employer",
+                                "caller_district"})
+
+
+def public_event_data(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if k not in PRIVATE_EVENT_KEYS}
+    for part in ("before", "after"):
+        if isinstance(out.get(part), dict):
+            out[part] = {k: v for k, v in out[part].items() if k not in PRIVATE_EVENT_KEYS}
+    return out
+
+
 def _event_data(data: dict[str, Any], private: bool) -> dict[str, Any]:
-    return data if private else {k: v for k, v in data.items() if k not in ("caller", "detail")}
+    return data if private else public_event_data(data)

@@ -29,8 +29,10 @@ NONE_VALUE = "-"
 # (satisfied or basically satisfied) or "none" (no result, or the caller was unreachable).
 REACHED_RESULTS = ("satisfied", "basically_satisfied", "dissatisfied")
 POSITIVE_RESULTS = ("satisfied", "basically_satisfied")
-SURVEY_FILTERS = (*SURVEY_RESULTS, "reached", "positive", "none")
-FLAG_FILTERS = ("on_time", "on_call", "reopened")
+SURVEY_FILTERS = (*SURVEY_RESULTS, "reached", "positive", "none", "attempted")
+FLAG_FILTERS = ("on_time", "on_call", "reopened", "escalated", "urgent", "resolved")
+# What waits for the centre: review=pending, extension=pending, return=pending (the supervisors' tabs).
+PENDING_FILTERS = ("review", "extension", "return")
 
 
 @dataclass
@@ -53,6 +55,10 @@ class CaseFilter:
     survey: str | None = None
     closed_from: date | None = None
     closed_to: date | None = None
+    escalated: bool | None = None
+    urgent: bool | None = None
+    resolved: bool | None = None
+    pending: tuple[str, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,6 +109,14 @@ def parse_filter(args) -> CaseFilter:
             if raw not in ("1", "0", "true", "false"):
                 raise InvalidInput(_("%(name)s must be 1 or 0.", name=name), {name: _("Must be 1 or 0.")})
             setattr(f, name, raw in ("1", "true"))
+    pending = []
+    for name in PENDING_FILTERS:
+        raw = get(name)
+        if raw is not None:
+            if raw != "pending":
+                raise InvalidInput(_("%(name)s takes only the value pending.", name=name), {name: _("Use pending.")})
+            pending.append(name)
+    f.pending = tuple(pending)
     f.survey = get("survey")
     if f.survey and f.survey not in SURVEY_FILTERS:
         raise InvalidInput(_("Unknown survey filter: %(v)s", v=f.survey[:24]), {"survey": _("Unknown survey filter.")})
@@ -146,7 +160,18 @@ def survey_condition(kind: str):
         return Case.survey_result.in_(POSITIVE_RESULTS)
     if kind == "none":
         return or_(Case.survey_result.is_(None), Case.survey_result == "unreachable")
+    if kind == "attempted":
+        return Case.survey_result.is_not(None)
     return Case.survey_result == kind
+
+
+def pending_condition(name: str):
+    """Waiting for the centre: a review after the 回访, an extension request, a return (退单审核)."""
+    if name == "review":
+        return Case.review_pending.is_(True)
+    if name == "extension":
+        return and_(Case.extension_due_at.is_not(None), Case.status.in_(OPEN_STATUSES))
+    return and_(Case.return_requested_at.is_not(None), Case.status.in_(OPEN_STATUSES))
 
 
 def reopened_condition():
@@ -234,6 +259,14 @@ def build_query(actor: User, f: CaseFilter):
         stmt = stmt.where(reopened_condition() if f.reopened else Case.reopen_count == 0)
     if f.survey:
         stmt = stmt.where(survey_condition(f.survey))
+    if f.escalated is not None:
+        stmt = stmt.where(Case.escalated.is_(f.escalated))
+    if f.urgent is not None:
+        stmt = stmt.where(Case.urgent.is_(f.urgent))
+    if f.resolved is not None:
+        stmt = stmt.where(Case.survey_resolved.is_(f.resolved))
+    for name in f.pending:
+        stmt = stmt.where(pending_condition(name))
     if f.closed_from:
         stmt = stmt.where(Case.closed_at >= _local_midnight_utc(f.closed_from))
     if f.closed_to:
@@ -306,3 +339,57 @@ def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> lis
     stmt = (select(Case).where(cond).options(defaultload(Case.handler).lazyload(User.role_rows))
             .order_by(Case.reply_due_at, Case.id).limit(limit))
     return list(db.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- 回访 worklist and the supervisors' tabs
+
+FOLLOWUP_LIMIT = 200
+
+
+def followup_since(now: datetime, days: int) -> datetime:
+    """Local midnight of the day `days` working days before today: the start of the 回访 window."""
+    from hotline.workdays.service import calendar_for
+
+    today = clock.to_local(now).date()
+    calendar = calendar_for(today - timedelta(days=3 * days + 20), span_days=3 * days + 21)
+    day, counted = today, 0
+    while counted < days:
+        day -= timedelta(days=1)
+        if calendar.is_workday(day):
+            counted += 1
+    return _local_midnight_utc(day)
+
+
+def followup_worklist(actor: User, now: datetime, days: int, limit: int = FOLLOWUP_LIMIT) -> list[Case]:
+    """Cases to call back for 回访: replied or closed within the window, no answer from the caller yet
+    (never surveyed, or not reached last time), not merged away; oldest first."""
+    settled = func.coalesce(Case.closed_at, Case.replied_at)
+    stmt = (access.scope(actor, select(Case))
+            .where(Case.status.in_(("replied", "closed")), Case.merged_into_id.is_(None),
+                   or_(Case.survey_result.is_(None), Case.survey_result == "unreachable"),
+                   settled >= followup_since(now, days))
+            .order_by(settled, Case.id).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
+# The supervisors' tabs: what waits for the centre, and what needs watching.
+SUPERVISE_TABS = ("review", "extension", "return", "escalated", "urgent")
+SUPERVISE_LIMIT = 100
+
+
+def supervise_condition(tab: str):
+    if tab in PENDING_FILTERS:
+        return pending_condition(tab)
+    if tab == "escalated":
+        return and_(Case.escalated.is_(True), Case.status.in_(OPEN_STATUSES))
+    return and_(Case.urgent.is_(True), Case.status.in_(OPEN_STATUSES))
+
+
+def supervise_counts(actor: User) -> dict[str, int]:
+    return {tab: db.session.scalar(access.scope(actor, select(func.count(Case.id))).where(supervise_condition(tab)))
+            or 0 for tab in SUPERVISE_TABS}
+
+
+def supervise_rows(actor: User, tab: str, limit: int = SUPERVISE_LIMIT) -> list[Case]:
+    stmt = access.scope(actor, select(Case)).where(supervise_condition(tab))
+    return list(db.session.scalars(stmt.order_by(Case.reply_due_at, Case.id).limit(limit)))

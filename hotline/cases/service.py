@@ -5,18 +5,19 @@ Services flush; the door (view, API, job, CLI) commits or rolls back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import phonenumbers
 from flask_babel import gettext as _
-from sqlalchemy import and_, select, true
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
+from hotline.cases import actions as action_specs
 from hotline.cases.models import (
     CHANNELS,
     OPEN_STATUSES,
@@ -32,9 +33,9 @@ from hotline.notify import service as watch
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 
-SUMMARY_MAX = 200
-DETAIL_MAX = 5000
-TEXT_MAX = 2000
+SUMMARY_MAX = action_specs.SUMMARY_MAX
+DETAIL_MAX = action_specs.DETAIL_MAX
+TEXT_MAX = action_specs.TEXT_MAX
 PHONE_CHANNELS = ("hotline", "radio", "voicemail")
 
 
@@ -48,22 +49,10 @@ class Move:
     department_handler: bool = False  # a handler of the case's department may do it
 
 
-# The lifecycle, in one table (DESIGN.md §2).
+# The lifecycle, in one table (DESIGN.md §2), derived from the action specs (hotline/cases/actions.py).
 MOVES: dict[str, Move] = {
-    "assign": Move(("registered",), "assigned", ("operator", "supervisor")),
-    "reassign": Move(("assigned", "accepted"), "assigned", ("supervisor",)),
-    "accept": Move(("assigned",), "accepted", (), department_handler=True),
-    "return": Move(("assigned", "accepted"), "registered", (), department_handler=True),
-    "reply": Move(("accepted",), "replied", (), department_handler=True),
-    "close": Move(("replied",), "closed", ("operator", "supervisor")),
-    "extend": Move(("assigned", "accepted"), None, (), department_handler=True),
-    "approve_extension": Move(("assigned", "accepted"), None, ("supervisor",)),
-    "reject_extension": Move(("assigned", "accepted"), None, ("supervisor",)),
-    "escalate": Move(OPEN_STATUSES, None, ("supervisor",)),
-    "merge": Move(OPEN_STATUSES + ("replied",), "closed", ("operator", "supervisor")),
-    "reopen": Move(("closed",), "accepted", ("supervisor",)),
-    "survey": Move(("replied", "closed"), None, ("operator",)),
-    "note": Move(OPEN_STATUSES + ("replied", "closed"), None, ("operator", "supervisor"), department_handler=True),
+    spec.name: Move(spec.from_statuses, spec.to_status, spec.roles, spec.department_handler)
+    for spec in action_specs.ACTIONS
 }
 
 ACTIONS = tuple(MOVES)
@@ -330,20 +319,14 @@ def _check(actor: User | None, case: Case, name: str, move: Move) -> None:
         raise IllegalMove(
             _("Cannot %(action)s a case that is %(status)s.", action=action_label(name), status=status_label(case.status))
         )
-    if name in ("approve_extension", "reject_extension") and case.extension_due_at is None:
-        raise IllegalMove(_("There is no extension request to decide."))
-    if name == "extend" and case.extension_due_at is not None:
-        raise IllegalMove(_("An extension request is already waiting for a supervisor."))
+    guard = action_specs.SPECS[name].guard
+    refusal = guard(actor, case) if guard else None
+    if refusal:
+        raise IllegalMove(refusal)
 
 
 def action_label(name: str) -> str:
-    return {
-        "assign": _("dispatch"), "reassign": _("reassign"), "accept": _("accept"), "return": _("return"),
-        "reply": _("reply to"), "close": _("close"), "extend": _("request an extension for"),
-        "approve_extension": _("approve the extension of"), "reject_extension": _("reject the extension of"),
-        "escalate": _("escalate"), "merge": _("merge"), "reopen": _("reopen"), "survey": _("record a survey for"),
-        "note": _("add a note to"),
-    }.get(name, name)
+    return action_specs.verb(name)
 
 
 def status_label(status: str) -> str:
@@ -378,7 +361,7 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
     try:
         with db.session.no_autoflush:  # one UPDATE per action, so `version` counts actions
             handler(case, actor, params or {})
-            if action != "note":  # a note changes no field, so it does not make others' pages stale
+            if action_specs.SPECS[action].moves_version:  # a note changes no field: others' pages stay fresh
                 case.updated_at = clock.now()
                 watch.refresh_watch(case)
         db.session.flush()
@@ -411,8 +394,11 @@ def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *
     case.handler_id = handler.id if handler else None
     case.status = "assigned"
     case.assigned_at = now
+    case.return_requested_at = None  # a new dispatch settles a waiting return
+    case.return_reason = None
     case.accepted_at = None
-    case.accept_due_at = due.at
+    # 签收 is never due after the reply itself (an urgent case is due the same day).
+    case.accept_due_at = min(due.at, case.reply_due_at) if case.reply_due_at else due.at
     case.due_uncertain = case.due_uncertain or due.uncertain
     _event(case, "reassign" if reassign else "assign", actor, before=before,
            after={"department": department.code, "handler": handler.username if handler else None,
@@ -437,8 +423,21 @@ def _do_accept(case, actor, p):
 
 
 def _do_return(case, actor, p):
+    """退回: the handler asks for the case to go back; it waits for the centre's review (退单审核)."""
     reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
-    before = {"status": case.status, "department": case.department.code if case.department else None}
+    case.return_requested_at = clock.now()
+    case.return_reason = reason
+    _event(case, "return", actor, reason=reason, department=case.department.code if case.department else None)
+    with watch.default_locale():
+        body = _("12351 case %(no)s: %(dept)s asks to return it (%(reason)s). Please review the return.",
+                 no=case.case_no, dept=case.department.name if case.department else "", reason=reason[:60])
+    watch.case_notice(case, "return_request", watch.supervisors(), body)
+
+
+def _do_accept_return(case, actor, p):
+    before = {"status": case.status, "department": case.department.code if case.department else None,
+              "handler": case.handler.username if case.handler else None}
+    reason = case.return_reason
     case.status = "registered"
     case.department_id = None
     case.department = None
@@ -447,7 +446,21 @@ def _do_return(case, actor, p):
     case.accept_due_at = None
     case.extension_due_at = None
     case.extension_reason = None
-    _event(case, "return", actor, reason=reason, before=before, after={"status": "registered", "department": None})
+    case.return_requested_at = None
+    case.return_reason = None
+    _event(case, "return_accept", actor, reason=reason, before=before,
+           after={"status": "registered", "department": None, "handler": None})
+
+
+def _do_refuse_return(case, actor, p):
+    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    case.return_requested_at = None
+    case.return_reason = None
+    _event(case, "return_refuse", actor, reason=reason)
+    with watch.default_locale():
+        body = _("12351 case %(no)s: the return was refused, please keep working on it (%(reason)s).",
+                 no=case.case_no, reason=reason[:60])
+    watch.case_notice(case, "return_refused", watch.case_workers(case), body, sms=True)
 
 
 def _do_reply(case, actor, p):
@@ -461,6 +474,8 @@ def _do_reply(case, actor, p):
     case.replied_at = clock.now()
     case.extension_due_at = None
     case.extension_reason = None
+    case.return_requested_at = None  # answered after all: a waiting return is moot
+    case.return_reason = None
     _event(case, "reply", actor, content=content, method=method, before={"status": "accepted"},
            after={"status": "replied"}, on_time=case.replied_at <= case.reply_due_at)
 
@@ -479,13 +494,38 @@ def _do_extend(case, actor, p):
     now = clock.now()
     if now > case.reply_due_at:
         raise IllegalMove(_("The reply deadline has passed; an extension must be asked for before it."))
-    if new_due <= case.reply_due_at:
-        raise InvalidInput(_("The new deadline must be later than the current one."),
+    new_day = clock.to_local(new_due).date()
+    if new_due <= case.reply_due_at or new_day <= clock.to_local(case.reply_due_at).date():
+        raise InvalidInput(_("The new deadline must be a working day after the current one."),
                            {"reply_due_at": _("Must be later than the current deadline.")})
+    calendar = workdays.calendar_for(new_day, span_days=40)
+    if not calendar.is_workday(new_day):
+        suggested, _uncertain = calendar.nth_workday_after(new_day, 1)
+        raise InvalidInput(
+            _("%(day)s is not a working day; the next working day is %(next)s.",
+              day=new_day.isoformat(), next=suggested.isoformat()),
+            {"reply_due_at": _("Not a working day; try %(next)s.", next=suggested.isoformat())})
     case.extension_due_at = new_due
     case.extension_reason = reason
     _event(case, "extend_request", actor, reason=reason, requested_due=_iso(new_due),
            current_due=_iso(case.reply_due_at))
+    with watch.default_locale():
+        body = _("12351 case %(no)s: an extension to %(due)s is asked for (%(reason)s). Please decide.",
+                 no=case.case_no, due=watch.short_time(new_due), reason=reason[:60])
+    watch.case_notice(case, "extension_request", watch.supervisors(), body)
+
+
+def _extension_decided(case, approved: bool, note: str = "") -> None:
+    with watch.default_locale():
+        if approved:
+            body = _("12351 case %(no)s: the extension was approved; reply due %(due)s.",
+                     no=case.case_no, due=watch.short_time(case.reply_due_at))
+        else:
+            body = _("12351 case %(no)s: the extension was rejected; reply due %(due)s stays.",
+                     no=case.case_no, due=watch.short_time(case.reply_due_at))
+            if note:
+                body += " " + note[:60]
+    watch.case_notice(case, "extension_decision", watch.case_workers(case), body, sms=True)
 
 
 def _do_approve_extension(case, actor, p):
@@ -495,6 +535,7 @@ def _do_approve_extension(case, actor, p):
            after={"reply_due_at": _iso(case.reply_due_at)}, reason=case.extension_reason)
     case.extension_due_at = None
     case.extension_reason = None
+    _extension_decided(case, True)
 
 
 def _do_reject_extension(case, actor, p):
@@ -502,12 +543,28 @@ def _do_reject_extension(case, actor, p):
     _event(case, "extend_reject", actor, requested_due=_iso(case.extension_due_at), note=note)
     case.extension_due_at = None
     case.extension_reason = None
+    _extension_decided(case, False, note)
+
+
+def escalate(case: Case, actor: User | None, note: str = "", *, auto: bool = False) -> None:
+    """督办: flag the case and tell its handler (or department) and the department head."""
+    case.escalated = True
+    if auto:
+        _event(case, "escalate", actor, note=note, auto=True)
+    else:
+        _event(case, "escalate", actor, note=note)
+    with watch.default_locale():
+        body = _("12351 case %(no)s (%(cat)s) is escalated (督办); reply due %(due)s.",
+                 no=case.case_no, cat=case.category.name, due=watch.short_time(case.reply_due_at))
+        if note:
+            body += " " + note[:80]
+    watch.case_notice(case, "escalated", watch.case_workers(case), body, sms=True)
+    watch.case_notice(case, "escalated", watch.department_head(case.department_id), body)
 
 
 def _do_escalate(case, actor, p):
     note = _text(p.get("note"), "note", _("Note"), 500, False)
-    case.escalated = True
-    _event(case, "escalate", actor, note=note)
+    escalate(case, actor, note)
 
 
 def _do_merge(case, actor, p):
@@ -527,14 +584,14 @@ def _do_merge(case, actor, p):
     case.merged_into_id = target.id
     case.extension_due_at = None  # a waiting extension request ends with the case, as on reply and return
     case.extension_reason = None
+    case.return_requested_at = None
+    case.return_reason = None
     _event(case, "merge", actor, into=target.case_no, before={"status": before}, after={"status": "closed"})
     _event(target, "merged_from", actor, case_no=case.case_no)
 
 
-def _do_reopen(case, actor, p):
-    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
-    if case.merged_into_id is not None:
-        raise IllegalMove(_("A merged case is not reopened; reopen the case it was merged into."))
+def _reopen(case: Case) -> str:
+    """Back to work with a new reply deadline counted from now; returns the new status."""
     # A case closed on the call has no department yet: it goes back to the dispatch list.
     target = "accepted" if case.department_id is not None else "registered"
     case.status = target
@@ -542,31 +599,171 @@ def _do_reopen(case, actor, p):
     case.closed_at = None
     case.replied_at = None
     case.survey_result = None
+    case.survey_resolved = None
     case.surveyed_at = None
+    case.review_pending = False
     case.resolved_on_call = False
-    now = clock.now()
-    case_type, category = case.case_type, case.category
-    due = workdays.reply_due(now, reply_days_for(case_type, category), case.urgent)
+    due = workdays.reply_due(clock.now(), reply_days_for(case.case_type, case.category), case.urgent)
     case.reply_due_at = due.at
     case.due_uncertain = due.uncertain
+    return target
+
+
+def _do_reopen(case, actor, p):
+    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    if case.merged_into_id is not None:
+        raise IllegalMove(_("A merged case is not reopened; reopen the case it was merged into."))
+    target = _reopen(case)
     _event(case, "reopen", actor, reason=reason, before={"status": "closed"}, after={"status": target},
-           reply_due_at=_iso(due.at))
+           reply_due_at=_iso(case.reply_due_at))
+
+
+def _parse_resolved(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if value in ("1", "true", "yes", 1, 0, "0", "false", "no"):
+        return value in ("1", "true", "yes", 1)
+    raise InvalidInput(_("resolved must be true or false."), {"resolved": _("Must be true or false.")})
 
 
 def _do_survey(case, actor, p):
     result = p.get("result")
+    if result in (None, ""):
+        raise InvalidInput(_("Choose the survey result."), {"result": _("Required.")})
     if result not in SURVEY_RESULTS:
         raise InvalidInput(_("Unknown survey result: %(r)s", r=str(result)[:30]), {"result": _("Unknown result.")})
-    before = case.survey_result
+    resolved = _parse_resolved(p.get("resolved"))
+    if result == "unreachable" and resolved is not None:
+        raise InvalidInput(_("An unreachable caller cannot say whether the problem was solved."),
+                           {"resolved": _("Leave empty when unreachable.")})
+    before = {"survey_result": case.survey_result}
+    after: dict[str, Any] = {"survey_result": result}
+    if resolved is not None or case.survey_resolved is not None:  # an SMS answer says nothing about it
+        before["survey_resolved"], after["survey_resolved"] = case.survey_resolved, resolved
     case.survey_result = result
+    case.survey_resolved = resolved
     case.surveyed_at = clock.now()
-    extra = {}
-    if p.get("resolved") is not None:  # 已解决 / 未解决, when the caller was asked (the voice 回访 asks)
-        if not isinstance(p.get("resolved"), bool):
-            raise InvalidInput(_("resolved must be true or false."), {"resolved": _("Must be true or false.")})
-        extra["resolved"] = p["resolved"]
-    _event(case, "survey", actor, before={"survey_result": before}, after={"survey_result": result},
-           channel=p.get("channel") or "phone", **extra)
+    was_pending = case.review_pending
+    case.review_pending = result == "dissatisfied" or resolved is False
+    _event(case, "survey", actor, before=before, after=after,
+           channel=p.get("channel") or "phone")
+    if case.review_pending and not was_pending:
+        with watch.default_locale():
+            body = _("12351 case %(no)s: the caller is not satisfied or the problem is not solved. Please review "
+                     "it (reopen or uphold).", no=case.case_no)
+        watch.case_notice(case, "review", watch.supervisors(), body)
+
+
+def _do_review(case, actor, p):
+    decision = p.get("decision")
+    if decision in (None, ""):
+        raise InvalidInput(_("Choose a decision: reopen or uphold."), {"decision": _("Required.")})
+    if decision not in action_specs.REVIEW_DECISIONS:
+        raise InvalidInput(_("Unknown decision: %(d)s", d=str(decision)[:20]), {"decision": _("Unknown decision.")})
+    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, decision == "uphold")
+    if decision == "reopen" and case.merged_into_id is not None:
+        raise IllegalMove(_("A merged case is not reopened; reopen the case it was merged into."))
+    before = case.status
+    case.review_pending = False
+    if decision == "reopen":
+        target = _reopen(case)
+        _event(case, "review", actor, decision=decision, reason=reason, before={"status": before},
+               after={"status": target}, reply_due_at=_iso(case.reply_due_at))
+        with watch.default_locale():
+            body = _("12351 case %(no)s is reopened (重办) after the caller's follow-up; reply due %(due)s.",
+                     no=case.case_no, due=watch.short_time(case.reply_due_at))
+            if reason:
+                body += " " + reason[:80]
+        watch.case_notice(case, "reopened", watch.case_workers(case), body, sms=True)
+    else:
+        _event(case, "review", actor, decision=decision, reason=reason)
+
+
+def _do_edit(case, actor, p):
+    """Correct a case: the fields given, a reason, deadlines counted again when type, category or urgency change."""
+    unknown = [k for k in p if k not in action_specs.EDIT_FIELDS and k != "reason"]
+    if unknown:
+        raise InvalidInput(_("Unknown field: %(name)s", name=str(unknown[0])[:40]),
+                           {str(k)[:40]: _("Not accepted here.") for k in unknown})
+    reason = _text(p.get("reason"), "reason", _("Reason"), 500, True)
+    if actor is not None and not access.can_see_private(actor, case) and (
+            p.get("caller") is not None or "detail" in p):
+        # What one may not see, one may not rewrite (confidential cases: those who work them).
+        raise Forbidden(_("Only those who work this confidential case may correct its caller and detail."))
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
+
+    def change(key: str, old: Any, new: Any) -> None:
+        if old != new:
+            before[key], after[key] = old, new
+            changes[key] = new
+
+    if "type" in p or "category" in p:
+        type_code = p.get("type") if p.get("type") not in (None, "") else case.type_code
+        cat_code = p.get("category") if p.get("category") not in (None, "") else case.category.code
+        if type_code != case.type_code or cat_code != case.category.code:
+            case_type, category = lookup_type_and_category(type_code, cat_code)
+            change("type", case.type_code, case_type.code)
+            change("category", case.category.code, category.code)
+            changes.pop("type", None), changes.pop("category", None)
+            changes["_type"], changes["_category"] = case_type, category
+    if "summary" in p:
+        change("summary", case.summary, _text(p.get("summary"), "summary", _("Summary"), SUMMARY_MAX, True))
+    if "detail" in p:
+        change("detail", case.detail or "", _text(p.get("detail"), "detail", _("Detail"), DETAIL_MAX, False))
+    for flag in ("urgent", "confidential", "broadcast_ok"):
+        if flag in p and p.get(flag) is not None:
+            change(flag, bool(getattr(case, flag)), _bool(p.get(flag), flag))
+    caller = p.get("caller")
+    if caller is not None:
+        if not isinstance(caller, dict):
+            raise InvalidInput(_("caller must be an object."), {"caller": _("Must be an object.")})
+        bad = [k for k in caller if k not in action_specs.EDIT_CALLER_FIELDS]
+        if bad:
+            raise InvalidInput(_("Unknown field: %(name)s", name="caller." + str(bad[0])[:40]),
+                               {f"caller.{str(k)[:40]}": _("Not accepted here.") for k in bad})
+        if "phone" in caller:
+            raw = caller.get("phone")
+            if isinstance(raw, str) and raw.strip():
+                phone = normalize_phone(raw, "caller.phone")
+            elif case.channel in PHONE_CHANNELS:
+                phone = normalize_phone("", "caller.phone")  # raises: required
+            else:
+                phone = None
+            change("caller_phone", case.caller_phone, phone)
+        for key, label, max_len in (("name", _("Caller name"), 64), ("employer", _("Employer"), 128),
+                                    ("district", _("District"), 64)):
+            if key in caller:
+                change(f"caller_{key}", getattr(case, f"caller_{key}"),
+                       _text(caller.get(key), f"caller.{key}", label, max_len, False) or None)
+    confidential = changes.get("confidential", case.confidential)
+    broadcast_ok = changes.get("broadcast_ok", case.broadcast_ok)
+    if confidential and broadcast_ok:
+        raise InvalidInput(_("A confidential case cannot be cleared for broadcast."),
+                           {"broadcast_ok": _("Not with confidential.")})
+    if not before:
+        raise InvalidInput(_("The correction changes nothing: change at least one field."))
+    for key, value in changes.items():
+        if key == "_type":
+            case.case_type, case.type_code = value, value.code
+        elif key == "_category":
+            case.category, case.category_id = value, value.id
+        else:
+            setattr(case, key, value)
+    if {"type", "category", "urgent"} & set(before):
+        days = reply_days_for(case.case_type, case.category)
+        due = workdays.reply_due(case.created_at, days, case.urgent)
+        if due.at != case.reply_due_at:
+            before["reply_due_at"], after["reply_due_at"] = _iso(case.reply_due_at), _iso(due.at)
+            case.reply_due_at = due.at
+            case.due_uncertain = due.uncertain
+        if case.accept_due_at is not None and case.status == "assigned" and case.accept_due_at > case.reply_due_at:
+            before["accept_due_at"], after["accept_due_at"] = _iso(case.accept_due_at), _iso(case.reply_due_at)
+            case.accept_due_at = case.reply_due_at
+    _event(case, "edit", actor, reason=reason, before=before, after=after)
 
 
 def _do_note(case, actor, p):
@@ -576,11 +773,52 @@ def _do_note(case, actor, p):
 
 HANDLERS = {
     "assign": _do_assign, "reassign": _do_reassign, "accept": _do_accept, "return": _do_return,
+    "accept_return": _do_accept_return, "refuse_return": _do_refuse_return,
     "reply": _do_reply, "close": _do_close, "extend": _do_extend, "approve_extension": _do_approve_extension,
     "reject_extension": _do_reject_extension, "escalate": _do_escalate, "merge": _do_merge,
-    "reopen": _do_reopen, "survey": _do_survey, "note": _do_note,
+    "reopen": _do_reopen, "survey": _do_survey, "review": _do_review, "edit": _do_edit, "note": _do_note,
 }
 assert set(HANDLERS) == set(MOVES)
+
+
+# ---------------------------------------------------------------- 督办 by the clock
+
+def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """Escalate every open case overdue by its type's N working days (escalate_after_days), once.
+
+    Once per case and reply deadline: a case_flag row (case, "auto_escalate", due time) is inserted
+    first, ON CONFLICT DO NOTHING, so a second run or a second scheduler does nothing; a case a
+    supervisor already escalated is left alone.
+    """
+    from hotline.notify.models import CaseFlag
+    from hotline.notify.service import _insert_ignore
+
+    now = now or clock.now()
+    stats = {"checked": 0, "escalated": 0}
+    limits = dict(db.session.execute(select(CaseType.code, CaseType.escalate_after_days)).all())
+    # N working days are at least N calendar days: only those cases can be due for it.
+    late_enough = [and_(Case.type_code == code, Case.reply_due_at < now - timedelta(days=max(days, 0)))
+                   for code, days in limits.items()]
+    if not late_enough:
+        return stats
+    candidates = list(db.session.scalars(
+        select(Case).where(Case.status.in_(OPEN_STATUSES), Case.escalated.is_(False), or_(*late_enough))
+        .order_by(Case.reply_due_at, Case.id).limit(batch)))
+    for case in candidates:
+        stats["checked"] += 1
+        days = limits.get(case.type_code, 3)
+        threshold = workdays.reply_due(case.reply_due_at, days).at
+        if now < threshold:
+            continue
+        flag = dict(case_id=case.id, kind="auto_escalate", due_at=case.reply_due_at, created_at=now)
+        if not _insert_ignore(CaseFlag, [flag]):
+            continue  # done before for this deadline
+        with db.session.no_autoflush:
+            escalate(case, None, _("Overdue by %(n)d working days.", n=days), auto=True)
+            case.updated_at = now
+        stats["escalated"] += 1
+    db.session.flush()
+    return stats
 
 
 # ---------------------------------------------------------------- reading

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from hotline import clock
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User, UserRole
-from hotline.cases import access, queries, service
+from hotline.cases import access, actions, present, queries, service
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
@@ -50,36 +50,12 @@ def case_labels() -> dict[str, Any]:
 # What a call may lead to on the logging page.
 OUTCOMES = ("register", "close", "dispatch")
 
-# The form fields each action reads (everything else in the POST is ignored).
-ACTION_PARAMS: dict[str, tuple[str, ...]] = {
-    "assign": ("department", "handler"),
-    "reassign": ("department", "handler"),
-    "accept": (),
-    "return": ("reason",),
-    "reply": ("content", "method"),
-    "close": (),
-    "extend": ("reply_due_at", "reason"),
-    "approve_extension": (),
-    "reject_extension": ("note",),
-    "escalate": ("note",),
-    "merge": ("into",),
-    "reopen": ("reason",),
-    "survey": ("result",),
-    "note": ("text",),
-}
+# The form fields each action reads (everything else in the POST is ignored), its button and the order of
+# the forms on the case page: all from the action specs (hotline/cases/actions.py).
+ACTION_PARAMS: dict[str, tuple[str, ...]] = {name: spec.param_names for name, spec in actions.SPECS.items()}
 assert set(ACTION_PARAMS) == set(service.ACTIONS)
-
-ACTION_LABELS = {
-    "assign": _l("Dispatch"), "reassign": _l("Reassign"), "accept": _l("Accept"), "return": _l("Return"),
-    "reply": _l("Reply"), "close": _l("Close"), "extend": _l("Request extension"),
-    "approve_extension": _l("Approve extension"), "reject_extension": _l("Reject extension"),
-    "escalate": _l("Escalate"), "merge": _l("Merge as duplicate"), "reopen": _l("Reopen"),
-    "survey": _l("Record survey"), "note": _l("Add note"),
-}
-
-# Order of the action forms on the case page: the likely next step first.
-ACTION_ORDER = ("accept", "reply", "assign", "reassign", "close", "survey", "approve_extension",
-                "reject_extension", "note", "extend", "escalate", "return", "merge", "reopen")
+ACTION_LABELS = actions.LABELS
+ACTION_ORDER = actions.ORDER
 
 DUE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "ok": _l("On time")}
 
@@ -93,36 +69,46 @@ FIELD_LABELS = {
     "method": _l("Reply method"), "via": _l("Via"), "on_time": _l("On time"), "channel": _l("Survey channel"),
     "resolved_on_call": _l("Closed on the call"), "into": _l("Merged into"), "case_no": _l("Duplicate"),
     "file": _l("Imported from"), "imported_at": _l("Imported at"),
+    # corrections (edit), 回访 and reviews
+    "type": _l("Type"), "category": _l("Category"), "summary": _l("Summary"), "detail": _l("Detail"),
+    "urgent": _l("Urgent"), "confidential": _l("Confidential"), "broadcast_ok": _l("Broadcast"),
+    "caller_name": _l("Caller"), "caller_phone": _l("Phone"), "caller_employer": _l("Employer"),
+    "caller_district": _l("District"), "survey_resolved": _l("Problem solved"), "decision": _l("Decision"),
+    "auto": _l("By the scheduler"),
 }
+DECISION_LABELS = {"reopen": _l("Reopen (重办)"), "uphold": _l("Uphold (维持)")}
 # The telephony "call" event (hotline/telephony/service.py).
 FIELD_LABELS.update({"call": _l("Call"), "wait_seconds": _l("Waiting time (s)"), "talk_seconds": _l("Talk time (s)"),
                      "message_seconds": _l("Voicemail length (s)")})
-# The voice 回访 (hotline/telephony/voice_survey.py) asks whether the problem was solved.
-FIELD_LABELS.update({"resolved": _l("Problem solved")})
 TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
 
 
 def success_message(action: str, case: Case) -> str:
-    no = case.case_no
-    messages = {
-        "assign": _("Case %(no)s dispatched to %(dept)s.", no=no, dept=case.department.name if case.department else ""),
-        "reassign": _("Case %(no)s reassigned to %(dept)s.", no=no, dept=case.department.name if case.department else ""),
-        "accept": _("Case %(no)s accepted.", no=no),
-        "return": _("Case %(no)s returned for re-dispatch.", no=no),
-        "reply": _("Reply to case %(no)s recorded.", no=no),
-        "close": _("Case %(no)s closed.", no=no),
-        "extend": _("Extension for case %(no)s requested; a supervisor will decide.", no=no),
-        "approve_extension": _("Extension of case %(no)s approved; reply due %(due)s.", no=no,
-                               due=local_dt(case.reply_due_at)),
-        "reject_extension": _("Extension of case %(no)s rejected.", no=no),
-        "escalate": _("Case %(no)s escalated.", no=no),
-        "merge": _("Case %(no)s merged into %(into)s.", no=no,
-                   into=case.merged_into.case_no if case.merged_into else ""),
-        "reopen": _("Case %(no)s reopened; reply due %(due)s.", no=no, due=local_dt(case.reply_due_at)),
-        "survey": _("Survey result for case %(no)s recorded.", no=no),
-        "note": _("Note added to case %(no)s.", no=no),
-    }
-    return messages[action]
+    return actions.SPECS[action].success(case)
+
+
+def _edit_form(form) -> dict[str, Any]:
+    """The correction form: the fields it shows (the caller's only to those who may see them)."""
+    params: dict[str, Any] = {"reason": form.get("reason", "")}
+    for key in ("type", "category", "summary", "detail"):
+        if key in form:
+            params[key] = form.get(key, "")
+    for flag in ("urgent", "confidential", "broadcast_ok"):
+        params[flag] = flag in form
+    if "phone" in form:
+        params["caller"] = {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
+                            "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")}
+    return params
+
+
+def _survey_form(form) -> dict[str, Any]:
+    """回访 by phone: reached or not, then satisfaction and whether the problem was solved."""
+    if form.get("contacted") == "no":
+        return {"result": "unreachable", "resolved": None}
+    return {"result": form.get("result", ""), "resolved": form.get("resolved", "")}
+
+
+FORM_PARSERS = {"edit": _edit_form, "survey": _survey_form}
 
 
 # ---------------------------------------------------------------- reference data for the forms
@@ -289,7 +275,13 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return user_names.get(value, str(value))
         if key == "survey_result":
             return str(SURVEY_LABELS.get(value, value))
-        if key == "method":
+        if key == "type":
+            return type_names.get(value, str(value))
+        if key == "category":
+            return category_names.get(value, str(value))
+        if key == "decision":
+            return str(DECISION_LABELS.get(value, value))
+        if key in ("method", "channel"):  # a reply's method, a survey's channel (phone, sms)
             return str(REPLY_METHOD_LABELS.get(value, value))
         if key == "via":
             return str(VIA_LABELS.get(value, value))
@@ -298,11 +290,13 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return local_dt(moment)
         return str(value)
 
+    type_names = {t.code: t.name for t in db.session.scalars(select(CaseType))}
+    category_names = {c.code: c.name for c in db.session.scalars(select(Category))}
     entries = []
     for event in case.events:
         data = dict(event.data or {})
         if not private:
-            data = {k: v for k, v in data.items() if k not in ("caller", "detail")}
+            data = present.public_event_data(data)
         before = data.pop("before", None) or {}
         after = data.pop("after", None) or {}
         changes = []
@@ -370,7 +364,8 @@ def act(case_no: str, action: str):
     case = service.get_case(actor, case_no)
     if action not in ACTION_PARAMS:
         return render_template("error.html", code=404, message=_("Page not found.")), 404
-    params = {k: request.form.get(k, "") for k in ACTION_PARAMS[action]}
+    parser = FORM_PARSERS.get(action)
+    params = parser(request.form) if parser else {k: request.form.get(k, "") for k in ACTION_PARAMS[action]}
     try:
         service.perform(actor, case, action, request.form.get("version"), params)
     except ServiceError as err:
@@ -384,6 +379,8 @@ def act(case_no: str, action: str):
     flash(success_message(action, case), "ok")
     if request.form.get("next") == "queue" and actor.has_role("handler"):
         return redirect(url_for("cases.queue"))
+    if request.form.get("next") == "followup" and actor.has_role("operator", "supervisor"):
+        return redirect(url_for("cases.followup"))
     return redirect(url_for("cases.show", case_no=case.case_no))
 
 
@@ -434,3 +431,46 @@ def list_cases():
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
                            cursor=cursor, total=total, more_open=more_open, export_args=export_args,
                            **reference())
+
+
+# ---------------------------------------------------------------- 回访 worklist and the supervisors' tabs
+
+@bp.route("/cases/followup")
+@allow("operator", "supervisor")
+def followup():
+    """回访 by phone: cases replied or closed lately whose caller has not answered the follow-up yet."""
+    from hotline.telephony import service as telephony
+
+    actor = current_actor()
+    days = current_app.config["HOTLINE_SURVEY_WINDOW_DAYS"]
+    cases = queries.followup_worklist(actor, clock.now(), days)
+    rows = []
+    for case in cases:
+        row = _row(actor, case)
+        full = telephony.visible_phone(actor, case.caller_phone, case) if case.caller_phone else None
+        row["dial"] = full
+        row["phone"] = access.display_phone(full) if full else access.mask_phone(case.caller_phone)
+        rows.append(row)
+    telephony.record_number_views(actor, [c for c in cases if c.caller_phone], "web")
+    return render_template("cases/followup.html", rows=rows, days=days, limit=queries.FOLLOWUP_LIMIT,
+                           survey_results=SURVEY_RESULTS)
+
+
+SUPERVISE_TAB_LABELS = {"review": _l("Review pending"), "extension": _l("Extensions to decide"),
+                        "return": _l("Returns to review"), "escalated": _l("Escalated"), "urgent": _l("Urgent")}
+
+
+@bp.route("/cases/supervise")
+@allow("supervisor", "operator")
+def supervise():
+    """What waits for the centre: reviews after 回访, extension requests, returns; escalated and urgent cases."""
+    actor = current_actor()
+    counts = queries.supervise_counts(actor)
+    tab = request.args.get("tab")
+    if tab not in queries.SUPERVISE_TABS:
+        tab = next((t for t in queries.SUPERVISE_TABS if counts[t]), queries.SUPERVISE_TABS[0])
+    cases = queries.supervise_rows(actor, tab)
+    record_views(actor, cases, "web")
+    return render_template("cases/supervise.html", rows=[_row(actor, c) for c in cases], tab=tab, counts=counts,
+                           tabs=queries.SUPERVISE_TABS, tab_labels=SUPERVISE_TAB_LABELS,
+                           limit=queries.SUPERVISE_LIMIT)

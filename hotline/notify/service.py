@@ -153,6 +153,24 @@ def notice_rows(recipient: User, kind: str, key: str, body: str, case_id: int | 
     return rows
 
 
+def default_locale():
+    """Notices are written in the system's language, not in the language of whoever caused them."""
+    return force_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def case_notice(case: Case, kind: str, recipients: Iterable[User], body: str, sms: bool = False) -> int:
+    """One notice per person about one move of a case (the key carries the case's version: one move)."""
+    link = case_link(case.case_no)
+    text = f"{body} {link}".strip()
+    sent, seen = 0, set()
+    for user in recipients:
+        if user is None or user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        sent += enqueue(user, kind, f"{kind}:{case.id}:v{case.version}", text, case, sms=sms)
+    return sent
+
+
 def on_dispatch(case: Case) -> None:
     """Called by the case service when a case is dispatched (or reassigned)."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # not the dispatcher's UI language

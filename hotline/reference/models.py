@@ -1,7 +1,7 @@
 """Reference data: departments, the five demand types, categories."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.extensions import db
@@ -28,6 +28,8 @@ class CaseType(db.Model):
     name: Mapped[str] = mapped_column(String(64))
     reply_days: Mapped[int] = mapped_column(Integer)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # 督办 by the clock: the scheduler escalates a case this many working days past its reply deadline.
+    escalate_after_days: Mapped[int] = mapped_column(Integer, default=3, server_default=text("3"))
 
 
 class Category(db.Model):

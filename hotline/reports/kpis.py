@@ -12,6 +12,10 @@ of a set of cases that the case list can show with the same filters:
 * 回访率 surveyed / closed — closed cases with a survey that reached the caller (satisfied,
   basically satisfied or dissatisfied; "unreachable" is an attempt, not a survey).
 * 满意率 (satisfied + basically satisfied) / surveyed.
+* 响应率 response_rate: 回访 contacted / 回访 attempted — closed cases whose survey reached the caller, over
+  closed cases with any survey result (an unreachable caller is an attempt).
+* 解决率 resolution_rate: resolved / contacted — closed cases whose caller said the problem was solved, over
+  closed cases whose survey reached the caller.
 * 重办率 reopened / closed — cases reopened at least once.
 * 接通率 answered / inbound calls — from telephony, for the whole period (null until it is there).
 * 平均答复时长 — mean hours from registration to reply, over replied cases not closed on the call.
@@ -53,9 +57,9 @@ GROUP_COLUMNS = {
     "channel": Case.channel,
 }
 COUNT_KEYS = ("registered", "closed", "on_time", "overdue_open", "on_call", "surveyed", "satisfied", "reopened",
-              "replied")
+              "replied", "attempted", "resolved")
 RATE_KEYS = ("closure_rate", "on_time_rate", "first_contact_rate", "survey_rate", "satisfaction_rate",
-             "reopen_rate", "answer_rate")
+             "reopen_rate", "answer_rate", "response_rate", "resolution_rate")
 
 # The cases behind each count, as case-list filters (besides the period and the group).
 METRIC_FILTERS: dict[str, dict[str, str]] = {
@@ -67,6 +71,8 @@ METRIC_FILTERS: dict[str, dict[str, str]] = {
     "surveyed": {"status": "closed", "survey": "reached"},
     "satisfied": {"status": "closed", "survey": "positive"},
     "reopened": {"reopened": "1"},
+    "attempted": {"status": "closed", "survey": "attempted"},
+    "resolved": {"status": "closed", "survey": "reached", "resolved": "1"},
     "replied": {},  # not linked
 }
 
@@ -90,6 +96,8 @@ class Figures:
     satisfied: int = 0
     reopened: int = 0
     replied: int = 0  # replied cases not closed on the call (the average's denominator)
+    attempted: int = 0  # closed cases with a 回访 result, reached or not
+    resolved: int = 0  # closed cases whose caller said the problem was solved
     reply_seconds: float = 0.0
     calls: dict[str, int] | None = None  # telephony, for the totals only
 
@@ -112,6 +120,14 @@ class Figures:
     @property
     def satisfaction_rate(self) -> float | None:
         return ratio(self.satisfied, self.surveyed)
+
+    @property
+    def response_rate(self) -> float | None:
+        return ratio(self.surveyed, self.attempted)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return ratio(self.resolved, self.surveyed)
 
     @property
     def reopen_rate(self) -> float | None:
@@ -141,10 +157,12 @@ class Figures:
             "on_time_rate": self.on_time_rate, "overdue_open": self.overdue_open,
             "first_contact_rate": self.first_contact_rate, "survey_rate": self.survey_rate,
             "satisfaction_rate": self.satisfaction_rate, "reopen_rate": self.reopen_rate,
-            "answer_rate": self.answer_rate,
+            "answer_rate": self.answer_rate, "response_rate": self.response_rate,
+            "resolution_rate": self.resolution_rate,
             # the numerators behind the rates, and the mean reply time
             "on_time": self.on_time, "closed_on_call": self.on_call, "surveyed": self.surveyed,
-            "satisfied": self.satisfied, "reopened": self.reopened, "avg_reply_hours": self.avg_reply_hours,
+            "satisfied": self.satisfied, "reopened": self.reopened, "attempted": self.attempted,
+            "resolved": self.resolved, "avg_reply_hours": self.avg_reply_hours,
         })
         if not with_key:
             calls = self.calls or {}
@@ -196,6 +214,8 @@ def count_columns(now: datetime) -> list:
         n(and_(closed, survey_condition("reached"))).label("surveyed"),
         n(and_(closed, survey_condition("positive"))).label("satisfied"),
         n(reopened_condition()).label("reopened"),
+        n(and_(closed, survey_condition("attempted"))).label("attempted"),
+        n(and_(closed, survey_condition("reached"), Case.survey_resolved.is_(True))).label("resolved"),
         n(replied).label("replied"),
         func.coalesce(func.sum(when((replied, _reply_seconds()), else_=0)), 0).label("reply_seconds"),
     ]

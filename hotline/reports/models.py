@@ -10,7 +10,7 @@ from hotline.cases.models import Case
 
 REPORT_COLUMNS = (Case.created_at, Case.status, Case.category_id, Case.type_code, Case.department_id,
                   Case.handler_id, Case.channel, Case.resolved_on_call, Case.reopen_count, Case.survey_result,
-                  Case.reply_due_at, Case.accept_due_at, Case.replied_at, Case.closed_at)
+                  Case.reply_due_at, Case.accept_due_at, Case.replied_at, Case.closed_at, Case.survey_resolved)
 
 ix_hotline_case_report = Index("ix_hotline_case_report", *REPORT_COLUMNS)
 ix_hotline_case_closed_at = Index("ix_hotline_case_closed_at", Case.closed_at)

@@ -39,12 +39,15 @@ CARDS: list[tuple[str, Any, str, str | None, str | None, bool | None]] = [
     ("first_contact_rate", _l("Closed on the call"), "rate", "on_call", "registered", True),
     ("survey_rate", _l("Survey rate"), "rate", "surveyed", "closed", True),
     ("satisfaction_rate", _l("Satisfaction"), "rate", "satisfied", "surveyed", True),
+    ("response_rate", _l("Response rate"), "rate", "surveyed", "attempted", True),
+    ("resolution_rate", _l("Resolution rate"), "rate", "resolved", "surveyed", True),
     ("reopen_rate", _l("Reopen rate"), "rate", "reopened", "closed", False),
     ("answer_rate", _l("Answer rate"), "rate", None, None, True),
     ("avg_reply_hours", _l("Average reply time"), "hours", None, None, False),
 ]
 NUMERATOR_LABELS = {"closed": _l("closed"), "on_time": _l("on time"), "on_call": _l("on the call"),
-                    "surveyed": _l("surveyed"), "satisfied": _l("satisfied"), "reopened": _l("reopened")}
+                    "surveyed": _l("surveyed"), "satisfied": _l("satisfied"), "reopened": _l("reopened"),
+                    "resolved": _l("resolved")}
 
 # Table columns: (figure, header, format, drill-down metric or None)
 TABLE_COLUMNS: list[tuple[str, Any, str, str | None]] = [
@@ -60,6 +63,10 @@ TABLE_COLUMNS: list[tuple[str, Any, str, str | None]] = [
     ("survey_rate", _l("Survey rate"), "rate", None),
     ("satisfied", _l("Satisfied"), "count", "satisfied"),
     ("satisfaction_rate", _l("Satisfaction"), "rate", None),
+    ("attempted", _l("Follow-ups tried"), "count", "attempted"),
+    ("response_rate", _l("Response rate"), "rate", None),
+    ("resolved", _l("Resolved"), "count", "resolved"),
+    ("resolution_rate", _l("Resolution rate"), "rate", None),
     ("reopened", _l("Reopened"), "count", "reopened"),
     ("reopen_rate", _l("Reopen rate"), "rate", None),
     ("avg_reply_hours", _l("Average reply (hours)"), "hours", None),

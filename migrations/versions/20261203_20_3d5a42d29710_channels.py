@@ -1,7 +1,7 @@
 """channels: SMS catalogue and opt-outs, gateway receipts, voice 回访, studio line, recordings, click-to-call
 
 Revision ID: 3d5a42d29710
-Revises: b3dadc013626
+Revises: c16a0e1f7b20
 Create Date: 2026-12-03 19:11:47.190109
 
 """
@@ -13,7 +13,7 @@ import hotline.db_types
 
 # revision identifiers, used by Alembic.
 revision = '3d5a42d29710'
-down_revision = 'b3dadc013626'
+down_revision = 'c16a0e1f7b20'
 branch_labels = None
 depends_on = None
 
