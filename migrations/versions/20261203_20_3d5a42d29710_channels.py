@@ -106,6 +106,13 @@ def upgrade():
         batch_op.create_unique_constraint(batch_op.f('uq_telephony_survey_call_sid'), ['call_sid'])
 
     # ### end Alembic commands ###
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite's batch mode re-creates a table without its triggers: the case search triggers (hotline.search)
+        # are gone after a migration that re-created hotline_case. Idempotent: IF NOT EXISTS, then a rebuild.
+        from hotline import search
+
+        for statement in search.SQLITE_UP:
+            op.execute(statement)
 
 
 def downgrade():
