@@ -75,6 +75,21 @@ def load_config(overrides: dict | None = None) -> dict:
         "TWILIO_FROM": env.get("TWILIO_FROM") or None,
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         "HOTLINE_PUBLIC_URL": env.get("HOTLINE_PUBLIC_URL") or None,
+        # SMS gateway: twilio | aliyun | tencent | file:PATH | log (empty: twilio when configured, else log).
+        "HOTLINE_SMS_BACKEND": env.get("HOTLINE_SMS_BACKEND") or None,
+        "HOTLINE_SMS_MAX_LENGTH": int(env.get("HOTLINE_SMS_MAX_LENGTH") or "300"),
+        # Secret part of the URL the gateways push delivery receipts and replies to (/sms/<provider>/<token>).
+        "HOTLINE_SMS_RECEIPT_TOKEN": env.get("HOTLINE_SMS_RECEIPT_TOKEN") or None,
+        "ALIYUN_ACCESS_KEY_ID": env.get("ALIYUN_ACCESS_KEY_ID") or None,
+        "ALIYUN_ACCESS_KEY_SECRET": env.get("ALIYUN_ACCESS_KEY_SECRET") or None,
+        "ALIYUN_SMS_ENDPOINT": env.get("ALIYUN_SMS_ENDPOINT") or None,
+        "ALIYUN_SMS_PROTOCOL": env.get("ALIYUN_SMS_PROTOCOL") or None,
+        "TENCENT_SECRET_ID": env.get("TENCENT_SECRET_ID") or None,
+        "TENCENT_SECRET_KEY": env.get("TENCENT_SECRET_KEY") or None,
+        "TENCENT_SMS_APP_ID": env.get("TENCENT_SMS_APP_ID") or None,
+        "TENCENT_SMS_REGION": env.get("TENCENT_SMS_REGION") or None,
+        "TENCENT_SMS_ENDPOINT": env.get("TENCENT_SMS_ENDPOINT") or None,
+        "TENCENT_SMS_PROTOCOL": env.get("TENCENT_SMS_PROTOCOL") or None,
         # Behind N reverse proxies without HOTLINE_PUBLIC_URL: trust N X-Forwarded-* hops (werkzeug ProxyFix),
         # so that Twilio's signatures are checked against the URL Twilio called.
         "HOTLINE_PROXY_FIX": int(env.get("HOTLINE_PROXY_FIX") or "0"),
@@ -84,6 +99,18 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_NOTIFY_SECONDS": int(env.get("HOTLINE_NOTIFY_SECONDS", "5")),
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),
+        # The `channels` job: station-line moves Twilio did not take, 回访 calls, recordings to fetch or delete.
+        "HOTLINE_CHANNELS_SECONDS": int(env.get("HOTLINE_CHANNELS_SECONDS", "15")),
+        # Recordings: a folder (default instance/recordings) for the hotline's copies.
+        "HOTLINE_RECORDINGS_DIR": env.get("HOTLINE_RECORDINGS_DIR") or str(instance / "recordings"),
+        # …or S3-compatible storage: s3://bucket/prefix (S3_ENDPOINT_URL for MinIO, OSS, COS; boto3's credentials).
+        "HOTLINE_RECORDINGS_STORE": env.get("HOTLINE_RECORDINGS_STORE") or None,
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": env.get("S3_REGION") or None,
+        # The station line's number, shown to the producer's phone when screening (default TWILIO_FROM).
+        "RADIO_LINE_FROM": env.get("RADIO_LINE_FROM") or None,
+        # Hosts the account's credentials are sent to when downloading a recording (comma-separated).
+        "TWILIO_MEDIA_HOSTS": env.get("TWILIO_MEDIA_HOSTS") or "api.twilio.com",
         "HOTLINE_DIGEST_SECONDS": int(env.get("HOTLINE_DIGEST_SECONDS", "60")),
         # Intake help (hotline/knowledge): the classifier's training run, and the 群体性预警 rule (callers, days).
         "HOTLINE_CLASSIFIER_SECONDS": int(env.get("HOTLINE_CLASSIFIER_SECONDS", "86400")),
@@ -126,6 +153,14 @@ def instance_secret(name: str) -> str:
 
 
 def check_config(cfg: dict) -> None:
+    backend = (cfg.get("HOTLINE_SMS_BACKEND") or "").strip()
+    if backend and backend.split(":", 1)[0] not in ("twilio", "aliyun", "tencent", "file", "log"):
+        raise ConfigError(f"HOTLINE_SMS_BACKEND must be twilio, aliyun, tencent, file:PATH or log, not {backend!r}")
+    store = (cfg.get("HOTLINE_RECORDINGS_STORE") or "").strip()
+    if store and not (store.startswith("s3://") and len(store) > 5):
+        raise ConfigError(f"HOTLINE_RECORDINGS_STORE must be s3://bucket[/prefix] (or empty for a folder), not {store!r}")
+    if backend.startswith("file") and not backend.startswith("file:") or backend == "file:":
+        raise ConfigError("HOTLINE_SMS_BACKEND=file needs a path: file:/var/lib/hotline/sms.jsonl")
     if cfg["HOTLINE_ENV"] == "production":
         if cfg.get("HOTLINE_NOW"):
             raise ConfigError("HOTLINE_NOW pins the clock and is refused in production")

@@ -85,6 +85,9 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.knowledge.classify import train as train_classifier
 
     bodies["classifier"] = train_classifier
+    from hotline.telephony.channels import run as channels
+
+    bodies["channels"] = channels  # station line retries, 回访 calls, recordings
     if name not in bodies:
         raise ValueError(f"unknown job {name}")
     with run_lock(name) as got:
@@ -142,4 +145,6 @@ def build_scheduler(app, blocking: bool = False):
     # Intake help: the suggestion classifier learns from the closed cases once a day (and at start-up).
     scheduler.add_job(job_runner(app, "classifier"), "interval", seconds=cfg["HOTLINE_CLASSIFIER_SECONDS"],
                       id="classifier", next_run_time=first)
+    scheduler.add_job(job_runner(app, "channels"), "interval", seconds=cfg["HOTLINE_CHANNELS_SECONDS"],
+                      id="channels", next_run_time=first)
     return scheduler

@@ -48,8 +48,9 @@ NOTICE_KIND_LABELS = {
 }
 NOTICE_STATUS_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
-    "unknown": _l("Unconfirmed"),
+    "unknown": _l("Unconfirmed"), "rejected": _l("Refused (template)"), "opted_out": _l("Opted out"),
 }
+DELIVERY_LABELS = {"delivered": _l("Delivered"), "undelivered": _l("Not delivered")}
 
 
 WEEKDAY_LABELS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
@@ -145,7 +146,7 @@ def install(app: Flask) -> None:
             "calendar_gaps": calendar_gaps,
             "unread_notices": unread,
             "NOTICE_KIND_LABELS": NOTICE_KIND_LABELS,
-            "NOTICE_STATUS_LABELS": NOTICE_STATUS_LABELS,
+            "NOTICE_STATUS_LABELS": NOTICE_STATUS_LABELS, "DELIVERY_LABELS": DELIVERY_LABELS,
             "actor": actor,
             "now": clock.now(),
             "CHANNEL_LABELS": CHANNEL_LABELS,

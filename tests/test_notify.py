@@ -122,7 +122,8 @@ def test_sms_goes_to_twilio_as_the_exact_rest_request(ctx, phones, twilio):
     assert req["auth"] == ("AC" + "1" * 32, "secret-token")
     body = req["data"]["Body"]
     assert req["data"]["To"] == "+8613900000002" and req["data"]["From"] == "+15005550006"
-    assert body.startswith("12351") and "https://hotline.example.org/c/20261130-0001" in body
+    assert body == "【苏州市总工会】工单20261130-0001（工资报酬/欠薪）已派给您，请于12-01 17:30前在12351系统受理。"
+    assert "http" not in body and "/c/" not in body  # no link: gateways refuse URLs
     # Never the detail or the caller's data.
     for secret in ("13812345678", "王建国", "张三", "社保"):
         assert secret not in body
@@ -183,8 +184,8 @@ def test_a_delivery_killed_after_sending_is_never_sent_twice(ctx, phones, twilio
 
     real_send = sms_module.TwilioSender.send
 
-    def send_then_die(self, to, body):
-        real_send(self, to, body)
+    def send_then_die(self, message):
+        real_send(self, message)
         raise KeyboardInterrupt  # the process is killed before it records the result
 
     monkeypatch.setattr(sms_module.TwilioSender, "send", send_then_die)
@@ -322,7 +323,7 @@ def test_sms_text_is_chinese_even_when_the_dispatcher_uses_english(app, users, l
     assert resp.status_code == 302
     with app.app_context():
         [sms] = notices(channel="sms")
-        assert sms.body.startswith("12351工单20261130-0001") and "签收" in sms.body
+        assert sms.body.startswith("【苏州市总工会】工单20261130-0001") and "受理" in sms.body and "http" not in sms.body
 
 
 def test_a_big_scan_writes_each_notice_once_on_either_path(ctx, phones, clock, backend_name):

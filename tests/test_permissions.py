@@ -14,7 +14,8 @@ from hotline.cases import service
 from hotline.extensions import db
 
 SAMPLE = {"case_no": None, "action": "note", "day": "2026-11-30", "code": "legal_aid", "year": "2026",
-          "sid": "CA00000000000000000000000000000000", "fmt_name": "xlsx", "step": "start"}
+          "sid": "CA00000000000000000000000000000000", "fmt_name": "xlsx", "step": "start",
+          "provider": "aliyun", "kind": "receipts", "token": "not-the-token"}
 INT_SAMPLE = "1"
 PRINCIPALS = ["anonymous"] + list(ROLES)
 

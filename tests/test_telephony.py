@@ -5,6 +5,8 @@ Twilio signs it; the clock is moved with the `clock` fixture.
 """
 from __future__ import annotations
 
+import re
+
 from datetime import timedelta
 
 import pytest
@@ -557,7 +559,9 @@ def test_a_voicemail_becomes_a_case_registered_by_the_system(app, line, clock):
         assert (case.channel, case.type_code, case.category.code, case.caller_phone, case.registered_by_id) == (
             "voicemail", "consult", "other", CALLER, None)
         assert case.status == "registered"
-        assert f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Recordings/RE1.mp3" in case.detail
+        # The raw Twilio URL is never in the case text: the recording is kept and played on the case page.
+        assert "http" not in case.detail and "RE1" not in case.detail
+        assert "请在工单页面收听录音" in case.detail  # case data: in the hotline's language
         assert "42" in case.summary and "13812345678" not in case.summary  # no number in system text
         # Registered Monday evening: 2 working days for a consultation, counted from Tuesday.
         assert case.reply_due_at == local(2026, 12, 2, 17, 30)
@@ -568,7 +572,7 @@ def test_a_voicemail_becomes_a_case_registered_by_the_system(app, line, clock):
         assert entries() == []
         [receipt] = db.session.scalars(select(Notice).where(Notice.kind == "caller_receipt")).all()
         assert receipt.to_phone == CALLER and receipt.recipient_id is None and receipt.status == "pending"
-        assert receipt.body == f"【12351职工服务热线】您反映的问题已受理，工单号{case.case_no}，我们将在12月2日17:30前答复您。"
+        assert receipt.body == f"【苏州市总工会】您反映的问题已受理，工单号{case.case_no}，我们将在12月2日17:30前答复您。回复TD退订"
         assert [e.kind for e in case.events] == ["register", "call"]
 
 
@@ -603,7 +607,8 @@ def test_a_voicemail_from_a_withheld_number_waits_on_the_call_back_list(app, lin
         [entry] = entries()
         assert (entry.phone, entry.calls) == ("anonymous", 1)
     page = login(app.test_client(), "operator").get("/calls/callbacks").get_data(as_text=True)
-    assert "Withheld number" in page and "RE1.mp3" in page and "Voicemail 25 s" in page
+    assert "Withheld number" in page and re.search(r'href="/calls/recordings/\d+/audio"', page) and "Voicemail 25 s" in page
+    assert "api.twilio.com" not in page
 
 
 def test_no_recording_means_no_case_and_a_call_back(app, line, clock):
@@ -714,8 +719,9 @@ def test_call_log_page_filters_by_day_and_status(app, line, users, login, clock)
     client = login(app.test_client(), "supervisor")
     page = client.get("/calls?date=2026-11-30").get_data(as_text=True)
     for text in ("13800000010", "Answered", "Abandoned", "Voicemail", "Missed", "2:44", "Operator", "20261130-0001",
-                 "Withheld number", "RE1.mp3"):
+                 "Withheld number", "/calls/recordings/"):
         assert text in page, text
+    assert "api.twilio.com" not in page  # the raw Twilio URL is never shown
     assert page.count("<tr class=\"call-") == 9
     only = client.get("/calls?date=2026-11-30&status=abandoned").get_data(as_text=True)
     assert only.count("<tr class=\"call-abandoned\">") == 3 and "call-answered" not in only

@@ -35,12 +35,16 @@ def test_settings_page_saves_office_hours_and_texts(app, users, login):
     assert DEFAULTS["say_greeting_open"] in page and 'value="08:30"' in page
     resp = client.post("/calls/settings", data=settings_form(
         csrf_token=csrf_from(page), open_time="09:00", close_time="21:00", max_wait_seconds="60",
-        sms_receipt="【12351】已受理，工单号{case_no}。"), follow_redirects=True)
+        sms_signature="【苏州工会】", sms_quiet_start="22:00", sms_quiet_end="07:30", voice_survey="1",
+        voice_survey_tries="4", studio_line="sip:studio@hybrid.fm.example.org", recording_keep_days="30"),
+        follow_redirects=True)
     assert "Telephony settings saved." in resp.get_data(as_text=True)
     with app.app_context():
         row = db.session.get(TelephonySettings, 1)
         assert (row.open_time, row.close_time, row.max_wait_seconds) == ("09:00", "21:00", 60)
-        assert row.sms_receipt == "【12351】已受理，工单号{case_no}。"
+        assert (row.sms_signature, row.sms_quiet_start, row.sms_quiet_end) == ("【苏州工会】", "22:00", "07:30")
+        assert (row.voice_survey, row.voice_survey_tries, row.studio_line, row.recording_keep_days) == (
+            True, 4, "sip:studio@hybrid.fm.example.org", 30)
         assert row.updated_by_id == get_user("admin").id
         assert line_settings.is_open(local(2026, 11, 30, 20, 0))
         assert not line_settings.is_open(local(2026, 11, 30, 8, 45))
@@ -51,13 +55,14 @@ def test_settings_that_make_no_sense_are_refused_with_reasons(app, users, login)
     token = csrf_from(client.get("/calls/settings").get_data(as_text=True))
     resp = client.post("/calls/settings", data=settings_form(
         csrf_token=token, open_time="18:00", close_time="9:00", max_wait_seconds="5", dial_to="12345",
-        sms_receipt="工单号{case}", sms_survey="请评价", say_greeting_open="", hold_music_url="ftp://x",
+        sms_signature="苏州市总工会", say_greeting_open="", hold_music_url="ftp://x", studio_line="12345",
+        recording_keep_days="0",
         voicemail_category="nope"))
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     for message in ("Use the form HH:MM, e.g. 08:30.", "Give a whole number from 15 to 1800.",
-                    "Only these placeholders may be used: {case_no}, {due}.",
-                    "The survey text must tell the caller to reply 1, 2 or 3.", "This text is required.",
+                    "Give the registered signature in 【】", "This text is required.",
+                    "or its sip: address, or leave it empty.", "Give a whole number from 1 to 3650.",
                     "Give the web address (http or https) of the hold music.", "Choose a category.",
                     "Give a number in international form"):
         assert message in page, message

@@ -14,7 +14,7 @@ from hotline.telephony import sms as caller_sms
 from hotline.telephony.models import InboundSms, SurveyRequest
 from test_telephony import CALLER, line  # noqa: F401  (the fixture)
 
-SURVEY_TEXT = "【12351职工服务热线】您的工单20261130-0001已办结。请对办理结果进行评价：回复1满意 2基本满意 3不满意。"
+SURVEY_TEXT = "【苏州市总工会】您的工单20261130-0001已办结。请对办理结果进行评价：回复1满意 2基本满意 3不满意。回复TD退订"
 BASE = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "公司拖欠工资",
         "caller": {"phone": "138 1234 5678", "name": "王建国"}}
 
@@ -60,7 +60,7 @@ def test_receipt_with_the_case_number_goes_through_twilio(app, line, users):
         assert req["uri"] == f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Messages.json"
         assert {k: req["data"].get(k) for k in ("To", "From", "Body")} == {
             "To": CALLER, "From": "+15005550006",
-            "Body": "【12351职工服务热线】您反映的问题已受理，工单号20261130-0001，我们将在12月2日17:30前答复您。"}
+            "Body": "【苏州市总工会】您反映的问题已受理，工单号20261130-0001，我们将在12月2日17:30前答复您。回复TD退订"}
         assert caller_notices()[0].status == "sent"
 
 
@@ -84,11 +84,19 @@ def test_reply_notice_when_answered_never_at_night(app, line, users, clock):
         cases.perform(handler, case, "reply", case.version, {"content": "已联系用人单位"})
         db.session.commit()
         [notice] = caller_notices("caller_answered")
-        assert notice.body == "【12351职工服务热线】您的工单20261130-0001已答复，请留意承办部门的答复。如有疑问请致电12351。"
+        assert notice.body == "【苏州市总工会】您的工单20261130-0001已答复，请留意承办部门的答复。如有疑问请致电12351。回复TD退订"
         assert notice.next_attempt_at == local(2026, 12, 1, 8, 0)
-        assert delivery.deliver_pending()["sent"] == 1  # the receipt only
+        # The receipt, written in the day but not yet sent, is held too: nothing reaches a caller at night.
+        assert delivery.deliver_pending() == {"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "held": 1}
+        [receipt] = caller_notices("caller_receipt")
+        assert (receipt.status, receipt.next_attempt_at) == ("pending", local(2026, 12, 1, 8, 0))
+        assert line.http.requests == []
+        clock.set(local(2026, 12, 1, 7, 59))
+        assert delivery.deliver_pending()["sent"] == 0
         clock.set(local(2026, 12, 1, 8, 0))
-        assert delivery.deliver_pending()["sent"] == 1
+        assert delivery.deliver_pending()["sent"] == 2  # both, once
+        assert delivery.deliver_pending()["sent"] == 0
+        assert len(line.http.requests) == 2
 
 
 def test_survey_after_closure_reply_1_is_recorded_and_counts(app, line, users, api):
@@ -112,7 +120,7 @@ def test_survey_after_closure_reply_1_is_recorded_and_counts(app, line, users, a
         [row] = inbound()  # the retry with the same MessageSid stored nothing
         assert (row.result, row.needs_attention, row.case_id) == ("recorded", False, case.id)
         [thanks] = caller_notices("caller_thanks")
-        assert thanks.body == "【12351职工服务热线】感谢您的评价！"
+        assert thanks.body == "【苏州市总工会】感谢您对工单20261130-0001的评价！"
     body = api("supervisor").get(f"/cases/{case.case_no}").get_json()
     assert body["survey_result"] == "satisfied"
     assert body["events"][-1]["kind"] == "survey" and body["events"][-1]["actor"] is None

@@ -20,6 +20,11 @@ class RecordingHttpClient(HttpClient):
         self.requests.append({"method": method, "uri": uri, "data": dict(data or {}), "auth": auth})
         if self.answers:
             status, body = self.answers.pop(0)
+        elif "/Calls" in uri:  # a call placed or updated
+            sid = uri.rsplit("/", 1)[-1].removesuffix(".json")
+            sid = sid if sid.startswith("CA") else f"CA{len(self.requests):032d}"
+            status, body = (200 if method == "POST" and sid in uri else 201), {
+                "sid": sid, "status": "in-progress" if sid in uri else "queued", "to": (data or {}).get("To")}
         else:
             status, body = 201, {"sid": f"SM{len(self.requests):032d}", "status": "queued",
                                  "to": (data or {}).get("To"), "body": (data or {}).get("Body")}

@@ -95,6 +95,8 @@ CASE_CREATE = {
         "resolved_on_call": _flag("即时办结: closed on the call; `answer` is then required and the case "
                                   "is not dispatched."),
         "answer": _text(service.TEXT_MAX, description="The answer given on the call (with resolved_on_call)."),
+        "sms_consent": _flag("The caller agreed to SMS about the case (receipt with the case number, reply notice, "
+                             "回访 survey), as the form's checkbox. Only mobile numbers get SMS."),
         "department": {"type": ["string", "null"],
                        "description": "Dispatch at once to this department (code from GET /reference); "
                                       "dispatching is for operators (a producer gets 403).",

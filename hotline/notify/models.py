@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.auth.models import User
@@ -11,7 +11,10 @@ from hotline.cases.models import Case
 from hotline.db_types import UTCDateTime
 from hotline.extensions import db
 
-NOTICE_STATUSES = ("pending", "sending", "sent", "failed", "unknown")
+# rejected: the message itself is wrong (a template variable missing, too long, a URL, or the gateway
+# refused the template or signature): fixed in the catalogue, then retried. opted_out: the caller sent TD.
+NOTICE_STATUSES = ("pending", "sending", "sent", "failed", "unknown", "rejected", "opted_out")
+DELIVERY_STATES = ("delivered", "undelivered")
 
 
 class Notice(db.Model):
@@ -39,7 +42,13 @@ class Notice(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    provider_id: Mapped[str | None] = mapped_column(String(64))
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # SMS: the catalogue template (hotline.notify.templates) and its variables; `body` is the text as rendered.
+    template: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict | None] = mapped_column(JSON)
+    backend: Mapped[str | None] = mapped_column(String(12))  # the gateway that took it
+    delivery: Mapped[str | None] = mapped_column(String(12))  # delivered | undelivered (the gateway's receipt)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -71,3 +80,28 @@ class JobLease(db.Model):
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     runs: Mapped[int] = mapped_column(Integer, default=0)
     last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsTemplate(db.Model):
+    """One entry of the SMS catalogue: the text with {variables}, and the gateway's id for the approved template.
+
+    Rows exist only for templates an admin changed; the rest use the defaults in hotline.notify.templates.
+    """
+
+    __tablename__ = "sms_template"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    gateway_id: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class SmsOptOut(db.Model):
+    """A caller who replied TD: no SMS goes to this number any more."""
+
+    __tablename__ = "sms_opt_out"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    via: Mapped[str] = mapped_column(String(64), default="")  # the inbound message that asked for it

@@ -6,6 +6,7 @@ schedulers, an overrunning job or a restart cannot send anything twice.
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Iterable
@@ -61,7 +62,8 @@ def _copy_insert_ignore(table, rows: list[dict]) -> int:
             cursor.execute(f"ALTER TABLE {staging} ALTER COLUMN id DROP NOT NULL")
         with cursor.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], dict) else row[c]
+                                for c in columns])
         cursor.execute(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {staging} "
                        f"ON CONFLICT DO NOTHING RETURNING 1")
         inserted = len(cursor.fetchall())
@@ -120,19 +122,34 @@ def supervisors() -> list[User]:
 
 # ---------------------------------------------------------------- outbox
 
-def enqueue(recipient: User, kind: str, key: str, body: str, case: Case | None = None, sms: bool = True) -> int:
-    """An in-app notice and, when the recipient has a phone, an SMS. Returns how many rows were new."""
-    return _insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms))
+def enqueue(recipient: User, kind: str, key: str, body: str, case: Case | None = None, sms: bool = True,
+            template: str | None = None, params: dict | None = None) -> int:
+    """An in-app notice and, when the recipient has a phone, an SMS (from `template`). Returns how many rows were new."""
+    return _insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms,
+                                              template, params))
+
+
+def sms_fields(template: str | None, params: dict | None, cat=None) -> dict:
+    """The SMS columns of a notice: the template, its variables and the rendered text, or `rejected` and why."""
+    from hotline.notify import templates
+
+    fields = dict(template=template, params=params or {}, status="pending", last_error=None)
+    try:
+        fields["body"] = templates.render(template, params, cat)
+    except templates.TemplateProblem as problem:
+        fields.update(body="", status="rejected", last_error=str(problem)[:500])
+    return fields
 
 
 def notice_rows(recipient: User, kind: str, key: str, body: str, case_id: int | None, now: datetime,
-                sms: bool = True) -> list[dict]:
-    common = dict(recipient_id=recipient.id, kind=kind, case_id=case_id, body=body, attempts=0, created_at=now)
+                sms: bool = True, template: str | None = None, params: dict | None = None, cat=None) -> list[dict]:
+    common = dict(recipient_id=recipient.id, kind=kind, case_id=case_id, body=body, attempts=0, created_at=now,
+                  template=None, params=None, last_error=None)
     rows = [dict(common, dedupe_key=f"{key}:{recipient.id}:in_app", channel="in_app", status="sent",
                  to_phone=None, next_attempt_at=None, sent_at=now)]
-    if sms and recipient.phone:
-        rows.append(dict(common, dedupe_key=f"{key}:{recipient.id}:sms", channel="sms", status="pending",
-                         to_phone=recipient.phone, next_attempt_at=now, sent_at=None))
+    if sms and recipient.phone and template:
+        rows.append(dict(common, dedupe_key=f"{key}:{recipient.id}:sms", channel="sms", to_phone=recipient.phone,
+                         next_attempt_at=now, sent_at=None, **sms_fields(template, params, cat)))
     return rows
 
 
@@ -165,8 +182,10 @@ def on_dispatch(case: Case) -> None:
                      "Please accept it by %(due)s.", no=case.case_no, cat=case.category.name,
                      dept=case.department.name if case.department else "", due=short_time(case.accept_due_at))
     body += " " + case_link(case.case_no)
+    params = {"case_no": case.case_no, "category": case.category.name, "due": short_time(case.accept_due_at)}
     for user in case_workers(case):
-        enqueue(user, "dispatched", f"dispatched:{case.id}:{_iso(case.assigned_at)}", body.strip(), case)
+        enqueue(user, "dispatched", f"dispatched:{case.id}:{_iso(case.assigned_at)}", body.strip(), case,
+                template="staff_dispatched", params=params)
 
 
 # ---------------------------------------------------------------- the watch
@@ -235,6 +254,15 @@ class _RecipientCache:
 
     def __init__(self):
         self._loaded = False
+        self._catalogue = None
+
+    def catalogue(self):
+        """The SMS catalogue, read once per scan."""
+        if self._catalogue is None:
+            from hotline.notify.templates import Catalogue
+
+            self._catalogue = Catalogue()
+        return self._catalogue
 
     def _load(self) -> None:
         from hotline.reference.models import Department
@@ -323,13 +351,17 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
             body = _("12351 case %(no)s (%(cat)s): the %(what)s deadline %(due)s is near.",
                      no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         body = (body + " " + case_link(case.case_no)).strip()
+        params = {"case_no": case.case_no, "category": case.category_name, "deadline": _deadline_name(which),
+                  "due": short_time(due)}
         worker_ids = {u.id for u in workers}
         for user in people:
             # Heads and supervisors see each overdue case in-app; their phones get the one morning
             # reminder instead of an SMS per case (a bad afternoon would otherwise be hundreds of texts).
             notices.extend(notice_rows(user, level if level == "overdue" else "warning",
                                        f"{kind}:{case_id}:{_iso(due)}", body, case_id, now,
-                                       sms=user.id in worker_ids))
+                                       sms=user.id in worker_ids, cat=recipients.catalogue(),
+                                       template="staff_overdue" if level == "overdue" else "staff_warning",
+                                       params=params))
     if events:
         db.session.execute(CaseEvent.__table__.insert(), events)
     stats["notices"] += _insert_ignore(Notice, notices)
@@ -390,15 +422,21 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
         if user is None or not user.active:
             continue
         stats["recipients"] += 1
-        stats["notices"] += enqueue(user, "reminder", f"reminder:{day.isoformat()}", _reminder_text(numbers))
+        stats["notices"] += enqueue(user, "reminder", f"reminder:{day.isoformat()}", _reminder_text(numbers),
+                                    template="staff_reminder", params=_reminder_params(numbers))
     total = db.session.scalar(select(func.count()).select_from(Case).where(overdue)) or 0
     if total:
         first = list(db.session.scalars(select(Case.case_no).where(overdue).order_by(Case.reply_due_at).limit(3)))
         for user in supervisors():
             stats["recipients"] += 1
             stats["notices"] += enqueue(user, "reminder", f"reminder:{day.isoformat()}",
-                                        _reminder_text(first, total))
+                                        _reminder_text(first, total), template="staff_reminder",
+                                        params=_reminder_params(first, total))
     return stats
+
+
+def _reminder_params(numbers: list[str], total: int | None = None) -> dict:
+    return {"count": total if total is not None else len(numbers), "first": "、".join(numbers[:2])}
 
 
 def _reminder_text(numbers: list[str], total: int | None = None) -> str:
@@ -441,15 +479,23 @@ def mark_read(user: User, notice_ids: Iterable[int] | None = None) -> int:
 
 # ---------------------------------------------------------------- SMS to callers
 
-def enqueue_phone_sms(phone: str, kind: str, key: str, body: str, case: Case | None = None,
+def enqueue_phone_sms(phone: str, kind: str, key: str, template: str, params: dict, case: Case | None = None,
                       send_at: datetime | None = None) -> int:
     """An SMS to a phone number that is no user's (a caller), through the outbox like every other SMS.
 
-    The dedupe key (key, phone) makes a repeat a no-op. `send_at` holds it back (e.g. past the night).
-    Returns 1 when the message is new, else 0.
+    Rendered from the catalogue `template`. The dedupe key (key, phone) makes a repeat a no-op. Never sent in
+    the quiet hours (held until they end, not dropped); `send_at` holds it back further. A number that opted
+    out (TD) gets the row as `opted_out`, never sent. Returns 1 when the message is new, else 0.
     """
+    from hotline.notify import templates
+    from hotline.notify.models import SmsOptOut
+
     now = clock.now()
+    due = max(send_at, now) if send_at else now
+    due = templates.quiet_until(due) or due
     row = dict(dedupe_key=f"{key}:{phone}:sms", recipient_id=None, channel="sms", kind=kind,
-               case_id=case.id if case else None, to_phone=phone, body=body, status="pending", attempts=0,
-               next_attempt_at=max(send_at, now) if send_at else now, sent_at=None, created_at=now)
+               case_id=case.id if case else None, to_phone=phone, attempts=0,
+               next_attempt_at=due, sent_at=None, created_at=now, **sms_fields(template, params))
+    if db.session.get(SmsOptOut, phone) is not None:
+        row.update(status="opted_out", last_error="the caller opted out (TD)")
     return _insert_ignore(Notice, [row])

@@ -93,9 +93,17 @@ class CallIn(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The station line (Twilio): the call update a move asks for (screen | on_air | drop | end), until Twilio
+    # has taken it; a failed REST call stays here, shown on the console and retried by the `radio_line` job.
+    line_action: Mapped[str | None] = mapped_column(String(8))
+    line_error: Mapped[str | None] = mapped_column(String(300))
+    line_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    line_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # whose phone screens it
+    producer_sid: Mapped[str | None] = mapped_column(String(64))  # the producer's leg while screening
 
     episode: Mapped[Episode] = relationship()
     case: Mapped[Case | None] = relationship(lazy="joined")
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
     __mapper_args__ = {"version_id_col": version}

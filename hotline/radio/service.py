@@ -21,6 +21,7 @@ from hotline.cases import service as cases
 from hotline.cases.models import OPEN_STATUSES, Case
 from hotline.errors import IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
+from hotline.radio import line
 from hotline.radio.models import CALLIN_STATUSES, WAITING_STATUSES, CallIn, Episode
 
 # action → (statuses it may start from, status it leads to)
@@ -151,11 +152,12 @@ def move(actor: User, callin: CallIn, action: str, version: Any, reason: str = "
     elif action == "back":
         callin.ready_at = None
     elif action == "on_air":
-        for other in db.session.scalars(select(CallIn).where(CallIn.episode_id == episode.id,
-                                                             CallIn.status == "on_air", CallIn.id != callin.id)):
+        for other in list(db.session.scalars(select(CallIn).where(CallIn.episode_id == episode.id,
+                                                                  CallIn.status == "on_air", CallIn.id != callin.id))):
             other.status = "done"
             other.ended_at = now
             other.updated_at = now
+            line.wants(other, "done")
         callin.on_air_at = now
         callin.screened_at = callin.screened_at or now
         if episode.status == "planned":
@@ -168,6 +170,8 @@ def move(actor: User, callin: CallIn, action: str, version: Any, reason: str = "
         callin.drop_reason = (reason or "").strip()[:200]
     callin.status = to_status
     callin.updated_at = now
+    if action in line.ACTION_OF_MOVE:  # the caller's phone call follows the move (Twilio, after the commit)
+        line.wants(callin, line.ACTION_OF_MOVE[action], actor if action in ("screen", "back") else None)
     _flush()
     return callin
 
@@ -178,6 +182,7 @@ def caller_hung_up(call_sid: str, twilio_status: str) -> CallIn | None:
     if callin is None or twilio_status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return callin
     now = clock.now()
+    callin.line_action = None  # nothing left to move
     if callin.status in WAITING_STATUSES:
         callin.status = "dropped"
         callin.drop_reason = "来电人已挂断"
@@ -238,8 +243,8 @@ def end_episode(actor: User, episode: Episode) -> Episode:
     if episode.status == "ended":
         raise IllegalMove(_("This episode has already ended."))
     now = clock.now()
-    for callin in db.session.scalars(select(CallIn).where(CallIn.episode_id == episode.id,
-                                                          CallIn.status.in_((*WAITING_STATUSES, "on_air")))):
+    for callin in list(db.session.scalars(select(CallIn).where(CallIn.episode_id == episode.id,
+                                                               CallIn.status.in_((*WAITING_STATUSES, "on_air"))))):
         if callin.status == "on_air":
             callin.status = "done"
         else:
@@ -247,6 +252,7 @@ def end_episode(actor: User, episode: Episode) -> Episode:
             callin.drop_reason = callin.drop_reason or _("The show ended.")
         callin.ended_at = now
         callin.updated_at = now
+        line.wants(callin, "end")
     episode.status = "ended"
     episode.started_at = episode.started_at or now
     episode.ended_at = now

@@ -98,9 +98,10 @@ def _render_console(episode: Episode, status: int = 200, message: str | None = N
 
 
 def _etag(episode: Episode) -> str:
-    rows = db.session.execute(select(CallIn.id, CallIn.version, CallIn.case_id)
+    rows = db.session.execute(select(CallIn.id, CallIn.version, CallIn.case_id, CallIn.line_action, CallIn.line_error)
                               .where(CallIn.episode_id == episode.id).order_by(CallIn.id)).all()
-    raw = f"{episode.id}:{episode.version}:{episode.status}:" + ";".join(f"{a}.{b}.{c}" for a, b, c in rows)
+    raw = f"{episode.id}:{episode.version}:{episode.status}:" + ";".join(
+        f"{a}.{b}.{c}.{d}.{e}" for a, b, c, d, e in rows)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -170,7 +171,28 @@ def move_callin(callin_id: int, action: str):
         service.move(current_actor(), callin, action, request.form.get("version"), request.form.get("reason", ""))
     except ServiceError as err:
         return _fail(err, episode)
+    _push_line()
     return redirect(url_for("radio.console", episode_id=episode.id) + f"#c{callin.id}")
+
+
+def _push_line() -> None:
+    """After the move's commit: the callers' phone calls follow it (Twilio REST). What fails stays on the console
+    with its error and is retried by the `channels` job."""
+    from hotline.radio import line
+
+    db.session.commit()
+    line.push()
+
+
+@bp.post("/radio/callins/<int:callin_id>/line")
+@allow(*PRODUCERS)
+def retry_line(callin_id: int):
+    """The console's "retry now" for a phone-line move Twilio did not take."""
+    from hotline.radio import line
+
+    callin = service.get_callin(callin_id)
+    line.push([callin.id])
+    return redirect(url_for("radio.console", episode_id=callin.episode_id) + f"#c{callin.id}")
 
 
 @bp.post("/radio/episodes/<int:episode_id>/next-on-air")
@@ -181,6 +203,7 @@ def next_on_air(episode_id: int):
         callin = service.put_next_on_air(current_actor(), episode)
     except ServiceError as err:
         return _fail(err, episode)
+    _push_line()
     return redirect(url_for("radio.console", episode_id=episode.id) + f"#c{callin.id}")
 
 
@@ -193,6 +216,7 @@ def episode_step(episode_id: int, step: str):
             service.start_episode(current_actor(), episode, outside_ok=request.form.get("outside_ok") == "1")
         else:
             service.end_episode(current_actor(), episode)
+            _push_line()
             flash(_("The show has ended. The episode log is ready."), "ok")
             return redirect(url_for("radio.episode_log", episode_id=episode.id))
     except ServiceError as err:

@@ -47,10 +47,11 @@ def before_register(actor: User | None, data: dict[str, Any]) -> None:
 
 
 def after_register(actor: User | None, case: Case, data: dict[str, Any]) -> None:
-    wants_sms = data.get("sms_receipt") in _YES
+    # `sms_consent` (the API's name) or `sms_receipt` (the form's checkbox): the caller agreed to SMS.
+    wants_sms = data.get("sms_consent") in _YES or data.get("sms_receipt") in _YES
     call_sid = data.get("call_sid")
     callback_id = data.get("callback_id")
-    if not (wants_sms or call_sid or callback_id):
+    if not (wants_sms or call_sid or callback_id or case.status == "closed"):
         return
     from hotline.telephony import service, sms
 
@@ -58,7 +59,10 @@ def after_register(actor: User | None, case: Case, data: dict[str, Any]) -> None
         service.link_case(actor, call_sid, case)
     if callback_id:
         service.callback_became_case(actor, callback_id, case)
-    if wants_sms and sms.give_consent(case, "telephony" if actor is None else "operator"):
+    consent = wants_sms and sms.give_consent(case, "telephony" if actor is None else "operator")
+    if case.status == "closed" and _voice_survey(case):
+        return  # closed on the call: the 回访 is the automated call
+    if consent:
         if case.status == "closed":
             sms.send_survey(case)  # closed on the call: the survey carries the case number
         else:
@@ -75,8 +79,17 @@ def after_action(actor: User | None, case: Case, action: str) -> None:
     elif action == "survey":
         if actor is not None:  # recorded by an operator (by phone): the SMS survey is no longer waited for
             sms.close_surveys(case, "superseded")
+    elif action == "close" and _voice_survey(case):
+        return  # the 回访 is the automated call (hotline.telephony.voice_survey)
     elif sms.has_consent(case):
         if action == "reply":
             sms.send_answered(case)
         else:
             sms.send_survey(case)
+
+
+def _voice_survey(case: Case) -> bool:
+    """回访 by voice (setting): the case gets the automated call instead of the SMS survey."""
+    from hotline.telephony import voice_survey
+
+    return voice_survey.enabled() and voice_survey.schedule(case)

@@ -22,8 +22,10 @@ ATTEMPT_OUTCOMES = ("reached", "wrong_number", "no_action", "no_answer")
 # Outcomes of a finished entry. The last two are set by the system, not by a call-back.
 CALLBACK_OUTCOMES = ("reached", "case", "wrong_number", "no_action", "unreachable", "called_again", "voicemail")
 
-SMS_RESULTS = ("recorded", "duplicate", "unreadable", "no_survey", "refused")
-SURVEY_STATUSES = ("pending", "answered", "superseded", "cancelled")
+SMS_RESULTS = ("recorded", "duplicate", "unreadable", "no_survey", "refused", "opted_out")
+SURVEY_STATUSES = ("pending", "answered", "superseded", "cancelled", "unreached")
+SURVEY_CHANNELS = ("sms", "voice")
+RECORDING_STATUSES = ("pending", "stored", "failed", "deleted")
 
 
 class TelephonySettings(db.Model):
@@ -47,10 +49,16 @@ class TelephonySettings(db.Model):
     say_thanks: Mapped[str] = mapped_column(Text)
     say_no_message: Mapped[str] = mapped_column(Text)
     say_not_operator: Mapped[str] = mapped_column(Text)
-    sms_receipt: Mapped[str] = mapped_column(Text)
-    sms_answered: Mapped[str] = mapped_column(Text)
-    sms_survey: Mapped[str] = mapped_column(Text)
-    sms_survey_thanks: Mapped[str] = mapped_column(Text)
+    # SMS: the registered signature and the hours when callers get none (texts: the sms_template catalogue).
+    sms_signature: Mapped[str] = mapped_column(String(32), default="【苏州市总工会】")
+    sms_quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
+    sms_quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    # 回访 by voice: closed cases get an automated call instead of the SMS survey; tries before the worklist.
+    voice_survey: Mapped[bool] = mapped_column(Boolean, default=False)
+    voice_survey_tries: Mapped[int] = mapped_column(Integer, default=3)
+    # The studio hybrid of the station line: a number (+86…) or sip: address that "on air" moves callers to.
+    studio_line: Mapped[str | None] = mapped_column(String(64))
+    recording_keep_days: Mapped[int] = mapped_column(Integer, default=180)
     survey_reply_days: Mapped[int] = mapped_column(Integer)
     voicemail_type: Mapped[str] = mapped_column(String(16))
     voicemail_category: Mapped[str] = mapped_column(String(32))
@@ -84,7 +92,13 @@ class Callback(db.Model):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("hotline_case.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    done_by: Mapped[User | None] = relationship(lazy="joined")
+    # 回拨 placed through Twilio: the operator's leg being dialled, and who asked for it.
+    dial_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    dial_operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    dial_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dial_error: Mapped[str | None] = mapped_column(String(300))
+
+    done_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[done_by_id])
     case: Mapped[Case | None] = relationship(lazy="joined")
     attempt_rows: Mapped[list["CallbackAttempt"]] = relationship(order_by="CallbackAttempt.id", lazy="select")
 
@@ -162,6 +176,12 @@ class SurveyRequest(db.Model):
     status: Mapped[str] = mapped_column(String(12))
     result: Mapped[str | None] = mapped_column(String(24))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 回访 by voice: the automated call's tries, the call in progress, and when to try next.
+    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
     case: Mapped[Case] = relationship(lazy="joined")
 
@@ -203,3 +223,29 @@ class SmsConsent(db.Model):
     phone: Mapped[str] = mapped_column(String(20))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime)
     via: Mapped[str] = mapped_column(String(16))
+
+
+class Recording(db.Model):
+    """A call's recording kept by the hotline: downloaded from Twilio with the account's credentials, stored,
+    played through an authorised route, deleted after the keeping period."""
+
+    __tablename__ = "telephony_recording"
+    __table_args__ = (Index("ix_telephony_recording_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("telephony_call.id"), unique=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    source_url: Mapped[str] = mapped_column(String(500))
+    seconds: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8))  # pending | stored | failed | deleted
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    path: Mapped[str | None] = mapped_column(String(300))  # key in the store
+    content_type: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call: Mapped[Call] = relationship(lazy="joined")

@@ -231,6 +231,9 @@ def recording_done(params: dict[str, str]) -> Call:
     call.recording_sid = (params.get("RecordingSid") or "").strip()[:64] or "unknown"
     call.recording_url = url
     call.recording_seconds = duration
+    from hotline.telephony import recordings
+
+    recordings.reported(call, params)  # the hotline keeps its own copy (the `channels` job downloads it)
     if call.route is None:
         call.route = "voicemail"
     if call.from_phone != ANONYMOUS and call.case_id is None:
@@ -250,8 +253,8 @@ def _register_voicemail(call: Call) -> None:
         # 台账 prints it; the number is in the caller field, shown or masked by the one rule.
         summary = _("Voicemail, %(n)d seconds. Listen to it and complete the case.",
                     n=call.recording_seconds or 0)
-        detail = _("Voicemail left at %(when)s. Recording: %(url)s",
-                   when=clock.to_local(call.started_at).strftime("%Y-%m-%d %H:%M"), url=recording_link(call))
+        detail = _("Voicemail left at %(when)s. Listen to the recording on the case page.",
+                   when=clock.to_local(call.started_at).strftime("%Y-%m-%d %H:%M"))
     data = {
         "channel": "voicemail", "type": cfg.voicemail_type, "category": cfg.voicemail_category,
         "caller": {"phone": call.from_phone}, "summary": summary, "detail": detail,
@@ -278,10 +281,13 @@ def web_address(url: str | None) -> bool:
 
 
 def recording_link(call: Call) -> str:
-    """Twilio serves the recording as MP3 when asked for it. "" for anything but an http(s) address."""
-    if not web_address(call.recording_url):
-        return ""
-    return call.recording_url if call.recording_url.endswith((".mp3", ".wav")) else call.recording_url + ".mp3"
+    """The hotline's own route to a call's recording (never Twilio's URL), or "" when there is none."""
+    from flask import url_for
+
+    from hotline.telephony import recordings
+
+    rec = recordings.of_call(call) if call.recording_url else None
+    return url_for("telephony.recording_audio", rec_id=rec.id) if rec is not None else ""
 
 
 def _operator(raw: Any) -> User | None:

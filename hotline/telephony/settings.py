@@ -38,10 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "say_thanks": "您的留言已收到，我们会尽快处理。谢谢您的来电，再见。",
     "say_no_message": "没有收到您的留言。欢迎在工作时间再次来电，再见。",
     "say_not_operator": "此号码只供接线员使用，再见。",
-    "sms_receipt": "【12351职工服务热线】您反映的问题已受理，工单号{case_no}，我们将在{due}前答复您。",
-    "sms_answered": "【12351职工服务热线】您的工单{case_no}已答复，请留意承办部门的答复。如有疑问请致电12351。",
-    "sms_survey": "【12351职工服务热线】您的工单{case_no}已办结。请对办理结果进行评价：回复1满意 2基本满意 3不满意。",
-    "sms_survey_thanks": "【12351职工服务热线】感谢您的评价！",
+    "sms_signature": "【苏州市总工会】",
+    "sms_quiet_start": "21:00",
+    "sms_quiet_end": "08:00",
+    "voice_survey": False,
+    "voice_survey_tries": 3,
+    "studio_line": None,
+    "recording_keep_days": 180,
     "survey_reply_days": 7,
     "voicemail_type": "consult",
     "voicemail_category": "other",
@@ -49,11 +52,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 TEXT_FIELDS = ("say_greeting_open", "say_greeting_closed", "say_wait", "say_busy", "say_thanks", "say_no_message",
-               "say_not_operator", "sms_receipt", "sms_answered", "sms_survey", "sms_survey_thanks")
-# Placeholders each SMS text may use; anything else in braces is refused.
-PLACEHOLDERS = {"sms_receipt": ("case_no", "due"), "sms_answered": ("case_no",), "sms_survey": ("case_no",),
-                "sms_survey_thanks": ("case_no",)}
-REQUIRED_TEXTS = ("say_greeting_open", "say_greeting_closed", "say_busy", "sms_receipt", "sms_survey")
+               "say_not_operator")
+# Placeholders each text may use; anything else in braces is refused. (SMS texts: the catalogue, hotline.notify.templates.)
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {}
+REQUIRED_TEXTS = ("say_greeting_open", "say_greeting_closed", "say_busy")
 TEXT_MAX = 500
 OPEN_DAYS = ("workdays", "every_day")
 
@@ -96,7 +98,7 @@ def update(actor, form: dict[str, Any]) -> TelephonySettings:
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
 
-    for name in ("open_time", "close_time"):
+    for name in ("open_time", "close_time", "sms_quiet_start", "sms_quiet_end"):
         raw = (form.get(name) or "").strip()
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
             errors[name] = _("Use the form HH:MM, e.g. 08:30.")
@@ -120,7 +122,8 @@ def update(actor, form: dict[str, Any]) -> TelephonySettings:
     else:
         clean["dial_to"] = dial_to or None
     for name, low, high in (("max_wait_seconds", 15, 1800), ("max_message_seconds", 10, 600),
-                            ("survey_reply_days", 1, 60)):
+                            ("survey_reply_days", 1, 60), ("voice_survey_tries", 1, 10),
+                            ("recording_keep_days", 1, 3650)):
         try:
             value = int(str(form.get(name) or "").strip())
         except ValueError:
@@ -129,6 +132,12 @@ def update(actor, form: dict[str, Any]) -> TelephonySettings:
             errors[name] = _("Give a whole number from %(low)d to %(high)d.", low=low, high=high)
         else:
             clean[name] = value
+    studio = (form.get("studio_line") or "").strip()
+    if studio and not re.fullmatch(r"(\+[1-9]\d{6,14}|sip:[^\s]{3,60})", studio):
+        errors["studio_line"] = _("Give the studio hybrid's number in international form (+86…) or its sip: address, or leave it empty.")
+    else:
+        clean["studio_line"] = studio or None
+    clean["voice_survey"] = form.get("voice_survey") in ("1", "on", "true", True)
     music = (form.get("hold_music_url") or "").strip()
     if not re.fullmatch(r"https?://\S{3,490}", music):
         errors["hold_music_url"] = _("Give the web address (http or https) of the hold music.")
@@ -150,8 +159,11 @@ def update(actor, form: dict[str, Any]) -> TelephonySettings:
                             else _("This text cannot contain placeholders in braces."))
             continue
         clean[name] = value
-    if "sms_survey" in clean and not all(digit in clean["sms_survey"] for digit in "123"):
-        errors["sms_survey"] = _("The survey text must tell the caller to reply 1, 2 or 3.")
+    signature = (form.get("sms_signature") or "").strip()
+    if not re.fullmatch(r"【[^【】\s]{2,12}】", signature):
+        errors["sms_signature"] = _("Give the registered signature in 【】, 2 to 12 characters, e.g. 【苏州市总工会】.")
+    else:
+        clean["sms_signature"] = signature
     vm_type = form.get("voicemail_type") or ""
     if db.session.get(CaseType, vm_type) is None:
         errors["voicemail_type"] = _("Choose a case type.")

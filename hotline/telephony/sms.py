@@ -26,7 +26,7 @@ from hotline.telephony import settings as line
 from hotline.telephony.models import ANONYMOUS, InboundSms, SmsConsent, SurveyRequest
 
 BODY_MAX = 4000  # Twilio joins long messages up to 1,600 characters; keep more, show less
-DAY_STARTS, DAY_ENDS = time(8, 0), time(21, 0)  # the reply notice and the survey never arrive at night
+OPT_OUT_WORDS = {"TD", "T", "N", "退订", "TD退订", "退订TD", "取消", "STOP", "UNSUBSCRIBE"}
 
 REPLY_DIGITS = {"1": "satisfied", "2": "basically_satisfied", "3": "dissatisfied"}
 REPLY_WORDS = {
@@ -64,12 +64,35 @@ def parse_reply(body: str | None) -> str | None:
 
 
 def _daytime(now: datetime) -> datetime | None:
-    """None during the day; else the next 08:00 local, when a non-urgent SMS may go out."""
-    local = clock.to_local(now)
-    if DAY_STARTS <= local.time() < DAY_ENDS:
-        return None
-    day = local.date() if local.time() < DAY_STARTS else local.date() + timedelta(days=1)
-    return datetime.combine(day, DAY_STARTS, tzinfo=clock.local_tz())
+    """None outside the quiet hours (setting, default 21:00–08:00); else when they end."""
+    from hotline.notify.templates import quiet_until
+
+    return quiet_until(now)
+
+
+def is_opt_out(body: str | None) -> bool:
+    """TD (any case, full-width too), 退订, STOP …: the caller wants no more SMS."""
+    text = _NOISE.sub("", unicodedata.normalize("NFKC", body or "")).upper()
+    return text in OPT_OUT_WORDS
+
+
+def opt_out(phone: str, via: str) -> bool:
+    """No SMS to this number any more: recorded once, and what still waits in the outbox is not sent."""
+    from hotline.notify.models import Notice, SmsOptOut
+
+    if not phone or phone == ANONYMOUS:
+        return False
+    new = _insert_ignore(SmsOptOut, [dict(phone=phone, at=clock.now(), via=via[:64])])
+    db.session.execute(update(Notice).where(Notice.to_phone == phone, Notice.recipient_id.is_(None),
+                                            Notice.channel == "sms", Notice.status == "pending")
+                       .values(status="opted_out", last_error="the caller opted out (TD)"))
+    return bool(new)
+
+
+def opted_out(phone: str | None) -> bool:
+    from hotline.notify.models import SmsOptOut
+
+    return bool(phone) and db.session.get(SmsOptOut, phone) is not None
 
 
 def _due_text(moment: datetime) -> str:
@@ -91,17 +114,14 @@ def has_consent(case: Case) -> bool:
 
 
 def send_receipt(case: Case) -> None:
-    body = line.fill(line.get().sms_receipt, case_no=case.case_no, due=_due_text(case.reply_due_at))
-    enqueue_phone_sms(case.caller_phone, "caller_receipt", f"caller_receipt:{case.id}", body, case)
+    enqueue_phone_sms(case.caller_phone, "caller_receipt", f"caller_receipt:{case.id}", "case_receipt",
+                      {"case_no": case.case_no, "due": _due_text(case.reply_due_at)}, case)
 
 
 def send_answered(case: Case) -> None:
-    text = line.get().sms_answered
-    if not text:
-        return
     stamp = case.replied_at.isoformat() if case.replied_at else "-"
-    enqueue_phone_sms(case.caller_phone, "caller_answered", f"caller_answered:{case.id}:{stamp}",
-                      line.fill(text, case_no=case.case_no), case, send_at=_daytime(clock.now()))
+    enqueue_phone_sms(case.caller_phone, "caller_answered", f"caller_answered:{case.id}:{stamp}", "case_answered",
+                      {"case_no": case.case_no}, case)
 
 
 def send_survey(case: Case) -> None:
@@ -114,7 +134,7 @@ def send_survey(case: Case) -> None:
         expires_at=sent + timedelta(days=cfg.survey_reply_days), status="pending", result=None, answered_at=None)])
     if created:
         enqueue_phone_sms(case.caller_phone, "caller_survey", f"caller_survey:{case.id}:{case.reopen_count}",
-                          line.fill(cfg.sms_survey, case_no=case.case_no), case, send_at=sent)
+                          "survey_request", {"case_no": case.case_no}, case, send_at=sent)
 
 
 def close_surveys(case: Case, status: str) -> None:
@@ -127,7 +147,8 @@ def close_surveys(case: Case, status: str) -> None:
 
 def _pending_survey(phone: str, now: datetime) -> SurveyRequest | None:
     return db.session.scalar(select(SurveyRequest).where(
-        SurveyRequest.phone == phone, SurveyRequest.status == "pending", SurveyRequest.expires_at > now,
+        SurveyRequest.phone == phone, SurveyRequest.status == "pending", SurveyRequest.channel == "sms",
+        SurveyRequest.expires_at > now,
         SurveyRequest.sent_at <= now).order_by(SurveyRequest.sent_at.desc(), SurveyRequest.id.desc())
         .options(lazyload("*")).with_for_update().limit(1))
 
@@ -156,6 +177,13 @@ def receive(params: dict[str, str]) -> InboundSms:
                             .with_for_update().execution_options(populate_existing=True))
     if not created:
         return sms
+    if is_opt_out(body) and phone != ANONYMOUS:
+        opt_out(phone, sid)
+        sms.result = "opted_out"
+        latest = _latest_survey(phone)
+        sms.case_id = latest.case_id if latest else None
+        db.session.flush()
+        return sms
     result = parse_reply(body)
     pending = _pending_survey(phone, now) if phone != ANONYMOUS else None
     if result is None:
@@ -173,10 +201,9 @@ def receive(params: dict[str, str]) -> InboundSms:
         else:
             pending.status, pending.result, pending.answered_at = "answered", result, now
             sms.result = "recorded"
-            thanks = line.get().sms_survey_thanks
-            if thanks and can_text(phone):
-                enqueue_phone_sms(phone, "caller_thanks", f"caller_thanks:{pending.id}",
-                                  line.fill(thanks, case_no=case.case_no), case)
+            if can_text(phone):
+                enqueue_phone_sms(phone, "caller_thanks", f"caller_thanks:{pending.id}", "survey_thanks",
+                                  {"case_no": case.case_no}, case)
     else:
         latest = _latest_survey(phone) if phone != ANONYMOUS else None
         sms.case_id = latest.case_id if latest else None

@@ -23,6 +23,7 @@ ring; the page stops polling while it is hidden.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 from functools import wraps
@@ -35,7 +36,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline import clock
-from hotline.auth.access import allow, current_actor, public
+from hotline.auth.access import ANY_USER, allow, current_actor, public
 from hotline.cases import access
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
@@ -73,7 +74,7 @@ OUTCOME_LABELS = {
 }
 SMS_RESULT_LABELS = {
     "recorded": _l("Survey recorded"), "duplicate": _l("Repeated answer"), "unreadable": _l("Not understood"),
-    "no_survey": _l("No survey waiting"), "refused": _l("Could not be recorded"),
+    "no_survey": _l("No survey waiting"), "refused": _l("Could not be recorded"), "opted_out": _l("Opted out (TD)"),
 }
 
 
@@ -82,6 +83,14 @@ def _behind_proxy(state) -> None:
     hops = int(state.app.config.get("HOTLINE_PROXY_FIX") or 0)
     if hops > 0:
         state.app.wsgi_app = ProxyFix(state.app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+@bp.app_template_global()
+def case_recordings(case) -> list:
+    """The recordings of a case's calls this person may hear (the case page's player)."""
+    from hotline.telephony import recordings
+
+    return recordings.of_case(current_actor(), case)
 
 
 @bp.context_processor
@@ -254,6 +263,16 @@ def inbound_sms():
     return _xml(MessagingResponse())
 
 
+@bp.post("/twilio/sms/status")
+@webhook
+def sms_status():
+    """Twilio's status callback of an SMS we sent: the delivery receipt goes on the outbox row."""
+    from hotline.notify import receipts
+
+    receipts.twilio_status(_params())
+    return "", 204
+
+
 # ---------------------------------------------------------------- live calls (JSON, polled)
 
 @bp.get("/calls/live")
@@ -336,8 +355,17 @@ def callbacks():
         calls_of=service.calls_of, counts=service.callback_counts(), outcomes=ATTEMPT_OUTCOMES,
         number=lambda phone, case=None: service.shown_number(actor, phone, case), anonymous=ANONYMOUS,
         recording_link=service.recording_link, max_attempts=service.MAX_CALLBACK_ATTEMPTS,
-        sms_waiting=sms.attention_count(),
+        sms_waiting=sms.attention_count(), unreached=_unreached_surveys(actor),
     ), 422 if message else 200
+
+
+def _unreached_surveys(actor):
+    """The voice 回访 nobody answered: the operators' 回访 worklist (they call and record it on the case)."""
+    from hotline.telephony import voice_survey
+
+    rows = voice_survey.worklist()
+    service.record_number_views(actor, [row.case for row in rows], "web")
+    return rows
 
 
 @bp.post("/calls/callbacks/<int:entry_id>/attempt")
@@ -355,6 +383,107 @@ def callback_attempt(entry_id: int):
     else:
         flash(_("Attempt %(n)d logged; the call-back stays on the list.", n=entry.attempts), "ok")
     return redirect(url_for("telephony.callbacks"))
+
+
+@bp.post("/calls/callbacks/<int:entry_id>/dial")
+@allow("operator")
+def callback_dial(entry_id: int):
+    """回拨: Twilio rings the operator's phone, then the caller; the outcome is logged from Twilio's answer."""
+    from hotline.telephony import dialer
+
+    try:
+        entry = dialer.start(current_actor(), entry_id, public_url)
+    except dialer.DialFailed as err:
+        db.session.commit()  # the reason stays on the entry
+        flash(err.message, "error")
+        return redirect(url_for("telephony.callbacks") + f"#cb-{entry_id}")
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("telephony.callbacks") + f"#cb-{entry_id}")
+    flash(_("Twilio is ringing your phone (%(phone)s); answer it to be connected to the caller.",
+            phone=access.display_phone(current_actor().phone)), "ok")
+    return redirect(url_for("telephony.callbacks") + f"#cb-{entry.id}")
+
+
+@bp.post("/twilio/callback/bridge")
+@webhook
+def callback_bridge():
+    from hotline.telephony import dialer
+
+    return _xml(dialer.bridge(request.args.get("entry"), _params(), public_url))
+
+
+@bp.post("/twilio/callback/done")
+@webhook
+def callback_done():
+    from hotline.telephony import dialer
+
+    dialer.done(request.args.get("entry"), _params())
+    return _xml(twiml.empty())
+
+
+@bp.post("/twilio/callback/status")
+@webhook
+def callback_leg():
+    from hotline.telephony import dialer
+
+    dialer.leg_ended(request.args.get("entry"), _params())
+    return "", 204
+
+
+@bp.post("/twilio/survey/voice")
+@webhook
+def survey_voice():
+    """The automated 回访 call was answered: the first question (<Gather input="dtmf">)."""
+    from hotline.telephony import voice_survey
+
+    return _xml(voice_survey.greet(request.args.get("survey"), _params()))
+
+
+@bp.post("/twilio/survey/answer")
+@webhook
+def survey_answer():
+    from hotline.telephony import voice_survey
+
+    return _xml(voice_survey.answer(request.args.get("survey"), request.args.get("step"), _params(),
+                                    again=request.args.get("again") == "1"))
+
+
+@bp.post("/twilio/survey/status")
+@webhook
+def survey_status():
+    from hotline.telephony import voice_survey
+
+    voice_survey.call_ended(request.args.get("survey"), _params())
+    return "", 204
+
+
+@bp.get("/calls/recordings/<int:rec_id>/audio")
+@allow(ANY_USER)
+def recording_audio(rec_id: int):
+    """A kept recording, for those who may see its case (HTML5 <audio>; range requests for seeking)."""
+    from flask import abort, send_file
+
+    from hotline.telephony import recordings
+    from hotline.telephony.models import Recording
+
+    rec = db.session.get(Recording, rec_id)
+    if rec is None or not recordings.may_hear(current_actor(), rec):
+        abort(404)
+    if rec.status != "stored" or not rec.path:
+        abort(404)
+    try:
+        data = recordings.store().get(rec.path)
+    except recordings.store_errors() as exc:
+        log.error("recording %s could not be read: %s", rec.recording_sid, exc)
+        abort(503)
+    if data is None:
+        abort(404)
+    response = send_file(io.BytesIO(data), mimetype=rec.content_type or "audio/mpeg", conditional=True, max_age=0,
+                         download_name=rec.path.rsplit("/", 1)[-1])
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # ---------------------------------------------------------------- SMS replies for operators

@@ -1,7 +1,7 @@
 """digest item: terms a producer deliberately kept through the redaction, and who did it when
 
 Revision ID: c4e8a1d2f713
-Revises: c16a0e1f7b20
+Revises: c7e2a9d4f1b8
 Create Date: 2026-12-03 19:40:00
 
 """

@@ -2,7 +2,7 @@
 suggestion classifier; search over summary, detail, answer, employer and caller name
 
 Revision ID: 060922104d7d
-Revises: c16a0e1f7b20
+Revises: c4e8a1d2f713
 Create Date: 2026-12-03 19:13:06.937933
 
 """
