@@ -445,13 +445,19 @@ def test_printable_text_json_and_docx(app, producer):
     _built(app)
     html = producer.get("/digest/2026-11-30/print").get_data(as_text=True)
     assert "《职工之声》 2026年11月30日（星期一）" in html and 'class="margin"' in html
+    assert "草稿" in html  # the producer's printable page shows the draft, marked as such
+    # Files leave the building: a draft is never served as .txt, .json or .docx, not even to a producer.
+    for suffix in (".txt", ".json", ".docx"):
+        refused = producer.get(f"/digest/2026-11-30{suffix}")
+        assert refused.status_code == 409, suffix
+    _approve(app)
     text = producer.get("/digest/2026-11-30.txt")
     assert text.mimetype == "text/plain"
     body = text.get_data(as_text=True)
-    assert body.startswith("《职工之声》 2026年11月30日（星期一）\n版本1 · 草稿 · 时长")
+    assert body.startswith("《职工之声》 2026年11月30日（星期一）\n版本1 · ") and "草稿" not in body.splitlines()[1]
     assert "【工会动态】" in body and "[0:22] 开场" in body
     data = producer.get("/digest/2026-11-30.json").get_json()
-    assert data["date"] == "2026-11-30" and data["status"] == "draft" and data["version"] == 1
+    assert data["date"] == "2026-11-30" and data["status"] == "approved" and data["version"] == 1
     assert data["slot_seconds"] == 900 and data["items"][0]["section"] == "intro"
     assert sum(i["seconds"] for i in data["items"]) + data["reserve_seconds"] == data["total_seconds"]
     docx = producer.get("/digest/2026-11-30.docx")
@@ -658,6 +664,7 @@ def test_docx_is_a4_chinese_and_named_after_the_programme(app, producer):
     from docx.oxml.ns import qn
 
     _built(app)
+    _approve(app)
     resp = producer.get("/digest/2026-11-30.docx")
     disposition = resp.headers["Content-Disposition"]
     assert "filename*=UTF-8''%E8%81%8C%E5%B7%A5%E4%B9%8B%E5%A3%B0-2026-11-30.docx" in disposition  # 职工之声-…

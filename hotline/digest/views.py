@@ -230,12 +230,13 @@ def compare(day: str):
 
 # ---------------------------------------------------------------- pull formats (session; tokens: /api/v1)
 
-def _pull_view(day: str):
-    """A producer pulls the version being worked on (a draft says 草稿 on every page); anyone else gets
-    the approved version only, and a draft is refused (409) with a clear message."""
+def _pull_view(day: str, draft_ok: bool = False):
+    """The approved version; a draft is refused (409) with a clear message. Only the printable page
+    (draft_ok) shows a producer the version being worked on, marked 草稿: files leave the building, so
+    .txt, .json and .docx carry approved scripts only."""
     digest = service.require_digest(_day(day))
     actor = current_actor()
-    if actor is not None and actor.has_role("producer"):
+    if draft_ok and actor is not None and actor.has_role("producer"):
         return service.view(digest)
     return service.approved_view(digest)
 
@@ -249,7 +250,7 @@ def _refused(err: ServiceError):
 @allow(*READERS)
 def print_page(day: str):
     try:
-        v = _pull_view(day)
+        v = _pull_view(day, draft_ok=True)
     except IllegalMove as err:
         return _refused(err)
     return render_template("digest/print.html", v=v, headline=formats.headline(v))
