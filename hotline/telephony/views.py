@@ -269,7 +269,7 @@ def sms_status():
     """Twilio's status callback of an SMS we sent: the delivery receipt goes on the outbox row."""
     from hotline.notify import receipts
 
-    receipts.twilio_status(_params())
+    receipts.twilio_status(webhook_params())
     return "", 204
 
 
@@ -411,7 +411,7 @@ def callback_dial(entry_id: int):
 def callback_bridge():
     from hotline.telephony import dialer
 
-    return _xml(dialer.bridge(request.args.get("entry"), _params(), public_url))
+    return _xml(dialer.bridge(request.args.get("entry"), webhook_params(), public_url))
 
 
 @bp.post("/twilio/callback/done")
@@ -419,7 +419,7 @@ def callback_bridge():
 def callback_done():
     from hotline.telephony import dialer
 
-    dialer.done(request.args.get("entry"), _params())
+    dialer.done(request.args.get("entry"), webhook_params())
     return _xml(twiml.empty())
 
 
@@ -428,7 +428,7 @@ def callback_done():
 def callback_leg():
     from hotline.telephony import dialer
 
-    dialer.leg_ended(request.args.get("entry"), _params())
+    dialer.leg_ended(request.args.get("entry"), webhook_params())
     return "", 204
 
 
@@ -438,7 +438,7 @@ def survey_voice():
     """The automated 回访 call was answered: the first question (<Gather input="dtmf">)."""
     from hotline.telephony import voice_survey
 
-    return _xml(voice_survey.greet(request.args.get("survey"), _params()))
+    return _xml(voice_survey.greet(request.args.get("survey"), webhook_params()))
 
 
 @bp.post("/twilio/survey/answer")
@@ -446,7 +446,7 @@ def survey_voice():
 def survey_answer():
     from hotline.telephony import voice_survey
 
-    return _xml(voice_survey.answer(request.args.get("survey"), request.args.get("step"), _params(),
+    return _xml(voice_survey.answer(request.args.get("survey"), request.args.get("step"), webhook_params(),
                                     again=request.args.get("again") == "1"))
 
 
@@ -455,7 +455,7 @@ def survey_answer():
 def survey_status():
     from hotline.telephony import voice_survey
 
-    voice_survey.call_ended(request.args.get("survey"), _params())
+    voice_survey.call_ended(request.args.get("survey"), webhook_params())
     return "", 204
 
 

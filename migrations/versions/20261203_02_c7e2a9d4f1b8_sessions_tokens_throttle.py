@@ -64,14 +64,7 @@ def upgrade():
         for statement in search.SQLITE_UP:
             op.execute(statement)
 
-    # Personal data out of system-written text: the caller's number left voicemail summaries.
-    case = sa.table('hotline_case', sa.column('id', sa.Integer), sa.column('channel', sa.String),
-                    sa.column('summary', sa.String))
-    rows = conn.execute(sa.select(case.c.id, case.c.summary).where(case.c.channel == 'voicemail')).all()
-    for case_id, summary in rows:
-        fixed = _OLD_EN.sub("Voicemail, ", _OLD_ZH.sub("语音留言，", summary or ""))
-        if fixed != summary:
-            conn.execute(case.update().where(case.c.id == case_id).values(summary=fixed))
+    strip_numbers_from_voicemail_summaries(conn)
 
 
 def downgrade():
@@ -90,3 +83,14 @@ def downgrade():
         batch_op.drop_index('ix_user_session_user_id_ended_at')
 
     op.drop_table('user_session')
+
+
+def strip_numbers_from_voicemail_summaries(conn):
+    """Personal data out of system-written text: the caller's number led old voicemail summaries."""
+    case = sa.table('hotline_case', sa.column('id', sa.Integer), sa.column('channel', sa.String),
+                    sa.column('summary', sa.String))
+    rows = conn.execute(sa.select(case.c.id, case.c.summary).where(case.c.channel == 'voicemail')).all()
+    for case_id, summary in rows:
+        fixed = _OLD_EN.sub("Voicemail, ", _OLD_ZH.sub("语音留言，", summary or ""))
+        if fixed != summary:
+            conn.execute(case.update().where(case.c.id == case_id).values(summary=fixed))
