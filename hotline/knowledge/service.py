@@ -60,7 +60,8 @@ def is_expired(article: Article, day: date | None = None) -> bool:
 
 # ---------------------------------------------------------------- input
 
-def _text(data: dict, name: str, label: str, max_len: int, required: bool) -> str:
+def text_field(data: dict, name: str, label: str, max_len: int, required: bool = False) -> str:
+    """One text field of a JSON or form body: trimmed, storable, required or not, within its length."""
     raw = data.get(name)
     if raw is None:
         raw = ""
@@ -107,10 +108,10 @@ def _category(code: Any) -> Category | None:
 
 def _parse(data: dict) -> dict[str, Any]:
     values = {
-        "title": _text(data, "title", _("Title"), TITLE_MAX, True),
-        "question": _text(data, "question", _("Question"), QUESTION_MAX, True),
-        "answer": _text(data, "answer", _("Answer"), ANSWER_MAX, True),
-        "legal_basis": _text(data, "legal_basis", _("Legal basis"), BASIS_MAX, False),
+        "title": text_field(data, "title", _("Title"), TITLE_MAX, True),
+        "question": text_field(data, "question", _("Question"), QUESTION_MAX, True),
+        "answer": text_field(data, "answer", _("Answer"), ANSWER_MAX, True),
+        "legal_basis": text_field(data, "legal_basis", _("Legal basis"), BASIS_MAX, False),
         "category": _category(data.get("category")),
         "valid_from": _date(data, "valid_from", _("Valid from")),
         "valid_to": _date(data, "valid_to", _("Valid until")),

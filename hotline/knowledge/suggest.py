@@ -23,7 +23,6 @@ from hotline.knowledge import classify, group, service as kb, text as kt
 from hotline.knowledge.employer import normalise
 from hotline.knowledge.models import CaseEmployer
 from hotline.reference.models import CaseType, Category, Department
-from hotline.text import has_unstorable
 
 EMPLOYER_MAX = 128
 PHONE_MAX = 40
@@ -32,30 +31,12 @@ TOPIC_DAYS = 30  # same topic
 SIMILAR_LIMIT = 5
 
 
-def _field(data: dict, name: str, max_len: int, label: str, required: bool = False) -> str:
-    raw = data.get(name)
-    if raw is None:
-        raw = ""
-    if not isinstance(raw, str):
-        raise InvalidInput(_("%(label)s must be text.", label=label), {name: _("Must be text.")})
-    value = raw.strip()
-    if has_unstorable(value):
-        raise InvalidInput(_("%(name)s contains a character that cannot be stored.", name=label),
-                           {name: _("Contains a character that cannot be stored.")})
-    if required and not value:
-        raise InvalidInput(_("Please enter %(label)s.", label=label), {name: _("Required.")})
-    if len(value) > max_len:
-        raise InvalidInput(_("%(label)s is too long (%(n)d characters, at most %(max)d).", label=label, n=len(value), max=max_len),
-                           {name: _("Too long.")})
-    return value
-
-
 def parse(data: dict) -> dict[str, str]:
     return {
-        "summary": _field(data, "summary", SUMMARY_MAX, _("Summary"), required=True),
-        "detail": _field(data, "detail", DETAIL_MAX, _("Detail")),
-        "employer": _field(data, "employer", EMPLOYER_MAX, _("Employer")),
-        "phone": _field(data, "phone", PHONE_MAX, _("Phone")),
+        "summary": kb.text_field(data, "summary", _("Summary"), SUMMARY_MAX, required=True),
+        "detail": kb.text_field(data, "detail", _("Detail"), DETAIL_MAX),
+        "employer": kb.text_field(data, "employer", _("Employer"), EMPLOYER_MAX),
+        "phone": kb.text_field(data, "phone", _("Phone"), PHONE_MAX),
     }
 
 
