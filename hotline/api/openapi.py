@@ -813,7 +813,7 @@ def _build() -> dict:
         **{f"/cases/{{case_no}}/{action}": _action_operation(action) for action in ACTION_BODIES},
         "/reports/kpis": {"get": {
             "operationId": "report_kpis", "tags": ["reports"],
-            "summary": "The supervisors' figures (DESIGN.md §5) for a period, in total and per group "
+            "summary": "The supervisors' figures (architecture §5) for a period, in total and per group "
                        "(supervisor, admin).",
             "parameters": _params("report_kpis"),
             "responses": {"200": _json(_ref("Kpis"), "The figures."),

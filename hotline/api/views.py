@@ -1,4 +1,4 @@
-"""The JSON API door, /api/v1 (DESIGN.md §6), described by hotline/api/openapi.py.
+"""The JSON API door, /api/v1 (architecture §6), described by hotline/api/openapi.py.
 
 Each view parses its input (checked against the OpenAPI document), calls the service and
 returns JSON. hotline/web.py authenticates the bearer token, turns ServiceErrors into
@@ -168,7 +168,7 @@ def workday_due():
 @bp.get("/calls")
 @allow("operator", "supervisor", "admin")
 def list_calls():
-    """The calls of one local day (DESIGN.md §6), oldest first; numbers masked for roles that do not call back."""
+    """The calls of one local day (architecture §6), oldest first; numbers masked for roles that do not call back."""
     check_query("list_calls")
     from hotline.telephony import service as telephony
 
@@ -204,7 +204,7 @@ def _digest_view(day: str):
 @bp.get("/digests/<day>")
 @allow("producer", "supervisor")
 def get_digest(day: str):
-    """The digest of one air date as JSON (DESIGN.md §6): items with characters and seconds, what was left out."""
+    """The digest of one air date as JSON (architecture §6): items with characters and seconds, what was left out."""
     check_query("get_digest")
     from hotline.digest import formats
 

@@ -1,6 +1,6 @@
 """The audit page (审计日志): login attempts and the views of confidential cases.
 
-Administrators only. DESIGN.md gives supervisors deadlines, rates and the 台账, not accounts; and
+Administrators only. the design gives supervisors deadlines, rates and the 台账, not accounts; and
 they are the widest readers of confidential cases, i.e. the people this page mostly watches.
 """
 from __future__ import annotations

@@ -51,7 +51,7 @@ class CaseFilter:
     q: str | None = None
     date_from: date | None = None
     date_to: date | None = None
-    # The reports' drill-down filters (DESIGN.md §5): each is the figure's own condition.
+    # The reports' drill-down filters (architecture §5): each is the figure's own condition.
     on_time: bool | None = None
     on_call: bool | None = None
     reopened: bool | None = None
@@ -136,7 +136,7 @@ def parse_filter(args) -> CaseFilter:
     return f
 
 
-# ---------------------------------------------------------------- the figures' conditions (DESIGN.md §5)
+# ---------------------------------------------------------------- the figures' conditions (architecture §5)
 # One definition each, used by the case list's filters and by the reports, so a drill-down
 # list always counts what the figure counts.
 

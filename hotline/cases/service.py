@@ -49,7 +49,7 @@ class Move:
     department_handler: bool = False  # a handler of the case's department may do it
 
 
-# The lifecycle, in one table (DESIGN.md §2), derived from the action specs (hotline/cases/actions.py).
+# The lifecycle, in one table (architecture §2), derived from the action specs (hotline/cases/actions.py).
 MOVES: dict[str, Move] = {
     spec.name: Move(spec.from_statuses, spec.to_status, spec.roles, spec.department_handler)
     for spec in action_specs.ACTIONS

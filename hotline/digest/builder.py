@@ -64,7 +64,7 @@ def local_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def _on_time_condition():
-    try:  # the rule of the reports (DESIGN.md §5), written once in hotline/cases/queries.py
+    try:  # the rule of the reports (architecture §5), written once in hotline/cases/queries.py
         from hotline.cases.queries import on_time_condition
     except ImportError:  # pragma: no cover - until the reports' conditions are there
         return func.coalesce(Case.replied_at, Case.closed_at) <= Case.reply_due_at

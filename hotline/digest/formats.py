@@ -1,4 +1,4 @@
-"""The pull formats of a digest: JSON (DESIGN.md §6), plain text, .docx and the Atom feed.
+"""The pull formats of a digest: JSON (architecture §6), plain text, .docx and the Atom feed.
 
 They all render `service.view(...)`: the current revision, already anonymised when it was built (and
 again when a producer edited a 热线问答 text), so no format can show more than the page does.

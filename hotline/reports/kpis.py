@@ -1,4 +1,4 @@
-"""The figures supervisors are judged on (DESIGN.md §5), computed once for the page, the API and the export.
+"""The figures supervisors are judged on (architecture §5), computed once for the page, the API and the export.
 
 Every figure is over the cases *registered* in the period (local dates), so each one is a count
 of a set of cases that the case list can show with the same filters:
