@@ -76,6 +76,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(knowledge_bp)
     install_knowledge(app)
+    # Features subscribe to what the case service announces (hotline/cases/signals.py, architecture §8).
+    from hotline.knowledge import signals as knowledge_signals
+    from hotline.telephony import signals as telephony_signals
+
+    knowledge_signals.connect()
+    telephony_signals.connect()
     csrf.exempt(api_bp)  # bearer tokens, never cookies
 
     from hotline.web import install

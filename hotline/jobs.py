@@ -75,7 +75,7 @@ def run_job(name: str, **params) -> dict | None:
 
     bodies = {"overdue": service.scan, "notify": delivery.deliver_pending, "reminders": service.send_reminders,
               "digest": (lambda: digests.build_for_cli(params["day"])) if params.get("day") else digests.scheduled}
-    from hotline.telephony.service import reconcile as reconcile_calls
+    from hotline.telephony.reconcile import reconcile as reconcile_calls
 
     bodies["calls"] = reconcile_calls
     from hotline.cases.service import escalate_overdue
@@ -85,7 +85,7 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.knowledge.classify import train as train_classifier
 
     bodies["classifier"] = train_classifier
-    from hotline.telephony.channels import run as channels
+    from hotline.voice_jobs import run as channels
 
     bodies["channels"] = channels  # station line retries, 回访 calls, recordings
     if name not in bodies:

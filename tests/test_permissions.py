@@ -11,6 +11,7 @@ from conftest import csrf_from, get_user
 from hotline.auth.access import ANY_USER, PUBLIC, rule_of
 from hotline.auth.models import ROLES
 from hotline.cases import service
+from hotline.cases.signals import Origin
 from hotline.extensions import db
 
 SAMPLE = {"case_no": None, "action": "note", "day": "2026-11-30", "code": "legal_aid", "year": "2026",
@@ -97,7 +98,7 @@ def leaks(body: str, principal_role: str) -> list[str]:
 def clients(app, users, login):
     """A logged-in web client and an API token of each scope per role, and three cases with callers."""
     from hotline.auth.service import issue_token
-    from hotline.telephony import service as telephony
+    from hotline.telephony import calls as telephony
 
     web, tokens = {"anonymous": app.test_client()}, {}
     with app.app_context():
@@ -109,7 +110,7 @@ def clients(app, users, login):
         case = service.register(get_user("operator"), {
             "channel": "hotline", "type": "consult", "category": "wages", "summary": "拖欠工资",
             "caller": {"phone": HOTLINE["phone"], "name": HOTLINE["name"]}, "detail": HOTLINE["detail"],
-            "department": "women", "call_sid": "CAmatrix1"})
+            "department": "women"}, origin=Origin(call_sid="CAmatrix1"))
         service.register(get_user("producer"), {
             "channel": "radio", "type": "consult", "category": "wages", "summary": "电台来电问加班费",
             "caller": {"phone": RADIO["phone"], "name": RADIO["name"]}, "detail": RADIO["detail"]})

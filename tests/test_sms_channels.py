@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from conftest import csrf_from, get_user, local
 from hotline.cases import service as cases
+from hotline.cases.signals import Origin
 from hotline.extensions import db
 from hotline.notify import delivery, templates
 from hotline.notify.models import Notice, SmsOptOut, SmsTemplate
@@ -31,7 +32,7 @@ def sms_rows(kind: str | None = None) -> list[Notice]:
 def register(**extra):
     operator = get_user("operator")
     assert operator is not None
-    case = cases.register(operator, {**BASE, "sms_receipt": True, **extra})
+    case = cases.register(operator, {**BASE, **extra}, origin=Origin(sms_consent=True))
     db.session.commit()
     return case
 

@@ -18,9 +18,10 @@ from hotline.cases import service as cases
 from hotline.audit.models import CaseView
 from hotline.auth.models import User
 from hotline.cases.models import Case, CaseEvent
+from hotline.cases.signals import Origin
 from hotline.extensions import db
 from hotline.notify.models import Notice
-from hotline.telephony import service as telephony
+from hotline.telephony import callbacks, figures, parsing
 from hotline.telephony.models import Call, Callback, CallbackAttempt, InboundSms
 from twilio_http import RecordingHttpClient
 
@@ -307,7 +308,7 @@ def test_an_operators_phone_dequeues_the_next_caller(app, line, users):
         # The operators' own legs are kept apart from callers' calls.
         assert {c.call_sid: c.direction for c in calls()} == {"CAagent1": "agent", "CAagent2": "agent"}
         line.status("CAagent1")
-        assert telephony.calls_on(local(2026, 11, 30, 0, 0).date()) == []
+        assert figures.calls_on(local(2026, 11, 30, 0, 0).date()) == []
 
 
 def test_settings_change_the_office_hours_without_code(app, line, users, login, clock):
@@ -339,7 +340,7 @@ def test_answered_call_records_wait_talk_operator_and_goes_on_the_case(app, line
         assert (row.status, row.wait_seconds, row.operator_id, row.answered_at) == (
             "in_progress", 12, operator.id, local(2026, 11, 30, 10, 0, 20))
         case = cases.register(operator, {"type": "consult", "category": "wages", "summary": "欠薪",
-                                         "caller": {"phone": CALLER}, "call_sid": "CA1"})
+                                         "caller": {"phone": CALLER}}, origin=Origin(call_sid="CA1"))
         db.session.commit()
         assert call().case_id == case.id
         clock.set(local(2026, 11, 30, 10, 4, 20))
@@ -699,17 +700,17 @@ def test_call_figures_for_the_reports(app, line, users, clock):
         _a_day(line, clock, operator.id)
         [b, m] = [e for e in entries() if e.phone in ("+8613900000001", "+8613700000003")]
         clock.set(local(2026, 11, 30, 22, 0))
-        telephony.log_attempt(operator, b.id, "no_answer")
-        telephony.log_attempt(operator, b.id, "reached")
+        callbacks.log_attempt(operator, b.id, "no_answer")
+        callbacks.log_attempt(operator, b.id, "reached")
         clock.set(local(2026, 12, 1, 9, 30))
-        telephony.log_attempt(operator, m.id, "reached")
+        callbacks.log_attempt(operator, m.id, "reached")
         db.session.commit()
-        start, end = telephony.day_bounds(local(2026, 11, 30, 0, 0).date())
-        assert telephony.call_figures(start, end) == {
+        start, end = parsing.day_bounds(local(2026, 11, 30, 0, 0).date())
+        assert figures.call_figures(start, end) == {
             "inbound": 9, "answered": 4, "answered_within_15s": 2, "abandoned": 3, "callbacks_done": 2}
-        assert telephony.status_counts(local(2026, 11, 30, 0, 0).date()) == {
+        assert figures.status_counts(local(2026, 11, 30, 0, 0).date()) == {
             "answered": 4, "abandoned": 3, "voicemail": 1, "missed": 1}
-        assert telephony.call_figures(end, end + timedelta(days=1))["callbacks_done"] == 1
+        assert figures.call_figures(end, end + timedelta(days=1))["callbacks_done"] == 1
 
 
 def test_call_log_page_filters_by_day_and_status(app, line, users, login, clock):
@@ -841,7 +842,8 @@ def test_the_call_log_hides_the_number_of_a_confidential_case_from_those_who_do_
         line.ring()
         line.answer(queue_time=3, operator=operator.id)
         cases.register(operator, {"type": "complaint", "category": "wages", "summary": "举报老板，请保密",
-                                  "caller": {"phone": CALLER}, "confidential": True, "call_sid": "CA1"})
+                                  "caller": {"phone": CALLER}, "confidential": True},
+                       origin=Origin(call_sid="CA1"))
         db.session.commit()
     shown, masked = "13812345678", "138****5678"
     registrar = login(app.test_client(), "operator").get("/calls?date=2026-11-30").get_data(as_text=True)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from conftest import csrf_from, get_user, local
 from hotline.cases import service as cases
 from hotline.cases.models import Case, CaseEvent
+from hotline.cases.signals import Origin
 from hotline.extensions import db
 from hotline.notify import delivery
 from hotline.notify.models import Notice
@@ -34,8 +35,8 @@ def inbound() -> list[InboundSms]:
 
 def closed_case(**extra) -> Case:
     """A case closed on the call by an operator, the caller agreeing to SMS."""
-    case = cases.register(get_user("operator"), {**BASE, "resolved_on_call": True, "answer": "已解答",
-                                                 "sms_receipt": True, **extra})
+    case = cases.register(get_user("operator"), {**BASE, "resolved_on_call": True, "answer": "已解答", **extra},
+                          origin=Origin(sms_consent=True))
     db.session.commit()
     return case
 
@@ -50,7 +51,7 @@ def survey_events(case: Case) -> list[CaseEvent]:
 
 def test_receipt_with_the_case_number_goes_through_twilio(app, line, users):
     with app.app_context():
-        case = cases.register(get_user("operator"), {**BASE, "sms_receipt": True})
+        case = cases.register(get_user("operator"), BASE, origin=Origin(sms_consent=True))
         db.session.commit()
         [receipt] = caller_notices()
         assert (receipt.kind, receipt.to_phone, receipt.status, receipt.case_id) == (
@@ -67,7 +68,8 @@ def test_receipt_with_the_case_number_goes_through_twilio(app, line, users):
 def test_no_consent_or_no_mobile_means_no_sms(app, line, users):
     with app.app_context():
         cases.register(get_user("operator"), BASE)
-        cases.register(get_user("operator"), {**BASE, "caller": {"phone": "0512-6523 0000"}, "sms_receipt": True})
+        cases.register(get_user("operator"), {**BASE, "caller": {"phone": "0512-6523 0000"}},
+                       origin=Origin(sms_consent=True))
         cases.register(get_user("operator"), {**BASE, "resolved_on_call": True, "answer": "已解答"})
         db.session.commit()
         assert caller_notices() == []
@@ -76,8 +78,8 @@ def test_no_consent_or_no_mobile_means_no_sms(app, line, users):
 
 def test_reply_notice_when_answered_never_at_night(app, line, users, clock):
     with app.app_context():
-        case = cases.register(get_user("operator"), {**BASE, "sms_receipt": True, "department": "legal_aid",
-                                                     "handler": "handler"})
+        case = cases.register(get_user("operator"), {**BASE, "department": "legal_aid", "handler": "handler"},
+                              origin=Origin(sms_consent=True))
         handler = get_user("handler")
         cases.perform(handler, case, "accept", case.version, {})
         clock.set(local(2026, 11, 30, 22, 15))
@@ -101,7 +103,8 @@ def test_reply_notice_when_answered_never_at_night(app, line, users, clock):
 
 def test_survey_after_closure_reply_1_is_recorded_and_counts(app, line, users, api):
     with app.app_context():
-        case = cases.register(get_user("operator"), {**BASE, "sms_receipt": True, "department": "legal_aid"})
+        case = cases.register(get_user("operator"), {**BASE, "department": "legal_aid"},
+                              origin=Origin(sms_consent=True))
         handler = get_user("handler")
         cases.perform(handler, case, "accept", case.version, {})
         cases.perform(handler, case, "reply", case.version, {"content": "已答复"})

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from conftest import get_user, local
 from hotline.cases import service as cases
+from hotline.cases.signals import Origin
 from hotline.cases.models import Case, CaseEvent
 from hotline.extensions import db
 from hotline.jobs import run_job
@@ -16,8 +17,7 @@ from hotline.telephony.models import SurveyRequest
 from test_telephony import CALLER, PUBLIC, line  # noqa: F401  (the fixture)
 
 BASE = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "公司拖欠工资",
-        "caller": {"phone": "138 1234 5678", "name": "王建国"}, "resolved_on_call": True, "answer": "已解答",
-        "sms_receipt": True}
+        "caller": {"phone": "138 1234 5678", "name": "王建国"}, "resolved_on_call": True, "answer": "已解答"}
 LEG = "CA" + "0" * 31 + "1"
 
 
@@ -31,7 +31,7 @@ def voice(app, line, users):
 
 
 def closed_case() -> Case:
-    case = cases.register(get_user("operator"), dict(BASE))
+    case = cases.register(get_user("operator"), dict(BASE), origin=Origin(sms_consent=True))
     db.session.commit()
     return case
 

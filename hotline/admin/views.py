@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from hotline import clock
 from hotline.admin import service
 from hotline.auth import service as users_service
-from hotline.auth.access import allow, current_actor
+from hotline.auth.access import allow, current_actor, safe_local_path
 from hotline.auth.models import ROLES, TOKEN_SCOPES
 from hotline.errors import NotFound, ServiceError
 from hotline.workdays import service as workdays
@@ -186,9 +186,7 @@ def unlock():
 
 
 def _safe_back(target: str | None) -> str | None:
-    from hotline.auth.views import _safe_next
-
-    return _safe_next(target)
+    return safe_local_path(target)
 
 
 # ---------------------------------------------------------------- departments

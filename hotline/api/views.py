@@ -16,7 +16,7 @@ from hotline.api import openapi
 from hotline.api.checks import check_query, checked_body
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor, public
-from hotline.cases import access, present, queries, service
+from hotline.cases import access, present, queries, service, signals
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
@@ -74,7 +74,8 @@ def create_case():
     check_query("create_case")
     body = checked_body("create_case")
     actor = current_actor()
-    case = service.register(actor, body, via="api")
+    # The body's `sms_consent` (and a call or call-back it names) travel as the origin, not as case fields.
+    case = service.register(actor, body, via="api", origin=signals.Origin.from_input(body))
     # Not an audited view: the answer shows what this caller just sent (hotline/audit/service.py).
     response = jsonify(present.case_to_dict(actor, case))
     response.status_code = 201
@@ -170,16 +171,16 @@ def workday_due():
 def list_calls():
     """The calls of one local day (architecture §6), oldest first; numbers masked for roles that do not call back."""
     check_query("list_calls")
-    from hotline.telephony import service as telephony
+    from hotline.telephony import figures, numbers, parsing
 
     actor = current_actor()
-    day = telephony.parse_day(request.args.get("date"))
-    calls = telephony.calls_on(day, newest_first=False)
-    telephony.record_number_views(actor, [call.case for call in calls], "api")
+    day = parsing.parse_day(request.args.get("date"))
+    calls = figures.calls_on(day, newest_first=False)
+    numbers.record_number_views(actor, [call.case for call in calls], "api")
     items = [{
         "sid": call.call_sid,
         "from": call.from_phone if call.from_phone == "anonymous"
-        else telephony.visible_phone(actor, call.from_phone, call.case) or access.mask_phone(call.from_phone),
+        else numbers.visible_phone(actor, call.from_phone, call.case) or access.mask_phone(call.from_phone),
         "status": call.status,
         "started_at": present.iso(call.started_at),
         "answered_at": present.iso(call.answered_at),
@@ -215,7 +216,7 @@ def get_digest(day: str):
 @allow("producer", "supervisor")
 def get_digest_text(day: str):
     check_query("get_digest_text")
-    from hotline.digest.views import text_response
+    from hotline.digest.responses import text_response
 
     return text_response(_digest_view(day))
 
@@ -224,7 +225,7 @@ def get_digest_text(day: str):
 @allow("producer", "supervisor")
 def get_digest_docx(day: str):
     check_query("get_digest_docx")
-    from hotline.digest.views import docx_response
+    from hotline.digest.responses import docx_response
 
     return docx_response(_digest_view(day))
 
@@ -233,7 +234,7 @@ def get_digest_docx(day: str):
 @allow("producer", "supervisor")
 def get_digest_feed():
     check_query("get_digest_feed")
-    from hotline.digest.views import atom_response
+    from hotline.digest.responses import atom_response
 
     return atom_response(url_for("api.get_digest_feed", _external=True),
                          lambda d: url_for("api.get_digest_text", day=d.isoformat(), _external=True))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Callable
+from urllib.parse import urlsplit
 
 from flask import g, has_request_context, request
 from flask_login import current_user
@@ -56,3 +57,13 @@ def permits(rule: frozenset, user) -> bool:
     if ANY_USER in rule:
         return True
     return user.has_role(*rule)
+
+
+def safe_local_path(target: str | None) -> str | None:
+    """A redirect target (?next=, back=) only when it is a path on this site: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

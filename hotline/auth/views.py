@@ -1,7 +1,6 @@
 """Login, logout, password change, language switch."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -9,21 +8,12 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
 from hotline.auth import service
-from hotline.auth.access import ANY_USER, allow, public
+from hotline.auth.access import ANY_USER, allow, public, safe_local_path
 from hotline.auth.forms import LoginForm, PasswordForm
 from hotline.errors import ServiceError
 from hotline.extensions import db
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def home_for(user) -> str:
@@ -56,7 +46,7 @@ def login():
                 session["lang"] = lang
             service.start_session(user, request.remote_addr or "")
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+            return redirect(safe_local_path(request.args.get("next")) or home_for(user))
         return render_template("auth/login.html", form=form, error=_("Please fill in user name and password.")), 422
     if current_user.is_authenticated:
         return redirect(home_for(current_user))

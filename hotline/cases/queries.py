@@ -12,9 +12,9 @@ from sqlalchemy import and_, case, func, or_, select, text, true
 from sqlalchemy.orm import defaultload
 
 from hotline import clock
-from hotline.auth.models import User
+from hotline.auth.models import User, UserRole
 from hotline.cases import access
-from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case
+from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
 from hotline.cases.service import normalize_phone
 from hotline.errors import InvalidInput
 from hotline import search
@@ -503,3 +503,21 @@ def supervise_counts(actor: User) -> dict[str, int]:
 def supervise_rows(actor: User, tab: str, limit: int = SUPERVISE_LIMIT) -> list[Case]:
     stmt = access.scope(actor, select(Case)).where(supervise_condition(tab))
     return list(db.session.scalars(stmt.order_by(Case.reply_due_at, Case.id).limit(limit)))
+
+
+# ---------------------------------------------------------------- the case forms
+
+def form_reference(with_handlers: bool = True) -> dict[str, Any]:
+    """What the case forms offer (the hotline's, the radio's, the list filters): types, categories,
+    departments, handlers and the fixed vocabularies."""
+    types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
+    categories = list(db.session.scalars(
+        select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
+    departments = list(db.session.scalars(
+        select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)))
+    handlers = list(db.session.scalars(
+        select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
+        .order_by(User.department_id, User.display_name))) if with_handlers else []
+    return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
+            "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
+            "survey_results": SURVEY_RESULTS}

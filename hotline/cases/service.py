@@ -4,6 +4,7 @@ Services flush; the door (view, API, job, CLI) commits or rolls back.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
-from hotline.cases import actions as action_specs
+from hotline.cases import actions as action_specs, events, signals
 from hotline.cases.models import (
     CHANNELS,
     OPEN_STATUSES,
@@ -104,13 +105,15 @@ def _bool(value: Any, field: str) -> bool:
 
 
 def _event(case: Case, kind: str, actor: User | None, **data: Any) -> CaseEvent:
-    event = CaseEvent(case=case, kind=kind, at=clock.now(), actor_id=actor.id if actor else None, data=data)
-    db.session.add(event)
-    return event
+    return events.add(case, kind, actor.id if actor else None, clock.now(), **data)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value else None
+def note_call(case_id: int, operator_id: int | None, figures: dict[str, Any]) -> None:
+    """Telephony reports that a call linked to the case ended: its figures go on the timeline."""
+    events.add(case_id, "call", operator_id, clock.now(), **{k: v for k, v in figures.items() if v is not None})
+
+
+_iso = events.iso
 
 
 def parse_datetime(raw: Any, field: str) -> datetime:
@@ -231,9 +234,11 @@ class _Collected:
                                  list=" ".join(self.messages)), self.fields)
 
 
-def validate_registration(actor: User | None, data: dict[str, Any]) -> dict[str, Any]:
+def validate_registration(actor: User | None, data: dict[str, Any],
+                          origin: signals.Origin | None = None) -> dict[str, Any]:
     """Check a registration and return its cleaned values. Every missing or wrong field is reported at once
-    (InvalidInput with all of them in `fields`); nothing is written."""
+    (InvalidInput with all of them in `fields`); nothing is written. Subscribers of `registering` check the
+    origin (telephony: the call or call-back it names exists and is the actor's to link)."""
     if actor is not None and not actor.has_role("operator", "producer"):
         raise Forbidden(_("Only operators and producers may register cases."))
     if not isinstance(data, dict):
@@ -291,7 +296,7 @@ def validate_registration(actor: User | None, data: dict[str, Any]) -> dict[str,
         errors.add(_("A confidential case cannot be cleared for broadcast."),
                    {"broadcast_ok": _("Not with confidential.")})
     errors.raise_any()
-    telephony_hooks().before_register(actor, data)  # the call / call-back it names exists and is theirs
+    signals.registering.send(actor, origin=origin or signals.Origin(), data=data)
     if dispatch and actor is not None and not actor.has_role(*MOVES["assign"].roles):
         # Dispatching at registration is the assign move: same roles as the table says.
         raise Forbidden(_("Your role may register cases but not dispatch them."))
@@ -301,9 +306,12 @@ def validate_registration(actor: User | None, data: dict[str, Any]) -> dict[str,
             "resolved": resolved, "answer": answer, "dispatch": dispatch}
 
 
-def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> Case:
-    """Log a new case. `actor` None means the telephony system. May close on the call or dispatch at once."""
-    v = validate_registration(actor, data)
+def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
+             origin: signals.Origin | None = None) -> Case:
+    """Log a new case. `actor` None means the telephony system. May close on the call or dispatch at once.
+    `origin`: the call or call-back it comes from and the caller's SMS consent, for the subscribers."""
+    origin = origin or signals.Origin()
+    v = validate_registration(actor, data, origin)
     channel, case_type, category = v["channel"], v["case_type"], v["category"]
     phone, name, employer, district = v["phone"], v["name"], v["employer"], v["district"]
     summary, detail, answer, dispatch = v["summary"], v["detail"], v["answer"], v["dispatch"]
@@ -349,14 +357,17 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
             _assign(case, actor, dispatch, data.get("handler"), reassign=False)
             watch.refresh_watch(case)
         db.session.flush()
-    telephony_hooks().after_register(actor, case, data)  # caller SMS, links to the call / call-back
-    from hotline.knowledge.hooks import after_register as intake_after_register
-
-    intake_after_register(actor, case, data)  # employer cluster (群体性预警), the article used for the answer
+    # Telephony: caller SMS, links to the call / call-back; intake help: employer cluster (群体性预警).
+    signals.registered.send(case, actor=actor, origin=origin, data=data)
     return case
 
 
 # ---------------------------------------------------------------- lookups
+
+def may_dispatch(actor: User) -> bool:
+    """Dispatching at registration is the assign move: the roles the move table gives it."""
+    return actor.has_role(*MOVES["assign"].roles)
+
 
 def get_case(actor: User, case_no: str) -> Case:
     known = isinstance(case_no, str) and "\x00" not in case_no  # PostgreSQL refuses NUL in a query
@@ -439,14 +450,8 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
             _("Case %(no)s was changed by someone else meanwhile. Reload it to see the change, then try again.",
               no=case_no)
         ) from None
-    telephony_hooks().after_action(actor, case, action)  # caller SMS: reply notice, 回访 survey
+    signals.moved.send(case, actor=actor, action=action)  # telephony: caller SMS, reply notice, 回访 survey
     return case
-
-
-def telephony_hooks():
-    from hotline.telephony import hooks  # telephony builds on this service; imported when first needed
-
-    return hooks
 
 
 def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *, reassign: bool) -> None:
@@ -923,3 +928,70 @@ def due_state(case: Case, now: datetime | None = None) -> str:
     if case.status == "assigned" and case.accept_due_at is not None:
         nearest = min(nearest, case.accept_due_at)
     return deadline_state(nearest, now)
+
+
+# ---------------------------------------------------------------- the ledger import (hotline/reports/importer.py)
+
+DAILY_NO_RE = re.compile(r"^(\d{8})-(\d{4,})$")
+
+
+def import_case(actor: User | None, v: dict[str, Any], filename: str, now: datetime) -> Case:
+    """A case from an earlier ledger, checked by the importer (`_check_row`'s values): written as it stood,
+    with the events of the steps it went through (registered, dispatched, replied, closed, surveyed) at
+    those times, marked `via: import`. Flushed by the caller in batches."""
+    department, handler = v["department"], v["handler"]
+    case = Case(
+        case_no=v["case_no"], channel=v["channel"], type_code=v["type"].code, category_id=v["category"].id,
+        caller_phone=v["caller_phone"], caller_name=v["caller_name"], summary=v["summary"], detail=v["detail"],
+        answer=v["answer"], reply_method="phone" if v["replied_at"] else None, urgent=v["urgent"],
+        confidential=False, broadcast_ok=False, resolved_on_call=v["resolved_on_call"], status=v["status"],
+        department_id=department.id if department else None, handler_id=handler.id if handler else None,
+        registered_by_id=None, accept_due_at=v["accept_due_at"], reply_due_at=v["reply_due_at"],
+        due_uncertain=v["due_uncertain"], survey_result=v["survey_result"], reopen_count=v["reopen_count"],
+        created_at=v["created_at"], assigned_at=v["created_at"] if department else None,
+        accepted_at=v["created_at"] if department and v["status"] != "assigned" else None,
+        replied_at=v["replied_at"], closed_at=v["closed_at"], surveyed_at=v["surveyed_at"], updated_at=now,
+        version=1,
+    )
+    watch.refresh_watch(case)
+    db.session.add(case)
+    actor_id = actor.id if actor else None
+    first_status = "closed" if v["resolved_on_call"] else "registered"
+    events.add(case, "register", actor_id, v["created_at"], status=first_status, via="import", file=filename[:120],
+               imported_at=_iso(now), reply_due_at=_iso(v["reply_due_at"]), resolved_on_call=v["resolved_on_call"])
+    if department is not None:
+        events.add(case, "assign", actor_id, v["created_at"],
+                   before={"department": None, "handler": None, "status": "registered"},
+                   after={"department": department.code, "handler": handler.username if handler else None,
+                          "status": "assigned"})
+    if v["replied_at"] and not v["resolved_on_call"]:
+        events.add(case, "reply", actor_id, v["replied_at"], content=v["answer"] or "", method="phone",
+                   before={"status": "accepted"}, after={"status": "replied"},
+                   on_time=v["replied_at"] <= v["reply_due_at"])
+    if v["closed_at"] and not v["resolved_on_call"]:
+        events.add(case, "close", actor_id, v["closed_at"],
+                   before={"status": "replied" if v["replied_at"] else "accepted"}, after={"status": "closed"})
+    if v["survey_result"]:
+        events.add(case, "survey", actor_id, v["surveyed_at"], before={"survey_result": None},
+                   after={"survey_result": v["survey_result"]}, channel="phone")
+    return case
+
+
+def reserve_numbers(numbers: list[str]) -> None:
+    """Imported numbers of the form YYYYMMDD-NNNN move that day's counter past them (no clash later)."""
+    highest: dict[date, int] = {}
+    for number in numbers:
+        match = DAILY_NO_RE.match(number)
+        if not match:
+            continue
+        try:
+            day = datetime.strptime(match.group(1), "%Y%m%d").date()
+        except ValueError:
+            continue
+        highest[day] = max(highest.get(day, 0), int(match.group(2)))
+    for day, last in highest.items():
+        counter = db.session.get(CaseCounter, day)
+        if counter is None:
+            db.session.add(CaseCounter(day=day, last=last))
+        elif counter.last < last:
+            counter.last = last

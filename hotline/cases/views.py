@@ -16,9 +16,9 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
-from hotline.auth.models import User, UserRole
-from hotline.cases import access, actions, present, queries, service
-from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
+from hotline.auth.models import User
+from hotline.cases import access, actions, events, intake, present, queries, service, signals
+from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
@@ -77,7 +77,7 @@ FIELD_LABELS = {
     "auto": _l("By the scheduler"),
 }
 DECISION_LABELS = {"reopen": _l("Reopen (重办)"), "uphold": _l("Uphold (维持)")}
-# The telephony "call" event (hotline/telephony/service.py).
+# The telephony "call" event (hotline/telephony/calls.py).
 FIELD_LABELS.update({"call": _l("Call"), "wait_seconds": _l("Waiting time (s)"), "talk_seconds": _l("Talk time (s)"),
                      "message_seconds": _l("Voicemail length (s)")})
 TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
@@ -113,20 +113,6 @@ FORM_PARSERS = {"edit": _edit_form, "survey": _survey_form}
 
 # ---------------------------------------------------------------- reference data for the forms
 
-def reference(with_handlers: bool = True) -> dict[str, Any]:
-    types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
-    categories = list(db.session.scalars(
-        select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
-    departments = list(db.session.scalars(
-        select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)))
-    handlers = list(db.session.scalars(
-        select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
-        .order_by(User.department_id, User.display_name))) if with_handlers else []
-    return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
-            "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
-            "survey_results": SURVEY_RESULTS}
-
-
 def _form_value(name: str) -> str:
     return (request.form.get(name) or "").strip()
 
@@ -142,32 +128,12 @@ def _registration_data() -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
     if outcome not in OUTCOMES:
         missing["outcome"] = (_("Unknown choice."), _("Choose what happens with the call."))
         outcome = "register"
-    data: dict[str, Any] = {
-        "channel": form.get("channel") or "hotline",
-        "type": _form_value("type"),
-        "category": _form_value("category"),
-        "caller": {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
-                   "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")},
-        "summary": form.get("summary", ""),
-        "detail": form.get("detail", ""),
-        "urgent": "urgent" in form,
-        "confidential": "confidential" in form,
-        "broadcast_ok": "broadcast_ok" in form,
-        "resolved_on_call": outcome == "close",
-        # Telephony (hotline/telephony/hooks.py): SMS consent, and the call or call-back the case comes from.
-        "sms_receipt": "sms_receipt" in form,
-        "call_sid": (form.get("call_sid") or "").strip() or None,
-        "callback_id": (form.get("callback_id") or "").strip() or None,
-        # Intake help: the knowledge-base article whose answer was used (使用此答复, hotline/knowledge).
-        "knowledge_article": (form.get("knowledge_article") or "").strip() or None,
-    }
-    if outcome == "close":
-        data["answer"] = form.get("answer", "")
-    if outcome == "dispatch":
-        if not _form_value("department"):
-            missing["department"] = (_("Required."), _("Choose the department to dispatch the case to."))
-        data["department"] = _form_value("department") or None
-        data["handler"] = _form_value("handler") or None
+    data = intake.registration_from_form(form, outcome)
+    data["channel"] = form.get("channel") or "hotline"
+    # Intake help: the knowledge-base article whose answer was used (使用此答复, hotline/knowledge).
+    data["knowledge_article"] = (form.get("knowledge_article") or "").strip() or None
+    if outcome == "dispatch" and not _form_value("department"):
+        missing["department"] = (_("Required."), _("Choose the department to dispatch the case to."))
     return data, missing
 
 
@@ -182,11 +148,15 @@ def new_case():
     actor = current_actor()
     if request.method == "POST":
         data, missing = _registration_data()
+        # SMS consent, and the call or call-back the case comes from (subscribers: hotline/telephony/signals.py).
+        origin = signals.Origin(call_sid=(request.form.get("call_sid") or "").strip() or None,
+                                callback_id=(request.form.get("callback_id") or "").strip() or None,
+                                sms_consent="sms_receipt" in request.form)
         try:
             # Every missing or wrong field at once: the page's own checks and the service's together.
             checked, alone = {}, None
             try:
-                service.validate_registration(actor, data)
+                service.validate_registration(actor, data, origin)
             except InvalidInput as err:
                 checked, alone = err.fields, err.message
             fields = {**checked, **{k: v[0] for k, v in missing.items() if k not in checked}}
@@ -196,12 +166,12 @@ def new_case():
                 raise InvalidInput(ngettext("%(num)d field needs correcting; it is marked below.",
                                             "%(num)d fields need correcting; they are marked below.",
                                             len(fields)), fields)
-            case = service.register(actor, data, via="web")
+            case = service.register(actor, data, via="web", origin=origin)
         except ServiceError as err:
             db.session.rollback()
             errors = {FIELD_NAMES.get(k, k): v for k, v in err.fields.items()}
             return render_template("cases/new.html", values=request.form, errors=errors, message=err.message,
-                                   may_dispatch=_may_dispatch(actor), **reference()), err.status
+                                   may_dispatch=_may_dispatch(actor), **queries.form_reference()), err.status
         if case.status == "closed":
             flash(_("Case %(no)s registered and closed on the call.", no=case.case_no), "ok")
         elif case.status == "assigned":
@@ -215,11 +185,11 @@ def new_case():
     values = {"phone": request.args.get("phone", "")[:40], "channel": request.args.get("channel", "hotline"),
               "outcome": "register"}
     return render_template("cases/new.html", values=values, errors={}, message=None,
-                           may_dispatch=_may_dispatch(actor), **reference())
+                           may_dispatch=_may_dispatch(actor), **queries.form_reference())
 
 
 def _may_dispatch(actor: User) -> bool:
-    return actor.has_role(*service.MOVES["assign"].roles)
+    return service.may_dispatch(actor)
 
 
 @bp.route("/cases/caller")
@@ -308,47 +278,16 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     category_names = {c.code: c.name for c in db.session.scalars(select(Category))}
     entries = []
     for event in case.events:
-        data = dict(event.data or {})
-        if not private:
-            data = present.public_event_data(data)
-        before = data.pop("before", None) or {}
-        after = data.pop("after", None) or {}
-        changes = []
-        for key in list(dict.fromkeys(list(before) + list(after))):
-            if before.get(key) != after.get(key):
-                changes.append({"label": FIELD_LABELS.get(key, key), "before": show(key, before.get(key)),
-                                "after": show(key, after.get(key))})
-        texts = [{"label": TEXT_LABELS[k], "text": data.pop(k)} for k in list(TEXT_LABELS)
-                 if isinstance(data.get(k), str) and data.get(k)]
-        for k in TEXT_LABELS:
-            data.pop(k, None)
-        if event.kind == "register":
-            data.pop("status", None)
-            if not data.get("resolved_on_call"):
-                data.pop("resolved_on_call", None)
-            if data.get("via") == "web":
-                data.pop("via", None)
-        if event.kind in ("due_soon", "overdue") and data.get("deadline") in ("accept", "reply"):
-            # The watch's record {"deadline": "reply", "due_at": …}: say which deadline, and when.
-            data = {f"{data['deadline']}_due_at": data.get("due_at")}
-        if event.kind == "register" and data.get("resolved_on_call"):
-            data.pop("reply_due_at", None)  # closed on the call: no reply was due
-        if event.kind == "call":
-            data.pop("call", None)  # Twilio's call id means nothing to a reader; the figures follow
-        links = {}
-        if data.get("into"):
-            links["into"] = data["into"]
-        if data.get("case_no"):
-            links["case_no"] = data["case_no"]
-        facts = [{"key": k, "label": FIELD_LABELS.get(k, k), "value": show(k, v), "link": links.get(k)}
-                 for k, v in data.items() if not isinstance(v, (dict, list))]
+        reading = events.read(event.kind, event.data if private else present.public_event_data(event.data or {}))
         entries.append({
             "kind": event.kind,
             "at": event.at,
             "actor": event.actor.display_name if event.actor else _("System"),
-            "texts": texts,
-            "changes": changes,
-            "facts": facts,
+            "texts": [{"label": TEXT_LABELS[k], "text": text} for k, text in reading.texts],
+            "changes": [{"label": FIELD_LABELS.get(k, k), "before": show(k, before), "after": show(k, after)}
+                        for k, before, after in reading.changes],
+            "facts": [{"key": k, "label": FIELD_LABELS.get(k, k), "value": show(k, v), "link": reading.links.get(k)}
+                      for k, v in reading.facts],
         })
     return entries
 
@@ -359,7 +298,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     private = access.can_see_private(actor, case)
     allowed = service.allowed_actions(actor, case)
     actions = [a for a in ACTION_ORDER if a in allowed]
-    ref = reference(with_handlers=bool({"assign", "reassign"} & set(actions)))  # only the dispatch form lists them
+    ref = queries.form_reference(with_handlers=bool({"assign", "reassign"} & set(actions)))  # only the dispatch form lists them
     record_views(actor, [case], "web")
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
@@ -447,14 +386,14 @@ def list_cases():
     except InvalidInput as err:
         return render_template("cases/list.html", rows=[], args=args, errors=err.fields, message=err.message,
                                next_url=None, first_url=url_for("cases.list_cases", **active),
-                               cursor=cursor, total=None, more_open=True, export_args=None, **reference()), 422
+                               cursor=cursor, total=None, more_open=True, export_args=None, **queries.form_reference()), 422
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
     export_args = {k: v for k, v in active.items() if k not in ("limit", "sort")}
     record_views(actor, cases, "web")  # the caller column
     return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
                            cursor=cursor, total=total, more_open=more_open, export_args=export_args,
-                           **reference())
+                           **queries.form_reference())
 
 
 # ---------------------------------------------------------------- 回访 worklist and the supervisors' tabs
@@ -463,19 +402,18 @@ def list_cases():
 @allow("operator", "supervisor")
 def followup():
     """回访 by phone: cases replied or closed lately whose caller has not answered the follow-up yet."""
-    from hotline.telephony import service as telephony
-
     actor = current_actor()
     days = current_app.config["HOTLINE_SURVEY_WINDOW_DAYS"]
     cases = queries.followup_worklist(actor, clock.now(), days)
     rows = []
     for case in cases:
         row = _row(actor, case)
-        full = telephony.visible_phone(actor, case.caller_phone, case) if case.caller_phone else None
+        full = case.caller_phone if case.caller_phone and access.caller_number_visible(actor, case) else None
         row["dial"] = full
         row["phone"] = access.display_phone(full) if full else access.mask_phone(case.caller_phone)
         rows.append(row)
-    telephony.record_number_views(actor, [c for c in cases if c.caller_phone], "web")
+    if access.sees_numbers_without_case(actor):  # the audit: who was shown a confidential caller's number
+        record_views(actor, [c for c in cases if c.caller_phone], "web")
     return render_template("cases/followup.html", rows=rows, days=days, limit=queries.FOLLOWUP_LIMIT,
                            survey_results=SURVEY_RESULTS)
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.digest import builder, formats, service, settings as digest_settings
+from hotline.digest.responses import atom_response, docx_response, text_response
 from hotline.digest.models import ITEM_SECTIONS
 from hotline.errors import IllegalMove, ServiceError, StaleVersion
 from hotline.extensions import db
@@ -288,22 +289,6 @@ def as_docx(day: str):
 def feed():
     return atom_response(url_for("digest.feed", _external=True),
                          lambda d: url_for("digest.as_text", day=d.isoformat(), _external=True))
-
-
-def text_response(v) -> Response:
-    return Response(formats.to_text(v), mimetype="text/plain",
-                    headers={"Content-Disposition": formats.disposition("inline", formats.file_name(v, "txt"))})
-
-
-def docx_response(v) -> Response:
-    return Response(formats.to_docx(v),
-                    mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    headers={"Content-Disposition": formats.disposition("attachment", formats.file_name(v, "docx"))})
-
-
-def atom_response(self_url: str, link_for) -> Response:
-    views = [service.approved_view(d) for d in service.approved_digests()]
-    return Response(formats.to_atom(views, self_url, link_for), mimetype="application/atom+xml")
 
 
 # ---------------------------------------------------------------- content items

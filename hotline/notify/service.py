@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline import clock
 from hotline.auth.models import User, UserRole
-from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
+from hotline.cases import events as case_events
+from hotline.cases.models import OPEN_STATUSES, Case
 from hotline.extensions import db
 from hotline.notify.models import CaseFlag, Notice
 from hotline.workdays import service as workdays
@@ -333,13 +334,13 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
     new = db.session.execute(
         insert(flags).on_conflict_do_nothing().returning(flags.c.case_id, flags.c.kind, flags.c.due_at),
         wanted).all()
-    events, notices = [], []
+    watch_events, notices = [], []
     for case_id, kind, due in new:
         case = by_id[case_id]
         which, _sep, level = kind.partition("_")
         stats["overdue" if level == "overdue" else "warnings"] += 1
-        events.append(dict(case_id=case_id, kind="overdue" if level == "overdue" else "due_soon", at=now,
-                           actor_id=None, data={"deadline": which, "due_at": _iso(due)}))
+        watch_events.append((case_id, "overdue" if level == "overdue" else "due_soon", None, now,
+                             {"deadline": which, "due_at": _iso(due)}))
         workers = recipients.workers(case)
         if level == "overdue":
             people = {u.id: u for u in workers + recipients.head(case.department_id)
@@ -362,8 +363,7 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
                                        sms=user.id in worker_ids, cat=recipients.catalogue(),
                                        template="staff_overdue" if level == "overdue" else "staff_warning",
                                        params=params))
-    if events:
-        db.session.execute(CaseEvent.__table__.insert(), events)
+    case_events.add_many(watch_events)  # through the case events' one writer (hotline/cases/events.py)
     stats["notices"] += _insert_ignore(Notice, notices)
 
 

@@ -35,6 +35,9 @@ SAY = {
     "done": "感谢您参与节目，再见。",
     "end": "本期节目已经结束，感谢您的来电，再见。",
     "producer": "《工会之声》导播线路，正在为您接通来电听众。",
+    # A listener dials the call-in number: outside a live episode's hour, or joining its queue.
+    "closed": "您好，这里是《工会之声》热线。节目现在没有直播，请在直播时间再打进来，或拨打12351职工服务热线。谢谢！",
+    "welcome": "您好，欢迎参与《工会之声》直播节目，导播马上为您接听，请稍候。",
 }
 MAX_BACKOFF = timedelta(minutes=2)
 # The move on the console → what the caller's line must do.
@@ -62,7 +65,23 @@ def conference_name(callin: CallIn) -> str:
 
 
 def queue_name(callin: CallIn) -> str:
-    return f"radio-{callin.episode.programme.code}"
+    return programme_queue(callin.episode.programme.code)
+
+
+def programme_queue(programme_code: str) -> str:
+    return f"radio-{programme_code}"
+
+
+def arrival_twiml(programme_code: str | None) -> VoiceResponse:
+    """A listener's call: waits in the programme's queue, or (None: no live episode now) hears it is closed."""
+    response = VoiceResponse()
+    if programme_code is None:
+        response.say(SAY["closed"], language=LANGUAGE)
+        response.hangup()
+    else:
+        response.say(SAY["welcome"], language=LANGUAGE)
+        response.enqueue(programme_queue(programme_code))
+    return response
 
 
 def caller_twiml(callin: CallIn, action: str, studio: str | None) -> VoiceResponse:

@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -20,13 +20,17 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.auth.access import allow, current_actor
+from hotline.cases import intake, queries, service as cases
+from hotline.cases.access import mask_phone
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
-from hotline.radio import schedule, service
-from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
+from hotline.radio import line, schedule, service
+from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode, Programme
 from hotline.redact import person_label, redact
-# Twilio's signature check of the telephony door, reused as it is (public, CSRF-exempt, 403 unless signed).
-from hotline.telephony.views import webhook, webhook_params
+from hotline.telephony.models import ANONYMOUS
+from hotline.telephony.parsing import parse_caller
+# Twilio's signature check of every webhook (public, CSRF-exempt, 403 unless signed).
+from hotline.telephony.webhooks import webhook, webhook_params
 
 bp = Blueprint("radio", __name__)
 POLL_MS = 3000
@@ -178,8 +182,6 @@ def move_callin(callin_id: int, action: str):
 def _push_line() -> None:
     """After the move's commit: the callers' phone calls follow it (Twilio REST). What fails stays on the console
     with its error and is retried by the `channels` job."""
-    from hotline.radio import line
-
     db.session.commit()
     line.push()
 
@@ -188,8 +190,6 @@ def _push_line() -> None:
 @allow(*PRODUCERS)
 def retry_line(callin_id: int):
     """The console's "retry now" for a phone-line move Twilio did not take."""
-    from hotline.radio import line
-
     callin = service.get_callin(callin_id)
     line.push([callin.id])
     return redirect(url_for("radio.console", episode_id=callin.episode_id) + f"#c{callin.id}")
@@ -226,19 +226,13 @@ def episode_step(episode_id: int, step: str):
 
 # ---------------------------------------------------------------- the radio case
 
-def _case_reference() -> dict[str, Any]:
-    from hotline.cases.views import reference
-
-    return reference()
-
-
 @bp.route("/radio/callins/<int:callin_id>/case", methods=["GET", "POST"])
 @allow(*PRODUCERS)
 def make_case(callin_id: int):
     """One step: the call-in becomes a `radio` case with the answer given on air (or registered / dispatched)."""
     actor = current_actor()
     callin = service.get_callin(callin_id)
-    may_dispatch = actor.has_role("operator", "supervisor")
+    may_dispatch = cases.may_dispatch(actor)
     if callin.case_id:
         flash(_("This call-in is already case %(no)s.", no=callin.case.case_no), "warn")
         return redirect(url_for("cases.show", case_no=callin.case.case_no))
@@ -247,19 +241,7 @@ def make_case(callin_id: int):
         outcome = form.get("outcome") or "close"
         if outcome == "dispatch" and not may_dispatch:
             outcome = "register"  # dispatching is the operators' move; the case waits on their list
-        data: dict[str, Any] = {
-            "type": form.get("type") or None, "category": form.get("category") or None,
-            "caller": {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
-                       "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")},
-            "summary": form.get("summary", ""), "detail": form.get("detail", ""),
-            "urgent": "urgent" in form, "confidential": "confidential" in form,
-            "broadcast_ok": "broadcast_ok" in form, "resolved_on_call": outcome == "close",
-        }
-        if outcome == "close":
-            data["answer"] = form.get("answer", "")
-        if outcome == "dispatch" and may_dispatch:
-            data["department"] = (form.get("department") or "").strip() or None
-            data["handler"] = (form.get("handler") or "").strip() or None
+        data = intake.registration_from_form(form, outcome)  # the hotline case form's fields, read alike
         try:
             if outcome not in ("close", "register", "dispatch"):
                 raise InvalidInput(_("Choose what happens with the call."), {"outcome": _("Unknown choice.")})
@@ -276,11 +258,11 @@ def make_case(callin_id: int):
                      "caller.employer": "caller_employer", "caller": "phone"}
             errors = {names.get(k, k): v for k, v in err.fields.items()}
             return render_template("radio/case.html", callin=callin, values=form, errors=errors, message=err.message,
-                                   may_dispatch=may_dispatch, **_case_reference()), err.status
+                                   may_dispatch=may_dispatch, **queries.form_reference()), err.status
         flash(_("Radio case %(no)s saved from the call-in.", no=case.case_no), "ok")
         return redirect(url_for("radio.console", episode_id=callin.episode_id) + f"#c{callin.id}")
     return render_template("radio/case.html", callin=callin, values=service.case_defaults(callin), errors={},
-                           message=None, may_dispatch=may_dispatch, **_case_reference())
+                           message=None, may_dispatch=may_dispatch, **queries.form_reference())
 
 
 # ---------------------------------------------------------------- episode log
@@ -297,7 +279,6 @@ def episode_log(episode_id: int):
 @allow(*PRODUCERS, "supervisor")
 def episode_log_csv(episode_id: int):
     """The log for the station's files: numbers masked and topics redacted, like everything that leaves."""
-    from hotline.cases.access import mask_phone
     from hotline.reports.export import neutralise  # a name or topic typed as =… must not run as a formula
 
     episode = schedule.get_episode(episode_id)
@@ -342,8 +323,6 @@ def schedule_defaults():
 @bp.post("/radio/programmes/<int:programme_id>")
 @allow(*PRODUCERS, "admin")
 def save_programme(programme_id: int | None = None):
-    from hotline.radio.models import Programme
-
     programme = db.session.get(Programme, programme_id) if programme_id else None
     if programme_id and programme is None:
         return render_template("error.html", code=404, message=_("Page not found.")), 404
@@ -362,8 +341,6 @@ def save_programme(programme_id: int | None = None):
 @bp.post("/radio/episodes/plan")
 @allow(*PRODUCERS)
 def plan_episode():
-    from hotline.radio.models import Programme
-
     form = request.form
     raw_id = (form.get("programme_id") or "").strip()
     # ASCII digits of an id in range: str.isdigit() also takes "²", and a longer number fails the query.
@@ -395,11 +372,8 @@ def plan_episode():
 def twilio_voice():
     """A listener dials the station's call-in number: the call joins today's live episode as ringing, and
     the caller waits in the studio's queue. Outside a live episode's hour the caller hears it is closed."""
-    from twilio.twiml.voice_response import VoiceResponse
-
     form = webhook_params()  # the character rule of every other webhook (hotline/telephony/views.py)
     programme = schedule.programme_of_kind("live")
-    response = VoiceResponse()
     episode = None
     if programme is not None:
         day = clock.local_now().date()
@@ -409,21 +383,14 @@ def twilio_voice():
             if (start - _early()) <= now < end:
                 episode = schedule.episode_for(programme, day)
     if episode is None or episode.status == "ended":
-        response.say("您好，这里是《工会之声》热线。节目现在没有直播，请在直播时间再打进来，"
-                     "或拨打12351职工服务热线。谢谢！", language="zh-CN")
-        response.hangup()
-        return Response(str(response), mimetype="text/xml")
+        return Response(str(line.arrival_twiml(None)), mimetype="text/xml")
     sid = (form.get("CallSid") or "").strip()[:64] or None
     existing = db.session.scalar(select(CallIn).where(CallIn.call_sid == sid)) if sid else None
     if existing is None:
-        from hotline.telephony.service import ANONYMOUS, parse_caller
-
         caller = parse_caller(form.get("From"))
         service.add_callin(None, episode, {"phone": "" if caller == ANONYMOUS else caller,
                                            "area": (form.get("FromCity") or "")[:64]}, call_sid=sid)
-    response.say("您好，欢迎参与《工会之声》直播节目，导播马上为您接听，请稍候。", language="zh-CN")
-    response.enqueue(f"radio-{programme.code}")
-    return Response(str(response), mimetype="text/xml")
+    return Response(str(line.arrival_twiml(programme.code)), mimetype="text/xml")
 
 
 @bp.post("/radio/twilio/status")
@@ -438,6 +405,4 @@ def twilio_status():
 
 
 def _early():
-    from datetime import timedelta
-
     return timedelta(minutes=15)  # callers may queue a quarter of an hour before the show

@@ -21,11 +21,11 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.auth.models import User
-from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case, CaseCounter, CaseEvent
+from hotline.cases import service as cases
+from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case
 from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX, normalize_phone, reply_days_for
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
-from hotline.notify import service as watch
 from hotline.reference.models import CaseType, Category, Department
 from hotline.reports import vocab
 from hotline.text import has_unstorable
@@ -35,7 +35,6 @@ MAX_ROWS = 50_000
 MAX_BYTES = 20 * 1024 * 1024
 MAX_SHOWN_ERRORS = 1000
 CASE_NO_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,15}$")
-DAILY_NO_RE = re.compile(r"^(\d{8})-(\d{4,})$")
 DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                      r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?$")
 
@@ -525,74 +524,9 @@ def import_ledger(actor: User | None, filename: str, data: bytes, dry_run: bool)
     now = clock.now()
     for start in range(0, len(new), 500):
         for values in new[start:start + 500]:
-            _create(actor, values, filename, now)
+            cases.import_case(actor, values, filename, now)  # the case service writes the case and its events
         db.session.flush()
-    _bump_counters([v["case_no"] for v in new])
+    cases.reserve_numbers([v["case_no"] for v in new])
     db.session.flush()
     report.imported = True
     return report
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value else None
-
-
-def _create(actor: User | None, v: dict[str, Any], filename: str, now: datetime) -> Case:
-    department, handler = v["department"], v["handler"]
-    case = Case(
-        case_no=v["case_no"], channel=v["channel"], type_code=v["type"].code, category_id=v["category"].id,
-        caller_phone=v["caller_phone"], caller_name=v["caller_name"], summary=v["summary"], detail=v["detail"],
-        answer=v["answer"], reply_method="phone" if v["replied_at"] else None, urgent=v["urgent"],
-        confidential=False, broadcast_ok=False, resolved_on_call=v["resolved_on_call"], status=v["status"],
-        department_id=department.id if department else None, handler_id=handler.id if handler else None,
-        registered_by_id=None, accept_due_at=v["accept_due_at"], reply_due_at=v["reply_due_at"],
-        due_uncertain=v["due_uncertain"], survey_result=v["survey_result"], reopen_count=v["reopen_count"],
-        created_at=v["created_at"], assigned_at=v["created_at"] if department else None,
-        accepted_at=v["created_at"] if department and v["status"] != "assigned" else None,
-        replied_at=v["replied_at"], closed_at=v["closed_at"], surveyed_at=v["surveyed_at"], updated_at=now,
-        version=1,
-    )
-    watch.refresh_watch(case)
-    db.session.add(case)
-    actor_id = actor.id if actor else None
-
-    def event(kind: str, at: datetime, **data: Any) -> None:
-        db.session.add(CaseEvent(case=case, kind=kind, at=at, actor_id=actor_id, data=data))
-
-    first_status = "closed" if v["resolved_on_call"] else "registered"
-    event("register", v["created_at"], status=first_status, via="import", file=filename[:120],
-          imported_at=_iso(now), reply_due_at=_iso(v["reply_due_at"]), resolved_on_call=v["resolved_on_call"])
-    if department is not None:
-        event("assign", v["created_at"], before={"department": None, "handler": None, "status": "registered"},
-              after={"department": department.code, "handler": handler.username if handler else None,
-                     "status": "assigned"})
-    if v["replied_at"] and not v["resolved_on_call"]:
-        event("reply", v["replied_at"], content=v["answer"] or "", method="phone", before={"status": "accepted"},
-              after={"status": "replied"}, on_time=v["replied_at"] <= v["reply_due_at"])
-    if v["closed_at"] and not v["resolved_on_call"]:
-        event("close", v["closed_at"], before={"status": "replied" if v["replied_at"] else "accepted"},
-              after={"status": "closed"})
-    if v["survey_result"]:
-        event("survey", v["surveyed_at"], before={"survey_result": None}, after={"survey_result": v["survey_result"]},
-              channel="phone")
-    return case
-
-
-def _bump_counters(numbers: list[str]) -> None:
-    """Imported numbers of the form YYYYMMDD-NNNN move that day's counter past them (no clash later)."""
-    highest: dict[date, int] = {}
-    for number in numbers:
-        match = DAILY_NO_RE.match(number)
-        if not match:
-            continue
-        try:
-            day = datetime.strptime(match.group(1), "%Y%m%d").date()
-        except ValueError:
-            continue
-        highest[day] = max(highest.get(day, 0), int(match.group(2)))
-    for day, last in highest.items():
-        counter = db.session.get(CaseCounter, day)
-        if counter is None:
-            db.session.add(CaseCounter(day=day, last=last))
-        elif counter.last < last:
-            counter.last = last

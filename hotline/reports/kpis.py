@@ -317,7 +317,7 @@ def group_labels(by: str, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:
 def call_figures(period: Period) -> dict[str, int] | None:
     """Inbound call figures from telephony, when that module offers them; else None (接通率 null)."""
     try:
-        from hotline.telephony import service as telephony
+        from hotline.telephony import figures as telephony
     except ImportError:
         return None
     figures = getattr(telephony, "call_figures", None)

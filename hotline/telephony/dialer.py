@@ -19,7 +19,7 @@ from hotline import clock
 from hotline.auth.models import User
 from hotline.errors import IllegalMove, InvalidInput, NotFound, ServiceError
 from hotline.extensions import db
-from hotline.telephony import service
+from hotline.telephony import callbacks, parsing
 from hotline.telephony.models import ANONYMOUS, Callback
 
 DIAL_TIMEOUT = 30  # seconds each phone rings
@@ -106,7 +106,7 @@ def done(entry_id: Any, params: dict[str, str]) -> Callback | None:
     if entry is None or not sid or entry.dial_sid != sid:
         return None
     status = (params.get("DialCallStatus") or "").strip().lower()
-    seconds = service.seconds(params.get("DialCallDuration")) or 0
+    seconds = parsing.seconds(params.get("DialCallDuration")) or 0
     operator = db.session.get(User, entry.dial_operator_id) if entry.dial_operator_id else None
     entry.dial_sid = None
     if entry.status != "open" or operator is None:
@@ -116,7 +116,7 @@ def done(entry_id: Any, params: dict[str, str]) -> Callback | None:
             outcome, note = "reached", _("Called back through Twilio, talked %(n)d s.", n=seconds)
         else:
             outcome, note = "no_answer", _("Called back through Twilio: %(status)s.", status=status or "?")
-    return service.log_attempt(operator, entry.id, outcome, note)
+    return callbacks.log_attempt(operator, entry.id, outcome, note)
 
 
 def leg_ended(entry_id: Any, params: dict[str, str]) -> None:

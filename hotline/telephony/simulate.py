@@ -47,7 +47,7 @@ class Poster:
     """Signs and posts webhooks: in-process through the test client, or over HTTP to `base_url`."""
 
     def __init__(self, app, base_url: str | None = None):
-        from hotline.telephony.views import dev_signing_token
+        from hotline.telephony.webhooks import dev_signing_token
 
         self.app = app
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -259,8 +259,9 @@ def simulate_day(app, day: date, calls: int = 500, agents: int = 6, seed: int = 
     """
     from hotline.auth.models import User, UserRole
     from hotline.cases import service as cases
+    from hotline.cases.signals import Origin
     from hotline.notify.delivery import deliver_pending
-    from hotline.telephony import service as telephony, settings as line
+    from hotline.telephony import callbacks, settings as line
     from hotline.telephony.models import Call, Callback
     from hotline.workdays import service as workdays
 
@@ -379,13 +380,14 @@ def simulate_day(app, day: date, calls: int = 500, agents: int = 6, seed: int = 
                        "category": rng.choice(["wages", "contract", "insurance", "injury", "dispute", "union",
                                                "employment", "other"]),
                        "caller": {"phone": phone}, "summary": "模拟来电：咨询劳动权益问题",
-                       "call_sid": call.call_sid, "sms_receipt": call.from_phone != "anonymous" and rng.random() < 0.7}
+                       }
+            origin = Origin(call_sid=call.call_sid, sms_consent=call.from_phone != "anonymous" and rng.random() < 0.7)
             if on_call:
                 payload.update(resolved_on_call=True, answer="已在电话中解答。")
-            case = cases.register(operator, payload, via="web")
+            case = cases.register(operator, payload, via="web", origin=origin)
             db.session.commit()
             counts["cases_logged"] += 1
-            if on_call and payload["sms_receipt"] and rng.random() < 0.55:
+            if on_call and origin.sms_consent and rng.random() < 0.55:
                 reply_at = clock.now() + timedelta(minutes=rng.randint(3, 120))
                 body = rng.choices(["1", "2", "3", "满意", "谢谢你们", "👍", "１", "3 不满意，没解决" * 3],
                                    weights=[50, 18, 7, 5, 5, 3, 4, 3])[0]
@@ -403,14 +405,15 @@ def simulate_day(app, day: date, calls: int = 500, agents: int = 6, seed: int = 
                 r = rng.random()
                 if r < 0.15:
                     case = cases.register(operator, {"channel": "hotline", "type": "consult", "category": "other",
-                                                     "caller": {"phone": entry.phone}, "callback_id": entry.id,
-                                                     "summary": "回拨未接来电后登记"}, via="web")
+                                                     "caller": {"phone": entry.phone},
+                                                     "summary": "回拨未接来电后登记"}, via="web",
+                                          origin=Origin(callback_id=entry.id))
                     counts["callback_cases"] += 1
                     counts["callback_attempts"] += 1
                     assert case.case_no
                 else:
                     outcome = "reached" if r < 0.65 else ("no_answer" if r < 0.95 else "wrong_number")
-                    telephony.log_attempt(operator, entry.id, outcome, "")
+                    callbacks.log_attempt(operator, entry.id, outcome, "")
                     counts["callback_attempts"] += 1
                 db.session.commit()
 
@@ -463,12 +466,12 @@ def day_counts(day: date) -> dict[str, Any]:
     """What a simulated (or real) day looks like: calls, call-backs, cases, SMS and surveys."""
     from hotline.cases.models import Case
     from hotline.notify.models import Notice
-    from hotline.telephony import service as telephony
+    from hotline.telephony import figures as call_figures, parsing
     from hotline.telephony.models import Call, Callback, InboundSms, SurveyRequest
 
-    start, end = telephony.day_bounds(day)
-    figures = telephony.call_figures(start, end)
-    by_status = telephony.status_counts(day)
+    start, end = parsing.day_bounds(day)
+    figures = call_figures.call_figures(start, end)
+    by_status = call_figures.status_counts(day)
     entries = db.session.execute(select(Callback.status, Callback.outcome, func.count(), func.sum(Callback.calls))
                                  .where(Callback.day == day).group_by(Callback.status, Callback.outcome)).all()
     multi = db.session.scalar(select(func.count()).select_from(Callback).where(Callback.day == day,
@@ -510,22 +513,10 @@ def day_counts(day: date) -> dict[str, Any]:
 @click.option("--seed", type=int, default=12351, show_default=True)
 def day_cmd(day, calls, agents, seed):
     """Simulate a whole day of calls in-process (moves the clock of this process only) and print the counts."""
-    from hotline.telephony.service import parse_day
+    from hotline.telephony.parsing import parse_day
 
     app = current_app._get_current_object()
     if app.config.get("HOTLINE_ENV") == "production":
         raise click.ClickException("the day simulation writes hundreds of calls and cases: not in production")
     result = simulate_day(app, parse_day(day), calls, agents, seed, echo=click.echo)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-
-
-@click.command("reconcile-calls")
-def reconcile_calls_cmd():
-    """Ask Twilio how calls ended whose final status callback never arrived (the scheduler's `calls` job)."""
-    from hotline.jobs import run_job
-
-    result = run_job("calls")
-    if result is None:
-        click.echo("calls: skipped, another process is running it")
-    else:
-        click.echo("calls: " + ", ".join(f"{k} {v}" for k, v in result.items()))

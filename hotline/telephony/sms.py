@@ -161,7 +161,7 @@ def _latest_survey(phone: str) -> SurveyRequest | None:
 def receive(params: dict[str, str]) -> InboundSms:
     """An SMS to the hotline number (POST /twilio/sms). MessageSid unique: a retry changes nothing."""
     from hotline.cases import service as cases
-    from hotline.telephony.service import parse_caller
+    from hotline.telephony.parsing import parse_caller
 
     sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
     if not sid:

@@ -26,41 +26,29 @@ import hashlib
 import io
 import json
 import logging
-from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline import clock
-from hotline.auth.access import ANY_USER, allow, current_actor, public
+from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.cases import access
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
-from hotline.extensions import csrf, db
+from hotline.extensions import db
 from hotline.reference.models import CaseType, Category
-from hotline.text import xml_safe
-from hotline.telephony import service, settings as line, sms, twiml
+from hotline.telephony import callbacks as callback_list, calls as call_events, figures, numbers, parsing
+from hotline.telephony import settings as line, sms, twiml
 from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES
-
-try:  # twilio ≥ 9.10 names the algorithm of webhooks signed with a shared key
-    from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, get_signature_algorithm
-except ImportError:  # pragma: no cover
-    SIGNATURE_SETTINGS_HEADER, get_signature_algorithm = None, None
+from hotline.telephony.webhooks import public_url, webhook, webhook_params
 
 log = logging.getLogger("hotline.telephony")
 bp = Blueprint("telephony", __name__)
 
 
-def dev_signing_token() -> str:
-    """Development and test without a Twilio account: this installation's own random secret
-    (instance/twilio_signing_token), never a fixed one anybody could read in the source."""
-    from hotline.config import instance_secret
-
-    return instance_secret("twilio_signing_token")
 POLL_MS = 2000
 
 CALL_STATUS_LABELS = {
@@ -96,76 +84,7 @@ def case_recordings(case) -> list:
 @bp.context_processor
 def labels() -> dict[str, Any]:
     return {"CALL_STATUS_LABELS": CALL_STATUS_LABELS, "OUTCOME_LABELS": OUTCOME_LABELS,
-            "SMS_RESULT_LABELS": SMS_RESULT_LABELS, "duration": service.duration_text}
-
-
-# ---------------------------------------------------------------- signatures and URLs
-
-def signing_token() -> str | None:
-    cfg = current_app.config
-    if cfg.get("TWILIO_AUTH_TOKEN"):
-        return cfg["TWILIO_AUTH_TOKEN"]
-    if cfg.get("HOTLINE_ENV") in ("development", "test"):
-        return dev_signing_token()
-    return None
-
-
-def signed_url() -> str:
-    """The URL Twilio signed: the configured public base + path and query, else this request's URL."""
-    base = current_app.config.get("HOTLINE_PUBLIC_URL")
-    if not base:
-        return request.url
-    url = base.rstrip("/") + request.path
-    if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
-    return url
-
-
-def public_url(endpoint: str, **values: Any) -> str:
-    """Absolute URL of one of our endpoints, as Twilio should call it (and sign it)."""
-    base = current_app.config.get("HOTLINE_PUBLIC_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)[len(request.script_root):]
-    return url_for(endpoint, _external=True, **values)
-
-
-def signature_ok() -> bool:
-    token = signing_token()
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not token:
-        log.error("webhook %s refused: TWILIO_AUTH_TOKEN is not set", request.path)
-        return False
-    if not signature:
-        return False
-    algorithm = None
-    if get_signature_algorithm is not None:
-        algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    return RequestValidator(token).validate(signed_url(), request.form, signature, algorithm)
-
-
-def webhook(view):
-    """Public (Twilio is no user), CSRF-exempt, and refused with 403 unless Twilio signed it."""
-
-    @wraps(view)
-    def checked(*args, **kwargs):
-        if not signature_ok():
-            log.warning("webhook %s refused: bad or missing %s", request.path, SIGNATURE_HEADER)
-            return Response("Forbidden: the request is not signed by Twilio.\n", 403, mimetype="text/plain")
-        try:
-            return view(*args, **kwargs)
-        except InvalidInput as err:  # a required field is missing: say so (to Twilio's debugger), store nothing
-            db.session.rollback()
-            return Response("Bad request: missing " + ", ".join(err.fields) + "\n", 400, mimetype="text/plain")
-
-    csrf.exempt(checked)
-    checked.signed_webhook = True  # hotline/web.py: not refused for odd characters; webhook_params() drops them
-    return public(checked)
-
-
-def webhook_params() -> dict[str, str]:
-    """Twilio's fields without the characters no text field keeps. A caller's SMS is never refused for
-    them (Twilio would not resend it): they are dropped, after the signature was checked on the raw form."""
-    return {key: xml_safe(value) for key, value in request.form.to_dict(flat=True).items()}
+            "SMS_RESULT_LABELS": SMS_RESULT_LABELS, "duration": parsing.duration_text}
 
 
 def _xml(response) -> Response:
@@ -179,8 +98,8 @@ def _xml(response) -> Response:
 def voice():
     """An inbound call: greeting, then the queue (office hours) or a voicemail (after hours)."""
     cfg = line.get()
-    call, _created = service.ensure_call(webhook_params(), voice=True)
-    route = service.choose_route(call, line.is_open(settings=cfg), cfg.dial_to)
+    call, _created = call_events.ensure_call(webhook_params(), voice=True)
+    route = call_events.choose_route(call, line.is_open(settings=cfg), cfg.dial_to)
     if route == "queue":
         return _xml(twiml.queue(cfg, public_url))
     if route == "dial":
@@ -191,14 +110,14 @@ def voice():
 @bp.post("/twilio/voice/status")
 @webhook
 def call_status():
-    service.status_changed(webhook_params())
+    call_events.status_changed(webhook_params())
     return "", 204
 
 
 @bp.post("/twilio/voice/wait")
 @webhook
 def queue_wait():
-    return _xml(twiml.wait(line.get(), service.seconds(webhook_params().get("QueueTime")) or 0))
+    return _xml(twiml.wait(line.get(), parsing.seconds(webhook_params().get("QueueTime")) or 0))
 
 
 @bp.post("/twilio/voice/queue")
@@ -206,7 +125,7 @@ def queue_wait():
 def queue_left():
     """<Enqueue action>: the caller left the queue. Timed out or the queue failed: on to voicemail."""
     cfg = line.get()
-    if service.left_queue(webhook_params()) == "voicemail":
+    if call_events.left_queue(webhook_params()) == "voicemail":
         return _xml(twiml.voicemail(cfg, public_url, cfg.say_busy))
     return _xml(twiml.empty())
 
@@ -215,7 +134,7 @@ def queue_left():
 @webhook
 def dial_done():
     cfg = line.get()
-    if service.dial_finished(webhook_params()) == "voicemail":
+    if call_events.dial_finished(webhook_params()) == "voicemail":
         return _xml(twiml.voicemail(cfg, public_url, cfg.say_busy))
     return _xml(twiml.empty())
 
@@ -224,7 +143,7 @@ def dial_done():
 @webhook
 def bridged():
     """<Queue url>: an operator dequeued the caller. Played to the caller just before they are connected."""
-    service.answered(webhook_params(), request.args.get("operator"))
+    call_events.answered(webhook_params(), request.args.get("operator"))
     return _xml(twiml.empty())
 
 
@@ -233,10 +152,10 @@ def bridged():
 def agent():
     """An operator's phone (its own number) or softphone (client:<username>) calls in to take the next caller."""
     cfg = line.get()
-    operator = service.operator_for_agent(webhook_params().get("From"))
+    operator = call_events.operator_for_agent(webhook_params().get("From"))
     if operator is None:
         return _xml(twiml.refuse(cfg))
-    service.record_agent_leg(webhook_params())
+    call_events.record_agent_leg(webhook_params())
     return _xml(twiml.agent(cfg, public_url("telephony.bridged", operator=operator.id)))
 
 
@@ -250,7 +169,7 @@ def recorded():
 @bp.post("/twilio/recording")
 @webhook
 def recording():
-    service.recording_done(webhook_params())
+    call_events.recording_done(webhook_params())
     return "", 204
 
 
@@ -279,7 +198,7 @@ def sms_status():
 @allow("operator", "supervisor", "producer")
 def live():
     actor = current_actor()
-    calls = service.live_calls(actor)
+    calls = figures.live_calls(actor)
     for item in calls:
         item["status_label"] = str(CALL_STATUS_LABELS[item["status"]])
         if actor.has_role("operator") and (item["operator"] is None or item["mine"]):
@@ -301,7 +220,7 @@ def live():
 def take(sid: str):
     """Take a ringing call: the case form opens pre-filled and linked to the call."""
     try:
-        call = service.take(current_actor(), sid)
+        call = call_events.take(current_actor(), sid)
     except ServiceError as err:
         db.session.rollback()
         flash(err.message, "error")
@@ -320,17 +239,18 @@ def calls():
     message = None
     status = request.args.get("status") or None
     try:
-        day = service.parse_day(request.args.get("date"))
-        rows = service.calls_on(day, status)
+        day = parsing.parse_day(request.args.get("date"))
+        rows = figures.calls_on(day, status)
     except InvalidInput as err:
         day, rows, errors, message = clock.local_now().date(), [], err.fields, err.message
-    service.record_number_views(actor, [row.case for row in rows], "web")
-    start, end = service.day_bounds(day)
+    numbers.record_number_views(actor, [row.case for row in rows], "web")
+    start, end = parsing.day_bounds(day)
     return render_template(
         "telephony/calls.html", rows=rows, day=day, status=status, statuses=CALL_STATUSES, errors=errors,
-        message=message, counts=service.status_counts(day), figures=service.call_figures(start, end),
-        number=lambda phone, case=None: service.shown_number(actor, phone, case), cfg=line.get(), is_open=line.is_open(),
-        recording_link=service.recording_link,
+        message=message, counts=figures.status_counts(day), figures=figures.call_figures(start, end),
+        number=lambda phone, case=None: numbers.shown_number(actor, phone, case), cfg=line.get(),
+        is_open=line.is_open(),
+        recording_link=call_events.recording_link,
     ), 422 if errors else 200
 
 
@@ -345,16 +265,16 @@ def callbacks():
     message = None
     try:
         if request.args.get("date"):
-            day = service.parse_day(request.args.get("date"))
+            day = parsing.parse_day(request.args.get("date"))
     except InvalidInput as err:
         message = err.message
-    entries = service.callback_entries(show, day)
-    service.record_number_views(actor, [entry.case for entry in entries], "web")
+    entries = callback_list.callback_entries(show, day)
+    numbers.record_number_views(actor, [entry.case for entry in entries], "web")
     return render_template(
         "telephony/callbacks.html", entries=entries, show=show, day=day, message=message,
-        calls_of=service.calls_of, counts=service.callback_counts(), outcomes=ATTEMPT_OUTCOMES,
-        number=lambda phone, case=None: service.shown_number(actor, phone, case), anonymous=ANONYMOUS,
-        recording_link=service.recording_link, max_attempts=service.MAX_CALLBACK_ATTEMPTS,
+        calls_of=callback_list.calls_of, counts=figures.callback_counts(), outcomes=ATTEMPT_OUTCOMES,
+        number=lambda phone, case=None: numbers.shown_number(actor, phone, case), anonymous=ANONYMOUS,
+        recording_link=call_events.recording_link, max_attempts=callback_list.MAX_CALLBACK_ATTEMPTS,
         sms_waiting=sms.attention_count(), unreached=_unreached_surveys(actor),
     ), 422 if message else 200
 
@@ -364,7 +284,7 @@ def _unreached_surveys(actor):
     from hotline.telephony import voice_survey
 
     rows = voice_survey.worklist()
-    service.record_number_views(actor, [row.case for row in rows], "web")
+    numbers.record_number_views(actor, [row.case for row in rows], "web")
     return rows
 
 
@@ -372,7 +292,7 @@ def _unreached_surveys(actor):
 @allow("operator", "supervisor")
 def callback_attempt(entry_id: int):
     try:
-        entry = service.log_attempt(current_actor(), entry_id, request.form.get("outcome") or "",
+        entry = callback_list.log_attempt(current_actor(), entry_id, request.form.get("outcome") or "",
                                     request.form.get("note") or "")
     except ServiceError as err:
         db.session.rollback()
@@ -494,10 +414,10 @@ def sms_list():
     actor = current_actor()
     show_all = request.args.get("all") == "1"
     rows = sms.attention_list(include_handled=show_all)
-    service.record_number_views(actor, [row.case for row in rows], "web")
+    numbers.record_number_views(actor, [row.case for row in rows], "web")
     return render_template("telephony/sms.html", rows=rows,
                            show_all=show_all, results=SURVEY_RESULTS,
-                           number=lambda phone, case=None: service.shown_number(actor, phone, case))
+                           number=lambda phone, case=None: numbers.shown_number(actor, phone, case))
 
 
 @bp.post("/calls/sms/<int:sms_id>")

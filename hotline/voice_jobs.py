@@ -2,15 +2,16 @@
 
 Station-line moves Twilio did not take (hotline.radio.line), the automated 回访 calls that are due
 (hotline.telephony.voice_survey), recordings to download and those past their keeping period
-(hotline.telephony.recordings).
+(hotline.telephony.recordings). Outside both packages because it spans them: the radio line builds on
+telephony, and telephony knows nothing of the radio.
 """
 from __future__ import annotations
 
+from hotline.radio import line
+from hotline.telephony import recordings, voice_survey
+
 
 def run() -> dict[str, int]:
-    from hotline.radio import line
-    from hotline.telephony import recordings, voice_survey
-
     stats: dict[str, int] = {}
     for prefix, part in (("line", line.push), ("survey", voice_survey.place_due),
                          ("recording", recordings.fetch_due), ("recording", recordings.purge)):
