@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: dict | None = None) -> Flask:
+    # The features are imported in here, not at the top: importing `hotline` (its clock, config or models
+    # in a script, a migration or a test) must not pull in every blueprint and its dependencies.
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),

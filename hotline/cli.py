@@ -1,4 +1,7 @@
-"""The `flask --app wsgi hotline …` commands: doors over the same services."""
+"""The `flask --app wsgi hotline …` commands: doors over the same services.
+
+Each command imports its feature when it runs, not at the top: `flask --help` and every other command
+stay light (the classifier, the Excel writer and the SDKs load only for the command that needs them)."""
 from __future__ import annotations
 
 import sys

@@ -17,9 +17,18 @@ from hotline.api.checks import check_query, checked_body
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor, public
 from hotline.cases import access, present, queries, service, signals
+from hotline.digest import formats, service as digests
+from hotline.digest.responses import atom_response, docx_response, text_response
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
+from hotline.knowledge import service as kb
+from hotline.knowledge.suggest import suggest as make_suggestion
+from hotline.notify import service as notices
 from hotline.reference.models import CaseType, Category, Department
+from hotline.reports import kpis
+from hotline.reports.periods import parse_period
+from hotline.telephony import figures, numbers, parsing
+from hotline.templating import CHANNEL_LABELS
 from hotline.workdays import service as workdays
 
 bp = Blueprint("api", __name__)
@@ -39,7 +48,6 @@ def get_openapi():
 @allow(ANY_USER)
 def get_reference():
     check_query("get_reference")
-    from hotline.templating import CHANNEL_LABELS
 
     def rows(model, *where):
         stmt = select(model).where(*where).order_by(model.sort_order, model.code)
@@ -58,9 +66,6 @@ def get_reference():
 def report_kpis():
     """The figures of the reports page (hotline/reports/kpis.py) for a period, optionally per group."""
     check_query("report_kpis")
-    from hotline.reports import kpis
-    from hotline.reports.periods import parse_period
-
     by = (request.args.get("by") or "").strip() or None
     if by is not None and by not in kpis.GROUPINGS:
         raise InvalidInput(_("Unknown grouping: %(v)s", v=by[:20]), {"by": _("Unknown grouping.")})
@@ -129,8 +134,6 @@ def case_action(case_no: str, action: str):
 def list_notices():
     """The caller's own in-app notices, newest first: the same ones the 通知 page shows."""
     check_query("list_notices")
-    from hotline.notify import service as notices
-
     return jsonify(items=[{
         "kind": n.kind,
         "case_no": n.case.case_no if n.case else None,
@@ -171,8 +174,6 @@ def workday_due():
 def list_calls():
     """The calls of one local day (architecture §6), oldest first; numbers masked for roles that do not call back."""
     check_query("list_calls")
-    from hotline.telephony import figures, numbers, parsing
-
     actor = current_actor()
     day = parsing.parse_day(request.args.get("date"))
     calls = figures.calls_on(day, newest_first=False)
@@ -196,8 +197,6 @@ def list_calls():
 # ---------------------------------------------------------------- 《职工之声》 digests (the station's systems)
 
 def _digest_view(day: str):
-    from hotline.digest import service as digests
-
     # The station reads approved scripts only: a draft is 409 not_approved, whatever the token's role.
     return digests.approved_view(digests.require_digest(digests.parse_day(day, "date")))
 
@@ -207,8 +206,6 @@ def _digest_view(day: str):
 def get_digest(day: str):
     """The digest of one air date as JSON (architecture §6): items with characters and seconds, what was left out."""
     check_query("get_digest")
-    from hotline.digest import formats
-
     return jsonify(formats.to_dict(_digest_view(day)))
 
 
@@ -216,8 +213,6 @@ def get_digest(day: str):
 @allow("producer", "supervisor")
 def get_digest_text(day: str):
     check_query("get_digest_text")
-    from hotline.digest.responses import text_response
-
     return text_response(_digest_view(day))
 
 
@@ -225,8 +220,6 @@ def get_digest_text(day: str):
 @allow("producer", "supervisor")
 def get_digest_docx(day: str):
     check_query("get_digest_docx")
-    from hotline.digest.responses import docx_response
-
     return docx_response(_digest_view(day))
 
 
@@ -234,8 +227,6 @@ def get_digest_docx(day: str):
 @allow("producer", "supervisor")
 def get_digest_feed():
     check_query("get_digest_feed")
-    from hotline.digest.responses import atom_response
-
     return atom_response(url_for("api.get_digest_feed", _external=True),
                          lambda d: url_for("api.get_digest_text", day=d.isoformat(), _external=True))
 
@@ -243,8 +234,6 @@ def get_digest_feed():
 # ---------------------------------------------------------------- intake help: 知识库 and suggestions
 
 def _article_response(article, status: int = 200):
-    from hotline.knowledge import service as kb
-
     response = jsonify(kb.to_dict(article))
     response.status_code = status
     return response
@@ -255,8 +244,6 @@ def _article_response(article, status: int = 200):
 def list_knowledge():
     """Published, valid articles (writers: any status, or `expired`), best match first with q."""
     check_query("list_knowledge")
-    from hotline.knowledge import service as kb
-
     q = kb.parse_query(request.args.get("q"))
     limit = queries.parse_limit(request.args.get("limit"))
     rows = kb.listing(current_actor(), q, (request.args.get("status") or "").strip() or None,
@@ -269,8 +256,6 @@ def list_knowledge():
 def create_knowledge():
     check_query("create_knowledge")
     body = checked_body("create_knowledge")
-    from hotline.knowledge import service as kb
-
     article = kb.create(current_actor(), body)
     response = _article_response(article, 201)
     response.headers["Location"] = url_for("api.get_knowledge", article_id=article.id)
@@ -281,8 +266,6 @@ def create_knowledge():
 @allow("operator", "handler", "producer", "supervisor", "editor")
 def get_knowledge(article_id: int):
     check_query("get_knowledge")
-    from hotline.knowledge import service as kb
-
     return _article_response(kb.get(current_actor(), article_id))
 
 
@@ -291,8 +274,6 @@ def get_knowledge(article_id: int):
 def publish_knowledge(article_id: int):
     check_query("publish_knowledge")
     body = checked_body("publish_knowledge")
-    from hotline.knowledge import service as kb
-
     actor = current_actor()
     return _article_response(kb.publish(actor, kb.get(actor, article_id), body.get("version")))
 
@@ -303,6 +284,4 @@ def suggest():
     """Suggestions while the summary is typed; nothing is saved."""
     check_query("suggest")
     body = checked_body("suggest")
-    from hotline.knowledge.suggest import suggest as make_suggestion
-
     return jsonify(make_suggestion(current_actor(), body))

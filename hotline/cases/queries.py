@@ -11,16 +11,17 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select, text, true
 from sqlalchemy.orm import defaultload
 
-from hotline import clock
+from hotline import clock, search
 from hotline.auth.models import User, UserRole
 from hotline.cases import access
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
 from hotline.cases.service import normalize_phone
-from hotline.errors import InvalidInput
-from hotline import search
 from hotline.db_types import MAX_ID
+from hotline.errors import InvalidInput
 from hotline.extensions import db
+from hotline.notify.service import overdue_condition as watch_overdue
 from hotline.reference.models import CaseType, Category, Department
+from hotline.workdays.service import calendar_for
 
 MAX_LIMIT = 100
 # department=- / handler=-: cases without one (the reports' "not dispatched" groups).
@@ -143,8 +144,6 @@ def parse_filter(args) -> CaseFilter:
 def overdue_condition(now: datetime):
     """超期: open (registered, dispatched, accepted) and past the reply deadline, or dispatched and past
     the acceptance deadline."""
-    from hotline.notify.service import overdue_condition as watch_overdue
-
     return watch_overdue(now)
 
 
@@ -458,8 +457,6 @@ FOLLOWUP_LIMIT = 200
 
 def followup_since(now: datetime, days: int) -> datetime:
     """Local midnight of the day `days` working days before today: the start of the 回访 window."""
-    from hotline.workdays.service import calendar_for
-
     today = clock.to_local(now).date()
     calendar = calendar_for(today - timedelta(days=3 * days + 20), span_days=3 * days + 21)
     day, counted = today, 0

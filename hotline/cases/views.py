@@ -21,13 +21,9 @@ from hotline.cases import access, actions, events, intake, present, queries, ser
 from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
+from hotline.notify.service import mark_case_read
 from hotline.reference.models import CaseType, Category, Department
-from hotline.templating import (
-    REPLY_METHOD_LABELS,
-    STATUS_LABELS,
-    SURVEY_LABELS,
-    local_dt,
-)
+from hotline.templating import REPLY_METHOD_LABELS, STATUS_LABELS, SURVEY_LABELS, local_dt
 
 bp = Blueprint("cases", __name__)
 
@@ -313,8 +309,6 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
 @bp.route("/cases/<case_no>")
 @allow(ANY_USER)
 def show(case_no: str):
-    from hotline.notify.service import mark_case_read
-
     case = service.get_case(current_actor(), case_no)
     mark_case_read(current_actor(), case.id)  # the bell's count drops when the case it points to is read
     return _render_case(case)

@@ -14,10 +14,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select, text
 
 from hotline import clock
+from hotline.cases import access
 from hotline.cases.models import Case
 from hotline.extensions import db
 from hotline.knowledge.employer import normalise
 from hotline.knowledge.models import CaseEmployer, GroupAlert, GroupAlertCase
+from hotline.notify import service as notify
 
 
 def settings() -> tuple[int, timedelta]:
@@ -86,8 +88,6 @@ def after_register(case: Case) -> GroupAlert | None:
 
 
 def _notify(alert: GroupAlert, case: Case) -> None:
-    from hotline.notify import service as notify
-
     threshold, window = settings()
     body = _("Possible group dispute: %(n)d callers named %(employer)s within %(days)d days (latest case %(no)s).",
              n=alert.callers, employer=alert.employer_name, days=window.days, no=case.case_no)
@@ -133,8 +133,6 @@ def prospective(actor, employer: str | None, phone: str | None) -> dict | None:
     case_ids = [r.case_id for r in rows]
     numbers = []
     if case_ids:  # the numbers of the cases the actor may open (the count covers them all)
-        from hotline.cases import access
-
         stmt = access.scope(actor, select(Case.case_no)).where(Case.id.in_(case_ids))
         private_ok = access.private_filter_allowed(actor)
         if private_ok is not None:

@@ -19,10 +19,12 @@ from sqlalchemy import func, select
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases.models import Case
-from hotline.errors import Forbidden, InvalidInput, NotFound
+from hotline.cases.present import iso
+from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
 from hotline.knowledge import text as kt
 from hotline.knowledge.models import ARTICLE_STATUSES, Article, ArticleUse, ArticleVersion
+from hotline.knowledge.seed_data import ARTICLES
 from hotline.reference.models import Category
 from hotline.text import has_unstorable
 
@@ -178,8 +180,6 @@ def update(actor: User, article: Article, data: dict, version: Any) -> Article:
 
 
 def _check_version(article: Article, version: Any) -> None:
-    from hotline.errors import StaleVersion
-
     if version is None:
         return
     if not isinstance(version, int) or isinstance(version, bool) or version != article.version:
@@ -190,8 +190,6 @@ def review(actor: User, article: Article, version: Any = None) -> Article:
     _require_writer(actor)
     _check_version(article, version)
     if article.status != "draft":
-        from hotline.errors import IllegalMove
-
         raise IllegalMove(_("Only a draft can be marked as reviewed."))
     article.status = "reviewed"
     article.version += 1
@@ -208,8 +206,6 @@ def publish(actor: User | None, article: Article, version: Any = None, *, check_
         _require_writer(actor)
     _check_version(article, version)
     if article.status == "published":
-        from hotline.errors import IllegalMove
-
         raise IllegalMove(_("This article is already published."))
     if not (article.legal_basis or "").strip():
         raise InvalidInput(_("An article without a legal basis cannot be published; name the law and article."),
@@ -230,8 +226,6 @@ def propose_from_case(actor: User, case: Case) -> Article:
     """A good answer on a closed case, proposed as a new article in one step (a draft to be reviewed)."""
     _require_writer(actor)
     if case.status != "closed" or not (case.answer or "").strip():
-        from hotline.errors import IllegalMove
-
         raise IllegalMove(_("Only a closed case with an answer can be proposed as an article."))
     data = {"title": case.summary[:TITLE_MAX], "question": case.summary, "answer": case.answer[:ANSWER_MAX],
             "category": case.category.code if case.category else None, "legal_basis": ""}
@@ -382,8 +376,6 @@ def uses_of_case(case: Case) -> list[ArticleUse]:
 
 
 def to_dict(article: Article, *, full: bool = True) -> dict[str, Any]:
-    from hotline.cases.present import iso
-
     out = {
         "id": article.id, "title": article.title, "question": article.question, "answer": article.answer,
         "category": article.category.code if article.category else None, "legal_basis": article.legal_basis,
@@ -400,8 +392,6 @@ def to_dict(article: Article, *, full: bool = True) -> dict[str, Any]:
 
 def seed_articles() -> int:
     """The first articles (hotline/knowledge/seed_data.py), published; idempotent on their key."""
-    from hotline.knowledge.seed_data import ARTICLES
-
     known = set(db.session.scalars(select(Article.seed_key).where(Article.seed_key.is_not(None))))
     added = 0
     for key, category, title, question, answer, basis in ARTICLES:

@@ -16,7 +16,7 @@ from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import Case
-from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX
+from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX, normalize_phone
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.knowledge import classify, group, service as kb, text as kt
@@ -61,8 +61,6 @@ def _choices(ranked: list[tuple[str, float]], model) -> dict[str, Any] | None:
 def _phone(raw: str) -> str | None:
     if not raw:
         return None
-    from hotline.cases.service import normalize_phone
-
     try:
         return normalize_phone(raw, "phone")
     except InvalidInput:

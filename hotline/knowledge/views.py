@@ -5,15 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from hotline import search
 from hotline.api.checks import json_object
 from hotline.auth.access import allow, current_actor
-from hotline.cases import service as cases
+from hotline.cases import access, service as cases
+from hotline.cases.queries import search_fields
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.knowledge import classify, group, service as kb
 from hotline.knowledge.models import ARTICLE_STATUSES
 from hotline.knowledge.service import READERS, WRITERS
+from hotline.knowledge.suggest import suggest as make_suggestion
 from hotline.reference.models import Category
+from hotline.reports.hot import tokenizer
 
 bp = Blueprint("knowledge", __name__)
 FORM_FIELDS = ("title", "question", "answer", "category", "legal_basis", "valid_from", "valid_to")
@@ -135,8 +139,6 @@ def propose(case_no: str):
 @allow("operator", "producer", "supervisor")
 def suggest():
     """The registration form's suggestion panel (hotline/static/suggest.js): same service as POST /api/v1/suggest."""
-    from hotline.knowledge.suggest import suggest as make_suggestion
-
     try:
         body = json_object()
         return jsonify(make_suggestion(current_actor(), {k: body.get(k) for k in
@@ -157,17 +159,12 @@ def classifier():
 
 
 def _visible_ids(actor, rows) -> set[int]:
-    from hotline.cases import access
-
     return {c.id for c in rows if access.can_view(actor, c)}
 
 
 def search_snippet(actor, case, q: str | None, private: bool):
     """Where a searched case matched outside its summary: the field and the words, highlighted."""
     from markupsafe import Markup
-
-    from hotline import search
-    from hotline.cases.queries import search_fields
 
     if not q:
         return ""
@@ -188,8 +185,6 @@ def install(app) -> None:
     if app.config.get("HOTLINE_ENV") != "test":
         import threading
 
-        from hotline.reports.hot import tokenizer
-
         threading.Thread(target=tokenizer, name="jieba-warm-up", daemon=True).start()
 
     from flask_babel import lazy_gettext as _l
@@ -198,8 +193,6 @@ def install(app) -> None:
 
     @app.context_processor
     def intake_helpers():
-        from hotline import search
-
         return {"ARTICLE_STATUS_LABELS": labels, "highlight": search.highlight, "search_snippet": search_snippet,
                 "SEARCH_CANDIDATES": search.CANDIDATES,
                 "visible_case_ids": _visible_ids,

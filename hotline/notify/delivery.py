@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from hotline import clock
+from hotline.errors import IllegalMove, NotFound
 from hotline.extensions import db
 from hotline.notify import templates
 from hotline.notify.models import Notice, SmsOptOut
@@ -116,8 +117,6 @@ def _outgoing(notice: Notice, catalogue: templates.Catalogue) -> Outgoing:
 def retry(notice_id: int) -> Notice:
     """An admin sends a failed or unknown notice again."""
     from flask_babel import gettext as _
-
-    from hotline.errors import IllegalMove, NotFound
 
     notice = db.session.get(Notice, notice_id)
     if notice is None or notice.channel != "sms":

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.extensions import db
 from hotline.notify.models import Notice
+from hotline.telephony import sms
 
 log = logging.getLogger("hotline.sms")
 
@@ -73,8 +74,6 @@ def _local_stamp(raw: Any) -> str:
 def replies(provider: str, items: list[dict[str, Any]]) -> int:
     """Callers' SMS to the signature's number (上行): handled like a Twilio inbound SMS (TD opts out, 1/2/3
     answers the survey). Each gets a stable id from the push so a repeated push is a no-op."""
-    from hotline.telephony import sms
-
     handled = 0
     for item in items:
         if provider == "aliyun":

@@ -12,6 +12,7 @@ from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import csrf, db
 from hotline.notify import delivery, receipts, service, templates
 from hotline.notify.models import NOTICE_STATUSES, Notice
+from hotline.notify.sms import backend_name
 
 bp = Blueprint("notify", __name__)
 
@@ -90,8 +91,6 @@ def sms_templates():
             samples[row["code"]] = templates.render(row["code"], SAMPLE_PARAMS)
         except templates.TemplateProblem as problem:
             samples[row["code"]] = str(problem)
-    from hotline.notify.sms import backend_name
-
     return render_template("notify/sms_templates.html", rows=rows, errors=errors, message=message, values=values,
                            samples=samples, signature=templates.signature(), backend=backend_name()), status
 

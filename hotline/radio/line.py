@@ -23,7 +23,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from hotline import clock
 from hotline.auth.models import User
 from hotline.extensions import db
+from hotline.notify.sms import twilio_client
 from hotline.radio.models import CallIn
+from hotline.telephony import settings as line
 
 log = logging.getLogger("hotline.radio")
 LANGUAGE = "zh-CN"
@@ -117,8 +119,6 @@ class LineProblem(Exception):
 
 def _apply(client, callin: CallIn, action: str) -> str | None:
     """One push; returns the producer leg's CallSid when one was placed."""
-    from hotline.telephony import settings as line
-
     cfg = current_app.config
     studio = line.get().studio_line
     if action == "on_air" and not studio:
@@ -146,8 +146,6 @@ def _apply(client, callin: CallIn, action: str) -> str | None:
 def push(callin_ids: list[int] | None = None, now=None) -> dict[str, int]:
     """Push pending line actions (these call-ins, or every one that is due). Commits per call-in."""
     from twilio.base.exceptions import TwilioException, TwilioRestException
-
-    from hotline.notify.sms import twilio_client
 
     cfg = current_app.config
     stats = {"pushed": 0, "failed": 0}

@@ -17,12 +17,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
-from hotline.cases import service as cases
+from hotline.cases import access, service as cases
 from hotline.cases.models import OPEN_STATUSES, Case
 from hotline.errors import IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
 from hotline.radio import line
 from hotline.radio.models import CALLIN_STATUSES, WAITING_STATUSES, CallIn, Episode
+from hotline.templating import local_day_time
 
 # action → (statuses it may start from, status it leads to)
 MOVES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -227,8 +228,6 @@ def start_episode(actor: User, episode: Episode, outside_ok: bool = False) -> Ep
     if episode.status != "planned":
         raise IllegalMove(_("This episode has already started."))
     if not outside_ok and not in_slot(episode):
-        from hotline.templating import local_day_time
-
         raise IllegalMove(_("This episode is scheduled for %(when)s, not now. Start it anyway only if it is "
                             "really on air now.", when=local_day_time(episode.starts_at)),
                           {"outside_ok": _("Confirm to start outside the slot.")}, code="outside_slot")
@@ -289,8 +288,6 @@ def alerts_for(callins: list[CallIn], actor: User | None = None) -> dict[int, Al
     case_stmt = select(Case.caller_phone, Case.status, Case.type_code, func.count()).where(
         Case.caller_phone.in_(phones))
     if actor is not None:
-        from hotline.cases import access
-
         case_stmt = access.scope(actor, case_stmt)
         allowed = access.private_filter_allowed(actor)
         if allowed is not None:

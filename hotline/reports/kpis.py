@@ -39,15 +39,16 @@ from hotline.auth.models import User
 from hotline.cases.models import CHANNELS, Case
 from hotline.cases.queries import (
     NONE_VALUE,
-    running_due,
     on_time_condition,
     overdue_condition,
     reopened_condition,
+    running_due,
     survey_condition,
 )
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
 from hotline.reports.periods import Period
+from hotline.templating import CHANNEL_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -285,8 +286,6 @@ def _aggregate(period: Period, now: datetime, by: str | None,
 
 def group_labels(by: str, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:
     """{raw key: (public key, label)} for one grouping; None is the group without a value."""
-    from hotline.templating import CHANNEL_LABELS
-
     out: dict[Any, tuple[str | None, str]] = {}
     ids = [k for k in keys if k is not None]
     if by == "category":

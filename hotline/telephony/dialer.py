@@ -19,6 +19,7 @@ from hotline import clock
 from hotline.auth.models import User
 from hotline.errors import IllegalMove, InvalidInput, NotFound, ServiceError
 from hotline.extensions import db
+from hotline.notify.sms import twilio_client
 from hotline.telephony import callbacks, parsing
 from hotline.telephony.models import ANONYMOUS, Callback
 
@@ -45,8 +46,6 @@ def _entry(entry_id: Any) -> Callback | None:
 def start(actor: User, entry_id: int, url) -> Callback:
     """Place the call: the operator's phone first. `url(endpoint, **values)` gives Twilio's absolute URLs."""
     from twilio.base.exceptions import TwilioException, TwilioRestException
-
-    from hotline.notify.sms import twilio_client
 
     cfg = current_app.config
     entry = _entry(entry_id)

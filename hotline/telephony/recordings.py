@@ -25,6 +25,7 @@ from hotline.auth.models import User
 from hotline.cases import access
 from hotline.extensions import db
 from hotline.notify.service import _insert_ignore
+from hotline.telephony import settings as line
 from hotline.telephony.models import Call, Recording
 
 log = logging.getLogger("hotline.telephony")
@@ -202,8 +203,6 @@ def fetch_due(now=None, limit: int = 10) -> dict[str, int]:
 
 def purge(now=None) -> dict[str, int]:
     """Delete the copies older than the keeping period (telephony settings), each deletion logged."""
-    from hotline.telephony import settings as line
-
     now = now or clock.now()
     cutoff = now - timedelta(days=line.get().recording_keep_days)
     stats = {"deleted": 0}

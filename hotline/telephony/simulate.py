@@ -10,6 +10,8 @@
 Requests go through the app's test client (same database, no server needed), or with --url to a
 running server (whose auth token must be the same: TWILIO_AUTH_TOKEN, or the instance's development token).
 They are signed with twilio's RequestValidator for the exact URL and parameters, as Twilio would.
+A tool, not part of the running line: it imports what it drives inside its commands, so loading the CLI
+does not load the whole telephony and case stack.
 """
 from __future__ import annotations
 

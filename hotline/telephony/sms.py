@@ -18,12 +18,16 @@ from sqlalchemy.orm import lazyload
 
 from hotline import clock
 from hotline.auth.models import User
+from hotline.cases import service as cases
 from hotline.cases.models import Case
 from hotline.errors import IllegalMove, InvalidInput, NotFound, ServiceError
 from hotline.extensions import db
+from hotline.notify.models import Notice, SmsOptOut
 from hotline.notify.service import _insert_ignore, enqueue_phone_sms
+from hotline.notify.templates import quiet_until
 from hotline.telephony import settings as line
 from hotline.telephony.models import ANONYMOUS, InboundSms, SmsConsent, SurveyRequest
+from hotline.telephony.parsing import parse_caller
 
 BODY_MAX = 4000  # Twilio joins long messages up to 1,600 characters; keep more, show less
 OPT_OUT_WORDS = {"TD", "T", "N", "退订", "TD退订", "退订TD", "取消", "STOP", "UNSUBSCRIBE"}
@@ -65,8 +69,6 @@ def parse_reply(body: str | None) -> str | None:
 
 def _daytime(now: datetime) -> datetime | None:
     """None outside the quiet hours (setting, default 21:00–08:00); else when they end."""
-    from hotline.notify.templates import quiet_until
-
     return quiet_until(now)
 
 
@@ -78,8 +80,6 @@ def is_opt_out(body: str | None) -> bool:
 
 def opt_out(phone: str, via: str) -> bool:
     """No SMS to this number any more: recorded once, and what still waits in the outbox is not sent."""
-    from hotline.notify.models import Notice, SmsOptOut
-
     if not phone or phone == ANONYMOUS:
         return False
     new = _insert_ignore(SmsOptOut, [dict(phone=phone, at=clock.now(), via=via[:64])])
@@ -90,8 +90,6 @@ def opt_out(phone: str, via: str) -> bool:
 
 
 def opted_out(phone: str | None) -> bool:
-    from hotline.notify.models import SmsOptOut
-
     return bool(phone) and db.session.get(SmsOptOut, phone) is not None
 
 
@@ -160,9 +158,6 @@ def _latest_survey(phone: str) -> SurveyRequest | None:
 
 def receive(params: dict[str, str]) -> InboundSms:
     """An SMS to the hotline number (POST /twilio/sms). MessageSid unique: a retry changes nothing."""
-    from hotline.cases import service as cases
-    from hotline.telephony.parsing import parse_caller
-
     sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
     if not sid:
         raise InvalidInput(_("MessageSid is missing."), {"MessageSid": _("Required.")})
@@ -231,8 +226,6 @@ def attention_count() -> int:
 
 def handle(actor: User, sms_id: Any, result: str | None = None) -> InboundSms:
     """An operator deals with a reply from the list: records it as a survey result, or just marks it done."""
-    from hotline.cases import service as cases
-
     try:
         sms = db.session.get(InboundSms, int(sms_id))
     except (TypeError, ValueError):

@@ -39,10 +39,22 @@ from hotline.cases import access
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
+from hotline.notify import receipts
 from hotline.reference.models import CaseType, Category
-from hotline.telephony import callbacks as callback_list, calls as call_events, figures, numbers, parsing
-from hotline.telephony import settings as line, sms, twiml
-from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES
+from hotline.telephony import (
+    callbacks as callback_list,
+    calls as call_events,
+    dialer,
+    figures,
+    numbers,
+    parsing,
+    recordings,
+    settings as line,
+    sms,
+    twiml,
+    voice_survey,
+)
+from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES, Recording
 from hotline.telephony.webhooks import public_url, webhook, webhook_params
 
 log = logging.getLogger("hotline.telephony")
@@ -76,8 +88,6 @@ def _behind_proxy(state) -> None:
 @bp.app_template_global()
 def case_recordings(case) -> list:
     """The recordings of a case's calls this person may hear (the case page's player)."""
-    from hotline.telephony import recordings
-
     return recordings.of_case(current_actor(), case)
 
 
@@ -186,8 +196,6 @@ def inbound_sms():
 @webhook
 def sms_status():
     """Twilio's status callback of an SMS we sent: the delivery receipt goes on the outbox row."""
-    from hotline.notify import receipts
-
     receipts.twilio_status(webhook_params())
     return "", 204
 
@@ -281,8 +289,6 @@ def callbacks():
 
 def _unreached_surveys(actor):
     """The voice 回访 nobody answered: the operators' 回访 worklist (they call and record it on the case)."""
-    from hotline.telephony import voice_survey
-
     rows = voice_survey.worklist()
     numbers.record_number_views(actor, [row.case for row in rows], "web")
     return rows
@@ -309,8 +315,6 @@ def callback_attempt(entry_id: int):
 @allow("operator")
 def callback_dial(entry_id: int):
     """回拨: Twilio rings the operator's phone, then the caller; the outcome is logged from Twilio's answer."""
-    from hotline.telephony import dialer
-
     try:
         entry = dialer.start(current_actor(), entry_id, public_url)
     except dialer.DialFailed as err:
@@ -329,16 +333,12 @@ def callback_dial(entry_id: int):
 @bp.post("/twilio/callback/bridge")
 @webhook
 def callback_bridge():
-    from hotline.telephony import dialer
-
     return _xml(dialer.bridge(request.args.get("entry"), webhook_params(), public_url))
 
 
 @bp.post("/twilio/callback/done")
 @webhook
 def callback_done():
-    from hotline.telephony import dialer
-
     dialer.done(request.args.get("entry"), webhook_params())
     return _xml(twiml.empty())
 
@@ -346,8 +346,6 @@ def callback_done():
 @bp.post("/twilio/callback/status")
 @webhook
 def callback_leg():
-    from hotline.telephony import dialer
-
     dialer.leg_ended(request.args.get("entry"), webhook_params())
     return "", 204
 
@@ -356,16 +354,12 @@ def callback_leg():
 @webhook
 def survey_voice():
     """The automated 回访 call was answered: the first question (<Gather input="dtmf">)."""
-    from hotline.telephony import voice_survey
-
     return _xml(voice_survey.greet(request.args.get("survey"), webhook_params()))
 
 
 @bp.post("/twilio/survey/answer")
 @webhook
 def survey_answer():
-    from hotline.telephony import voice_survey
-
     return _xml(voice_survey.answer(request.args.get("survey"), request.args.get("step"), webhook_params(),
                                     again=request.args.get("again") == "1"))
 
@@ -373,8 +367,6 @@ def survey_answer():
 @bp.post("/twilio/survey/status")
 @webhook
 def survey_status():
-    from hotline.telephony import voice_survey
-
     voice_survey.call_ended(request.args.get("survey"), webhook_params())
     return "", 204
 
@@ -384,9 +376,6 @@ def survey_status():
 def recording_audio(rec_id: int):
     """A kept recording, for those who may see its case (HTML5 <audio>; range requests for seeking)."""
     from flask import abort, send_file
-
-    from hotline.telephony import recordings
-    from hotline.telephony.models import Recording
 
     rec = db.session.get(Recording, rec_id)
     if rec is None or not recordings.may_hear(current_actor(), rec):

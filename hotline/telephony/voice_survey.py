@@ -19,10 +19,13 @@ from sqlalchemy.orm import lazyload
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import clock
+from hotline.cases import service as cases
 from hotline.cases.models import Case
 from hotline.errors import ServiceError
 from hotline.extensions import db
 from hotline.notify.service import _insert_ignore
+from hotline.notify.sms import twilio_client
+from hotline.notify.templates import quiet_until
 from hotline.telephony import settings as line
 from hotline.telephony.models import ANONYMOUS, SurveyRequest
 
@@ -50,8 +53,6 @@ def schedule(case: Case) -> bool:
     """The voice 回访 of a closed case: one per closure round (replaces the SMS survey of that round)."""
     if not case.caller_phone or case.caller_phone == ANONYMOUS:
         return False
-    from hotline.notify.templates import quiet_until
-
     now = clock.now()
     start = quiet_until(now) or now
     return bool(_insert_ignore(SurveyRequest, [dict(
@@ -68,9 +69,6 @@ def _url(path: str, **query: Any) -> str:
 def place_due(now: datetime | None = None, limit: int = 20) -> dict[str, int]:
     """The job: call those whose survey call is due (daytime only). Commits per call."""
     from twilio.base.exceptions import TwilioException, TwilioRestException
-
-    from hotline.notify.sms import twilio_client
-    from hotline.notify.templates import quiet_until
 
     cfg = current_app.config
     stats = {"placed": 0, "failed": 0}
@@ -155,8 +153,6 @@ def greet(survey_id: Any, params: dict[str, str]) -> VoiceResponse:
 
 def answer(survey_id: Any, step: Any, params: dict[str, str], again: bool = False) -> VoiceResponse:
     """A key press (or none). Step 1: satisfaction; step 2: resolved; then recorded on the case."""
-    from hotline.cases import service as cases
-
     response = VoiceResponse()
     survey = _live(survey_id, params)
     if survey is None or survey.status != "pending":
@@ -200,8 +196,6 @@ def answer(survey_id: Any, step: Any, params: dict[str, str], again: bool = Fals
 def call_ended(survey_id: Any, params: dict[str, str]) -> None:
     """Twilio's status callback: not answered (or hung up before answering): try again later, or after the
     last try put it on the operators' 回访 worklist."""
-    from hotline.notify.templates import quiet_until
-
     survey = _live(survey_id, params)
     if survey is None:
         return
