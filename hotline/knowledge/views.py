@@ -6,12 +6,12 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from hotline import search
-from hotline.api.checks import json_object
 from hotline.auth.access import allow, current_actor
 from hotline.cases import access, service as cases
 from hotline.cases.queries import search_fields
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
+from hotline.json_body import json_object
 from hotline.knowledge import classify, group, service as kb
 from hotline.knowledge.models import ARTICLE_STATUSES
 from hotline.knowledge.service import READERS, WRITERS
