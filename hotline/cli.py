@@ -235,14 +235,14 @@ def import_cmd(file, dry_run, username):
 @hotline_cli.command("scheduler")
 def scheduler_cmd():
     """Run the scheduler in the foreground (production: its own process)."""
-    from flask import current_app
-
     import logging
+
+    from flask import current_app
 
     from hotline.jobs import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     cfg = app.config
     click.echo(f"scheduler running: overdue every {cfg['HOTLINE_SCAN_SECONDS']} s, notify every "
                f"{cfg['HOTLINE_NOTIFY_SECONDS']} s, reminders every {cfg['HOTLINE_REMINDER_SECONDS']} s")
@@ -259,7 +259,7 @@ def serve_cmd(host, port):
 
     from hotline.jobs import build_scheduler
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     if app.config["HOTLINE_SCHEDULER"]:
         build_scheduler(app).start()
         click.echo("scheduler started inside the web process")

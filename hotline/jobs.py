@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, text, update
 
 from hotline import clock
 from hotline.config import PROCESS_NAME
+from hotline.db_helpers import changed_rows, insert_ignore
 from hotline.extensions import db
 
 log = logging.getLogger("hotline.jobs")
@@ -33,13 +35,11 @@ LEASE["classifier"] = timedelta(minutes=30)  # intake help: learn suggestions fr
 def run_lock(name: str):
     """Yields True when this process holds the lease for `name`, False when another does."""
     from hotline.notify.models import JobLease
-    from hotline.notify.service import _insert_ignore
-
     now = clock.wall()
     ttl = LEASE.get(name, timedelta(minutes=5))
-    _insert_ignore(JobLease, [dict(name=name, holder="", until=now - timedelta(seconds=1), runs=0)])
+    insert_ignore(JobLease, [dict(name=name, holder="", until=now - timedelta(seconds=1), runs=0)])
     db.session.commit()
-    free = [JobLease.until < now]
+    free: list[Any] = [JobLease.until < now]
     if name not in _inside:
         # Ours, but no run of ours is inside: an earlier run lost the database before it could release.
         free.append(JobLease.holder == HOLDER)
@@ -47,10 +47,10 @@ def run_lock(name: str):
         # The holder has no session left: it was killed (or PostgreSQL restarted under it). Do not wait
         # for the lease to expire. Needs each process's own sessions (no transaction-pooling proxy).
         free.append(text("NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = job_lease.holder)"))
-    got = db.session.execute(
+    got = changed_rows(
         update(JobLease).where(JobLease.name == name, or_(*free))
         .values(holder=HOLDER, until=now + ttl, runs=JobLease.runs + 1)
-    ).rowcount == 1
+    ) == 1
     db.session.commit()
     if got:
         _inside.add(name)

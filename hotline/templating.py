@@ -5,8 +5,8 @@ import re
 from datetime import datetime
 
 from flask import Flask, current_app
-from markupsafe import Markup, escape
 from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
+from markupsafe import Markup, escape
 
 from hotline import clock
 from hotline.auth.access import current_actor

@@ -395,7 +395,7 @@ def enter_year(year: Any, holidays_text: Any, makeup_text: Any, replace: Any = F
                   line=entry.line, day=entry.day.isoformat(), weekday=weekday_name(entry.day)),
                 {"makeup_days": _("Line %(line)d.", line=entry.line)},
             )
-    holiday_lines = {}
+    holiday_lines: dict = {}
     for entry in holidays:
         holiday_lines.setdefault(entry.day, entry)
     for entry in makeups:
@@ -407,14 +407,14 @@ def enter_year(year: Any, holidays_text: Any, makeup_text: Any, replace: Any = F
                 {"makeup_days": _("Line %(line)d.", line=entry.line)},
             )
     result = EnterResult(year=year, replaced=covered)
-    weekday_holidays = {}
+    weekday_holidays: dict = {}
     for entry in holidays:
         if entry.day.weekday() >= 5:
             if entry.day not in result.skipped_weekends:
                 result.skipped_weekends.append(entry.day)
         else:
             weekday_holidays.setdefault(entry.day, entry.note)
-    makeup_days = {}
+    makeup_days: dict = {}
     for entry in makeups:
         makeup_days.setdefault(entry.day, entry.note)
     try:
@@ -473,8 +473,8 @@ def year_lines(year: int) -> tuple[str, str]:
         else:
             runs.append([row])
     for run in runs:
-        first, last = run[0].day, run[-1].day
-        text = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+        start, end = run[0].day, run[-1].day
+        text = start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
         if run[0].note:
             text += " " + run[0].note
         (makeups if run[0].is_workday else holidays).append(text)

@@ -9,8 +9,9 @@ a partial, and its translations.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l
 

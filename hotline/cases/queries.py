@@ -11,14 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select, text, true
 from sqlalchemy.orm import defaultload
 
-from hotline import clock
+from hotline import clock, search
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case
 from hotline.cases.service import normalize_phone
-from hotline.errors import InvalidInput
-from hotline import search
 from hotline.db_types import MAX_ID
+from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
 

@@ -16,8 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
-from hotline.cases import access
-from hotline.cases import actions as action_specs
+from hotline.cases import access, actions as action_specs
 from hotline.cases.models import (
     CHANNELS,
     OPEN_STATUSES,
@@ -27,6 +26,7 @@ from hotline.cases.models import (
     CaseCounter,
     CaseEvent,
 )
+from hotline.db_helpers import check_version, insert_ignore
 from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
 from hotline.notify import service as watch
@@ -413,16 +413,9 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
     move = MOVES.get(action)
     if move is None:
         raise NotFound(_("Unknown action: %(name)s", name=str(action)[:32]))
-    try:
-        expected = int(version)
-    except (TypeError, ValueError):
-        raise InvalidInput(_("The case version is missing; reload the case and try again."),
-                           {"version": _("Required.")}) from None
-    if expected != case.version:
-        raise StaleVersion(
-            _("Case %(no)s was changed by someone else meanwhile. Reload it to see the change, then try again.",
-              no=case.case_no)
-        )
+    check_version(case, version, _("Case %(no)s was changed by someone else meanwhile. Reload it to see the change, "
+                                   "then try again.", no=case.case_no),
+                  missing=_("The case version is missing; reload the case and try again."))
     _check(actor, case, action, move)
     handler = HANDLERS[action]
     case_no = case.case_no  # the instance is unusable after a failed flush
@@ -859,11 +852,9 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str,
     supervisor already escalated is left alone.
     """
     from hotline.notify.models import CaseFlag
-    from hotline.notify.service import _insert_ignore
-
     now = now or clock.now()
     stats = {"checked": 0, "escalated": 0}
-    limits = dict(db.session.execute(select(CaseType.code, CaseType.escalate_after_days)).all())
+    limits = dict(db.session.execute(select(CaseType.code, CaseType.escalate_after_days)).tuples().all())
     # N working days are at least N calendar days: only those cases can be due for it.
     late_enough = [and_(Case.type_code == code, Case.reply_due_at < now - timedelta(days=max(days, 0)))
                    for code, days in limits.items()]
@@ -879,7 +870,7 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str,
         if now < threshold:
             continue
         flag = dict(case_id=case.id, kind="auto_escalate", due_at=case.reply_due_at, created_at=now)
-        if not _insert_ignore(CaseFlag, [flag]):
+        if not insert_ignore(CaseFlag, [flag]):
             continue  # done before for this deadline
         with db.session.no_autoflush:
             escalate(case, None, _("Overdue by %(n)d working days.", n=days), auto=True)

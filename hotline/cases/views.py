@@ -436,7 +436,7 @@ MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "
 def list_cases():
     actor = current_actor()
     args = {k: request.args.get(k, "") for k in FILTER_KEYS + MORE_FILTER_KEYS}
-    active = {k: v for k, v in args.items() if v.strip()}
+    active: dict[str, Any] = {k: v for k, v in args.items() if v.strip()}
     more_open = any(args[k].strip() for k in MORE_FILTER_KEYS)
     cursor = request.args.get("cursor") or None
     try:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases.models import Case
+from hotline.db_helpers import check_version
 from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.knowledge import text as kt
@@ -107,7 +108,7 @@ def _category(code: Any) -> Category | None:
 
 
 def _parse(data: dict) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "title": text_field(data, "title", _("Title"), TITLE_MAX, True),
         "question": text_field(data, "question", _("Question"), QUESTION_MAX, True),
         "answer": text_field(data, "answer", _("Answer"), ANSWER_MAX, True),
@@ -178,12 +179,11 @@ def update(actor: User, article: Article, data: dict, version: Any) -> Article:
 
 
 def _check_version(article: Article, version: Any) -> None:
-    from hotline.errors import StaleVersion
-
     if version is None:
         return
-    if not isinstance(version, int) or isinstance(version, bool) or version != article.version:
-        raise StaleVersion(_("This article was changed meanwhile; reload it and try again."))
+    # JSON only: "3" or true is not a version (and so stale).
+    given = version if isinstance(version, int) and not isinstance(version, bool) else None
+    check_version(article, given, _("This article was changed meanwhile; reload it and try again."))
 
 
 def review(actor: User, article: Article, version: Any = None) -> Article:

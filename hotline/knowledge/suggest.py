@@ -43,7 +43,7 @@ def parse(data: dict) -> dict[str, str]:
 def _names(model, codes: list[str]) -> dict[str, str]:
     if not codes:
         return {}
-    return dict(db.session.execute(select(model.code, model.name).where(model.code.in_(codes))).all())
+    return dict(db.session.execute(select(model.code, model.name).where(model.code.in_(codes))).tuples().all())
 
 
 def _choices(ranked: list[tuple[str, float]], model) -> dict[str, Any] | None:

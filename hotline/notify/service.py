@@ -6,10 +6,9 @@ schedulers, an overrunning job or a restart cannot send anything twice.
 """
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
-from typing import Iterable
 
 from flask import current_app
 from flask_babel import force_locale, gettext as _
@@ -19,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hotline import clock
 from hotline.auth.models import User, UserRole
 from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
+from hotline.db_helpers import insert_ignore
 from hotline.extensions import db
 from hotline.notify.models import CaseFlag, Notice
 from hotline.workdays import service as workdays
@@ -27,50 +27,6 @@ from hotline.workdays import service as workdays
 # day, so this is the afternoon of the due day.
 WARNING_LEAD = timedelta(hours=4)
 SCAN_BATCH = 2000
-
-
-COPY_THRESHOLD = 100
-
-
-def _insert_ignore(model, rows: list[dict]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
-    if not rows:
-        return 0
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        return _copy_insert_ignore(model.__table__, rows)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One cached single-row statement run as executemany (SQLAlchemy batches it into multi-row
-    # VALUES); RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
-    table = model.__table__
-    key = list(table.primary_key.columns)[0]
-    result = db.session.execute(insert(table).on_conflict_do_nothing().returning(key), rows)
-    return len(result.all())
-
-
-def _copy_insert_ignore(table, rows: list[dict]) -> int:
-    """PostgreSQL, many rows (a scan flagging a thousand cases writes thousands of notices): COPY
-    into a session-local staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING.
-    Same effect as the plain path, several times faster than binding every row's parameters."""
-    columns = [c.name for c in table.columns if c.name in rows[0]]
-    staging = f"staging_{table.name}"
-    col_list = ", ".join(columns)
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    try:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name}) ON COMMIT DROP")
-        if "id" not in columns:
-            cursor.execute(f"ALTER TABLE {staging} ALTER COLUMN id DROP NOT NULL")
-        with cursor.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], dict) else row[c]
-                                for c in columns])
-        cursor.execute(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {staging} "
-                       f"ON CONFLICT DO NOTHING RETURNING 1")
-        inserted = len(cursor.fetchall())
-        cursor.execute(f"TRUNCATE {staging}")
-        return inserted
-    finally:
-        cursor.close()
 
 
 def _iso(value: datetime | None) -> str:
@@ -125,7 +81,7 @@ def supervisors() -> list[User]:
 def enqueue(recipient: User, kind: str, key: str, body: str, case: Case | None = None, sms: bool = True,
             template: str | None = None, params: dict | None = None) -> int:
     """An in-app notice and, when the recipient has a phone, an SMS (from `template`). Returns how many rows were new."""
-    return _insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms,
+    return insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms,
                                               template, params))
 
 
@@ -274,7 +230,7 @@ class _RecipientCache:
             if u.department_id is not None and u.has_role("handler"):
                 self.handlers_by_dept.setdefault(u.department_id, []).append(u)
         self.sups = [u for u in sorted(users, key=lambda u: u.id) if u.has_role("supervisor")]
-        self.heads = dict(db.session.execute(select(Department.id, Department.head_id)).all())
+        self.heads = dict(db.session.execute(select(Department.id, Department.head_id)).tuples().all())
         self._loaded = True
 
     def workers(self, case) -> list[User]:
@@ -342,8 +298,8 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
                            actor_id=None, data={"deadline": which, "due_at": _iso(due)}))
         workers = recipients.workers(case)
         if level == "overdue":
-            people = {u.id: u for u in workers + recipients.head(case.department_id)
-                      + recipients.supervisors()}.values()
+            people = list({u.id: u for u in workers + recipients.head(case.department_id)
+                           + recipients.supervisors()}.values())
             body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
                      no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         else:
@@ -364,7 +320,7 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
                                        params=params))
     if events:
         db.session.execute(CaseEvent.__table__.insert(), events)
-    stats["notices"] += _insert_ignore(Notice, notices)
+    stats["notices"] += insert_ignore(Notice, notices)
 
 
 def _deadline_name(which: str) -> str:
@@ -498,4 +454,4 @@ def enqueue_phone_sms(phone: str, kind: str, key: str, template: str, params: di
                next_attempt_at=due, sent_at=None, created_at=now, **sms_fields(template, params))
     if db.session.get(SmsOptOut, phone) is not None:
         row.update(status="opted_out", last_error="the caller opted out (TD)")
-    return _insert_ignore(Notice, [row])
+    return insert_ignore(Notice, [row])

@@ -25,6 +25,7 @@ from hotline.extensions import db
 from hotline.radio import schedule, service
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
 from hotline.redact import person_label, redact
+
 # Twilio's signature check of the telephony door, reused as it is (public, CSRF-exempt, 403 unless signed).
 from hotline.telephony.views import webhook, webhook_params
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -161,8 +162,7 @@ def _read_xlsx(data: bytes):
     header = all_rows[0]
 
     def body():
-        for number, values in enumerate(all_rows[1:], start=2):
-            yield number, values
+        yield from enumerate(all_rows[1:], start=2)
 
     return [str(h or "").strip() for h in header], body()
 
@@ -500,11 +500,11 @@ def check_file(filename: str, data: bytes, report: ImportReport) -> list[dict[st
     if report.rows == 0 and not report.errors:
         report.errors.append(RowError(2, "", _("The file has no cases.")))
     existing = _existing_numbers([c["case_no"] for c in clean])
-    new = []
-    for values in clean:
-        (report.existing if values["case_no"] in existing else report.new).append(values["case_no"])
-        if values["case_no"] not in existing:
-            new.append(values)
+    new: list[dict[str, Any]] = []
+    for checked in clean:
+        (report.existing if checked["case_no"] in existing else report.new).append(checked["case_no"])
+        if checked["case_no"] not in existing:
+            new.append(checked)
     return new
 
 

@@ -234,7 +234,7 @@ def dashboard():
         period, by, errors, message, status = preset_period("month"), "category", err.fields, err.message, 422
     now = clock.now()
     # The previous period and the days are separate scans: run them beside the main one.
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     with ThreadPoolExecutor(max_workers=2) as pool:
         previous_job = pool.submit(_in_app, app, kpis.compute, period.previous(), None, now)
         days_job = pool.submit(_in_app, app, kpis.daily, period)

@@ -21,9 +21,9 @@ from hotline.audit.service import record_views
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
+from hotline.db_helpers import insert_ignore
 from hotline.errors import IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
-from hotline.notify.service import _insert_ignore
 from hotline.telephony.models import (
     ANONYMOUS,
     ATTEMPT_OUTCOMES,
@@ -120,7 +120,7 @@ def ensure_call(params: dict[str, str], *, voice: bool = False) -> tuple[Call, b
     started = now
     if not voice and twilio_status in FINAL_TWILIO_STATUSES and seconds(params.get("CallDuration")) is not None:
         started = now - timedelta(seconds=seconds(params.get("CallDuration")))
-    created = _insert_ignore(Call, [dict(
+    created = insert_ignore(Call, [dict(
         call_sid=sid, direction="outbound" if direction.startswith("outbound") else "inbound",
         from_phone=parse_caller(raw_from), from_raw=raw_from, to_phone=(params.get("To") or "")[:64] or None,
         route=None, status="ringing", twilio_status=twilio_status, unknown=not voice, started_at=started,
@@ -419,7 +419,7 @@ def _join_callback(call: Call) -> None:
     """One entry per caller and local day: five missed calls today are one line with five calls."""
     now = clock.now()
     day = clock.to_local(call.started_at).date()
-    _insert_ignore(Callback, [dict(phone=call.from_phone, day=day, status="open", outcome=None, calls=0,
+    insert_ignore(Callback, [dict(phone=call.from_phone, day=day, status="open", outcome=None, calls=0,
                                    first_call_at=call.started_at, last_call_at=call.started_at, attempts=0,
                                    updated_at=now)])
     entry = db.session.scalar(select(Callback).where(Callback.phone == call.from_phone, Callback.day == day)

@@ -42,9 +42,9 @@ from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import csrf, db
 from hotline.reference.models import CaseType, Category
-from hotline.text import xml_safe
 from hotline.telephony import service, settings as line, sms, twiml
 from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES
+from hotline.text import xml_safe
 
 try:  # twilio ≥ 9.10 names the algorithm of webhooks signed with a shared key
     from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, get_signature_algorithm
@@ -158,7 +158,7 @@ def webhook(view):
             return Response("Bad request: missing " + ", ".join(err.fields) + "\n", 400, mimetype="text/plain")
 
     csrf.exempt(checked)
-    checked.signed_webhook = True  # hotline/web.py: not refused for odd characters; webhook_params() drops them
+    checked.signed_webhook = True  # type: ignore[attr-defined]  # hotline/web.py: not refused for odd characters; webhook_params() drops them
     return public(checked)
 
 
