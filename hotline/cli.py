@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hotline.errors import ServiceError
 from hotline.extensions import db
+from hotline.jobs import BY_NAME, JOBS, build_scheduler, jobs_table, run_job
 
 hotline_cli = AppGroup("hotline", help="12351 hotline administration.")
 user_cli = AppGroup("user", help="User accounts.")
@@ -161,18 +162,13 @@ def unlock_cmd(username, address):
 
 
 @hotline_cli.command("run-job")
-@click.argument("name", type=click.Choice(["overdue", "notify", "reminders", "digest", "escalate", "calls",
-                                            "classifier", "channels"]))
+@click.argument("name", type=click.Choice([job.name for job in JOBS]))
 @click.option("--date", "day", default=None, help="digest: the air date to build (YYYY-MM-DD); default today")
 def run_job_cmd(name, day):
-    """Run one scheduler job once (overdue scan, notice delivery, morning reminders, the day's digest, call
-    reconciliation, the suggestion classifier; channels: station-line retries, 回访 calls, recording downloads
-    and deletions)."""
-    from hotline.jobs import run_job
-
+    """Run one scheduler job once (the jobs: `flask hotline jobs`, or the README)."""
     params = {}
     if day is not None:
-        if name != "digest":
+        if not BY_NAME[name].dated:
             click.echo("error: --date goes with the digest job only", err=True)
             sys.exit(2)
         from hotline.digest.service import parse_day
@@ -190,6 +186,12 @@ def run_job_cmd(name, day):
         click.echo(f"{name}: skipped, another process is running it")
     else:
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+
+
+@hotline_cli.command("jobs")
+def jobs_cmd():
+    """List the scheduler's jobs (the table in the README)."""
+    click.echo(jobs_table())
 
 
 @hotline_cli.command("import")
@@ -239,13 +241,10 @@ def scheduler_cmd():
 
     from flask import current_app
 
-    from hotline.jobs import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
-    cfg = app.config
-    click.echo(f"scheduler running: overdue every {cfg['HOTLINE_SCAN_SECONDS']} s, notify every "
-               f"{cfg['HOTLINE_NOTIFY_SECONDS']} s, reminders every {cfg['HOTLINE_REMINDER_SECONDS']} s")
+    click.echo("scheduler running: " + ", ".join(f"{job.name} every {app.config[job.every]} s" for job in JOBS))
     build_scheduler(app, blocking=True).start()
 
 
@@ -257,7 +256,6 @@ def serve_cmd(host, port):
     from flask import current_app
     from werkzeug.serving import run_simple
 
-    from hotline.jobs import build_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     if app.config["HOTLINE_SCHEDULER"]:

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from hotline import clock
+from hotline.cases import deadlines
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
@@ -536,12 +537,8 @@ def deadline_check(raw_day: Any, raw_time: Any, type_code: Any, category_code: A
     case_type = db.session.get(CaseType, type_code) if isinstance(type_code, str) else None
     if case_type is None:
         raise InvalidInput(_("Unknown case type: %(code)s", code=str(type_code)[:40]), {"type": _("Unknown type.")})
-    days = case_type.reply_days
-    category = None
-    if category_code:
-        category = get_category(category_code)
-        if category.reply_days is not None:
-            days = category.reply_days
+    category = get_category(category_code) if category_code else None
+    days = deadlines.reply_days_for(case_type, category)
     start = datetime(day.year, day.month, day.day, hh, mm, tzinfo=clock.local_tz())
-    due = workdays.reply_due(start, days)
+    due = deadlines.reply_due_for(case_type, category, start)
     return {"start": start, "type": case_type, "category": category, "days": days, "due": due}

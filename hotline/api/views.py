@@ -16,11 +16,10 @@ from hotline.api import openapi
 from hotline.api.checks import check_query, checked_body
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor, public
-from hotline.cases import access, present, queries, service
+from hotline.cases import access, deadlines, present, queries, service
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
-from hotline.workdays import service as workdays
 
 bp = Blueprint("api", __name__)
 
@@ -156,12 +155,11 @@ def workday_due():
         raise InvalidInput(_("Please give the case type."), {"type": _("Required.")})
     case_type = service.lookup_type(args.get("type"))
     category = args.get("category")
-    days = (service.reply_days_for(case_type, service.lookup_category(category)) if category
-            else case_type.reply_days)
+    category_row = service.lookup_category(category) if category else None
     urgent = args.get("urgent", "")
     if urgent not in ("", *openapi.FLAG_VALUES):
         raise InvalidInput(_("urgent must be 1 or 0."), {"urgent": _("Must be 1 or 0.")})
-    due = workdays.reply_due(start, days, urgent in ("1", "true"))
+    due = deadlines.reply_due_for(case_type, category_row, start, urgent in ("1", "true"))
     return jsonify(due_at=present.iso(due.at), uncertain=due.uncertain)
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
+from hotline.cases.deadlines import is_overdue
 from hotline.cases.models import Case
-from hotline.cases.service import is_overdue
 
 
 def iso(value: datetime | None) -> str | None:

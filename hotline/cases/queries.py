@@ -14,6 +14,7 @@ from sqlalchemy.orm import defaultload
 from hotline import clock, search
 from hotline.auth.models import User
 from hotline.cases import access
+from hotline.cases.deadlines import overdue_condition
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case
 from hotline.cases.service import normalize_phone
 from hotline.db_types import MAX_ID
@@ -138,14 +139,6 @@ def parse_filter(args) -> CaseFilter:
 # ---------------------------------------------------------------- the figures' conditions (architecture §5)
 # One definition each, used by the case list's filters and by the reports, so a drill-down
 # list always counts what the figure counts.
-
-def overdue_condition(now: datetime):
-    """超期: open (registered, dispatched, accepted) and past the reply deadline, or dispatched and past
-    the acceptance deadline."""
-    from hotline.notify.service import overdue_condition as watch_overdue
-
-    return watch_overdue(now)
-
 
 def running_due():
     """The deadline whose clock is running, for sorting: acceptance while dispatched (the reply deadline if

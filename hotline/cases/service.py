@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
-from hotline.cases import access, actions as action_specs
+from hotline.cases import access, actions as action_specs, deadlines
 from hotline.cases.models import (
     CHANNELS,
     OPEN_STATUSES,
@@ -182,10 +182,6 @@ def lookup_handler(username: Any, department: Department) -> User:
     return row
 
 
-def reply_days_for(case_type: CaseType, category: Category) -> int:
-    return category.reply_days if category.reply_days is not None else case_type.reply_days
-
-
 def next_case_no(local_day: date) -> str:
     """Sequential number per local day. The upsert locks the day's counter row until commit,
     so concurrent registrations queue up instead of colliding."""
@@ -310,7 +306,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     urgent, confidential, broadcast_ok, resolved = v["urgent"], v["confidential"], v["broadcast_ok"], v["resolved"]
 
     now = clock.now()
-    due = workdays.reply_due(now, reply_days_for(case_type, category), urgent)
+    due = deadlines.reply_due_for(case_type, category, now, urgent)
     case = Case(
         case_no=next_case_no(clock.to_local(now).date()),
         channel=channel,
@@ -448,7 +444,7 @@ def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *
     before = {"department": case.department.code if case.department else None,
               "handler": case.handler.username if case.handler else None, "status": case.status}
     now = clock.now()
-    due = workdays.accept_due(now)
+    due = deadlines.accept_due_for(now)
     case.department = department
     case.department_id = department.id
     case.handler = handler
@@ -664,7 +660,7 @@ def _reopen(case: Case) -> str:
     case.surveyed_at = None
     case.review_pending = False
     case.resolved_on_call = False
-    due = workdays.reply_due(clock.now(), reply_days_for(case.case_type, case.category), case.urgent)
+    due = deadlines.reply_due_for(case.case_type, case.category, clock.now(), case.urgent)
     case.reply_due_at = due.at
     case.due_uncertain = due.uncertain
     return target
@@ -815,8 +811,7 @@ def _do_edit(case, actor, p):
         else:
             setattr(case, key, value)
     if {"type", "category", "urgent"} & set(before):
-        days = reply_days_for(case.case_type, case.category)
-        due = workdays.reply_due(case.created_at, days, case.urgent)
+        due = deadlines.reply_due_for(case.case_type, case.category, case.created_at, case.urgent)
         if due.at != case.reply_due_at:
             before["reply_due_at"], after["reply_due_at"] = _iso(case.reply_due_at), _iso(due.at)
             case.reply_due_at = due.at
@@ -882,35 +877,3 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str,
 
 # ---------------------------------------------------------------- reading
 
-def is_overdue(case: Case, now: datetime | None = None) -> bool:
-    now = now or clock.now()
-    if case.status in ("registered", "accepted"):
-        return now > case.reply_due_at
-    if case.status == "assigned":
-        return now > case.reply_due_at or (case.accept_due_at is not None and now > case.accept_due_at)
-    return False
-
-
-def deadline_state(due: datetime | None, now: datetime | None = None) -> str | None:
-    """One deadline: 'overdue', 'due_soon' (within the watch's warning lead, one working half-day) or 'ok'."""
-    if due is None:
-        return None
-    now = now or clock.now()
-    if now > due:
-        return "overdue"
-    if due - now <= watch.WARNING_LEAD:
-        return "due_soon"
-    return "ok"
-
-
-def due_state(case: Case, now: datetime | None = None) -> str:
-    """The case as a whole: its most pressing open deadline."""
-    now = now or clock.now()
-    if case.status not in OPEN_STATUSES:
-        return "ok"
-    if is_overdue(case, now):
-        return "overdue"
-    nearest = case.reply_due_at
-    if case.status == "assigned" and case.accept_due_at is not None:
-        nearest = min(nearest, case.accept_due_at)
-    return deadline_state(nearest, now)

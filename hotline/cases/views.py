@@ -17,7 +17,7 @@ from hotline import clock
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User, UserRole
-from hotline.cases import access, actions, present, queries, service
+from hotline.cases import access, actions, deadlines, present, queries, service
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
@@ -251,7 +251,7 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
         "private": private,
         "phone": access.display_phone(case.caller_phone) if private else access.mask_phone(case.caller_phone),
         "name": case.caller_name if private else access.mask_name(case.caller_name),
-        "due": service.due_state(case),
+        "due": deadlines.due_state(case),
     }
 
 
@@ -365,8 +365,8 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
         values=values or {},
-        accept_state=service.deadline_state(case.accept_due_at) if case.status == "assigned" else None,
-        reply_state=service.deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
+        accept_state=deadlines.deadline_state(case.accept_due_at) if case.status == "assigned" else None,
+        reply_state=deadlines.deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
         **ref,
     ), status
 

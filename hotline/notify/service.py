@@ -7,7 +7,7 @@ schedulers, an overrunning job or a restart cannot send anything twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from types import SimpleNamespace
 
 from flask import current_app
@@ -17,15 +17,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline import clock
 from hotline.auth.models import User, UserRole
-from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
+from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, watched_deadlines
+from hotline.cases.models import Case, CaseEvent
 from hotline.db_helpers import insert_ignore
 from hotline.extensions import db
 from hotline.notify.models import CaseFlag, Notice
 from hotline.workdays import service as workdays
 
-# 临期: one working half-day before the deadline. Deadlines fall at the end of a working
-# day, so this is the afternoon of the due day.
-WARNING_LEAD = timedelta(hours=4)
 SCAN_BATCH = 2000
 
 
@@ -146,24 +144,6 @@ def on_dispatch(case: Case) -> None:
 
 # ---------------------------------------------------------------- the watch
 
-def next_watch(case: Case) -> datetime | None:
-    """When the watch must next look at this case: a warning or a deadline not yet flagged."""
-    if case.status not in OPEN_STATUSES:
-        return None
-    moments = []
-    pairs = [(case.reply_due_at, case.reply_warned_for, case.reply_flagged_for)]
-    if case.status == "assigned" and case.accept_due_at is not None:
-        pairs.append((case.accept_due_at, case.accept_warned_for, case.accept_flagged_for))
-    for due, warned, flagged in pairs:
-        if due is None:
-            continue
-        if warned != due and flagged != due:
-            moments.append(due - WARNING_LEAD)
-        elif flagged != due:
-            moments.append(due)
-    return min(moments) if moments else None
-
-
 def refresh_watch(case: Case) -> None:
     case.next_watch_at = next_watch(case)
 
@@ -257,10 +237,7 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
     by_id = {case.id: case for case in batch}
     for case in batch:
         stats["cases"] += 1
-        checks = [("reply", case.reply_due_at, "reply_warned_for", "reply_flagged_for")]
-        if case.status == "assigned" and case.accept_due_at is not None:
-            checks.append(("accept", case.accept_due_at, "accept_warned_for", "accept_flagged_for"))
-        for which, due, warned_attr, flagged_attr in checks:
+        for which, due, warned_attr, flagged_attr in watched_deadlines(case):
             if due is None or getattr(case, flagged_attr) == due:
                 continue
             if now >= due:
@@ -338,11 +315,6 @@ def reminder_window(now: datetime) -> date | None:
     if not workdays.is_workday(local.date()):
         return None
     return local.date()
-
-
-def overdue_condition(now: datetime):
-    return and_(Case.status.in_(OPEN_STATUSES),
-                or_(Case.reply_due_at < now, and_(Case.status == "assigned", Case.accept_due_at < now)))
 
 
 def send_reminders(now: datetime | None = None) -> dict[str, int]:

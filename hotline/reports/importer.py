@@ -22,8 +22,9 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.auth.models import User
+from hotline.cases.deadlines import reply_days_for
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case, CaseCounter, CaseEvent
-from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX, normalize_phone, reply_days_for
+from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX, normalize_phone
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.notify import service as watch

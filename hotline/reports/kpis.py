@@ -36,11 +36,11 @@ from sqlalchemy import and_, case as when, func, literal_column, select
 
 from hotline import clock
 from hotline.auth.models import User
+from hotline.cases.deadlines import overdue_condition
 from hotline.cases.models import CHANNELS, Case
 from hotline.cases.queries import (
     NONE_VALUE,
     on_time_condition,
-    overdue_condition,
     reopened_condition,
     running_due,
     survey_condition,
