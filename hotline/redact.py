@@ -962,8 +962,3 @@ def redact_case_text(case, text: str | None, *, employer_cleared: bool = False,
     return redact(text, names=[case.caller_name], employers=[case.caller_employer],
                   employer_cleared=employer_cleared, allow=allow)
 
-
-def mask_person(name: str) -> str:  # kept for callers that show a name inside the building
-    """王建国 → 王*, 欧阳娜娜 → 欧阳* (staff pages only; never air text)."""
-    name = (name or "").strip()
-    return surname_of(name) + "*" if name else name

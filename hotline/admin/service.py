@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 
 from hotline import clock
 from hotline.cases import deadlines
+from hotline.dates import parse_date
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
+from hotline.limits import YEAR_MAX, YEAR_MIN
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 from hotline.workdays.models import CalendarDay, CalendarYear
@@ -32,7 +34,6 @@ NAME_MAX = 64
 NOTE_MAX = 64
 REPLY_DAYS_MIN, REPLY_DAYS_MAX = 1, 60
 SORT_MAX = 9999
-YEAR_MIN, YEAR_MAX = 2000, 2100
 DATE_LINES_MAX = 200
 RANGE_DAYS_MAX = 31
 
@@ -282,13 +283,10 @@ def parse_day(raw: Any, field_name: str = "day") -> date:
     text = (raw or "").strip() if isinstance(raw, str) else ""
     if not text:
         raise InvalidInput(_("Please enter a date (YYYY-MM-DD)."), {field_name: _("Required.")})
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(_("%(value)s is not a date in the form YYYY-MM-DD.", value=text[:40]),
-                           {field_name: _("Use YYYY-MM-DD.")}) from None
+    wrong = _("%(value)s is not a date in the form YYYY-MM-DD.", value=text[:40])
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # the long form only: the calendar lists are read by people
+        raise InvalidInput(wrong, {field_name: _("Use YYYY-MM-DD.")})
+    return parse_date(text, field_name, wrong=wrong)
 
 
 def parse_date_lines(text: Any, year: int, field_name: str, label: str) -> list[DateEntry]:

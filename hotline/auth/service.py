@@ -16,6 +16,7 @@ from hotline.auth.models import ROLES, TOKEN_SCOPES, ApiToken, LoginAttempt, Use
 from hotline.db_helpers import get_or_404
 from hotline.errors import Forbidden, InvalidInput
 from hotline.extensions import db
+from hotline.phones import normalize_phone
 from hotline.reference.models import Department
 
 PASSWORD_MIN = 10
@@ -57,8 +58,6 @@ def create_user(username: str, display_name: str, roles: list[str], password: st
     set_roles(user, roles)
     set_department(user, department_code)
     if phone:
-        from hotline.cases.service import normalize_phone
-
         user.phone = normalize_phone(phone, "phone")
     set_password(user, password)
     db.session.add(user)
@@ -352,11 +351,6 @@ def token_for(raw: str) -> ApiToken | None:
     return token
 
 
-def user_for_token(raw: str) -> User | None:
-    token = token_for(raw)
-    return token.user if token is not None else None
-
-
 def list_tokens(username: str | None = None) -> list[ApiToken]:
     stmt = select(ApiToken).join(ApiToken.user)
     if username:
@@ -456,8 +450,6 @@ def update_user(actor: User, user: User, *, display_name: str | None, roles: lis
     set_department(user, code)
     phone = (phone or "").strip()
     if phone:
-        from hotline.cases.service import normalize_phone
-
         user.phone = normalize_phone(phone, "phone")
     else:
         user.phone = None

@@ -16,10 +16,11 @@ from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.deadlines import overdue_condition
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case
-from hotline.cases.service import normalize_phone
+from hotline.dates import parse_date
 from hotline.db_types import MAX_ID
 from hotline.errors import InvalidInput
 from hotline.extensions import db
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 
 MAX_LIMIT = 100
@@ -66,17 +67,6 @@ class CaseFilter:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _parse_date(raw: str, name: str) -> date:
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:20]),
-                           {name: _("Wrong date format.")}) from None
-    if not date.min < value < date.max:  # its local midnight (or the next one) would not fit in UTC
-        raise InvalidInput(_("%(value)s is out of range.", value=raw[:20]), {name: _("Out of range.")})
-    return value
-
-
 def parse_filter(args) -> CaseFilter:
     """Read filters from query-string style args, refusing unknown codes with a clear message."""
     f = CaseFilter()
@@ -104,9 +94,9 @@ def parse_filter(args) -> CaseFilter:
         raise InvalidInput(_("The search text is too long (at most 100 characters)."), {"q": _("Too long.")})
     f.q = q
     if get("from"):
-        f.date_from = _parse_date(get("from"), "from")
+        f.date_from = parse_date(get("from"), "from")
     if get("to"):
-        f.date_to = _parse_date(get("to"), "to")
+        f.date_to = parse_date(get("to"), "to")
     for name in FLAG_FILTERS:
         raw = get(name)
         if raw is not None:
@@ -130,9 +120,9 @@ def parse_filter(args) -> CaseFilter:
     if f.survey and f.survey not in SURVEY_FILTERS:
         raise InvalidInput(_("Unknown survey filter: %(v)s", v=f.survey[:24]), {"survey": _("Unknown survey filter.")})
     if get("closed_from"):
-        f.closed_from = _parse_date(get("closed_from"), "closed_from")
+        f.closed_from = parse_date(get("closed_from"), "closed_from")
     if get("closed_to"):
-        f.closed_to = _parse_date(get("closed_to"), "closed_to")
+        f.closed_to = parse_date(get("closed_to"), "closed_to")
     return f
 
 

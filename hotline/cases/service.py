@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,16 +25,16 @@ from hotline.cases.models import (
     CaseCounter,
     CaseEvent,
 )
+from hotline.dates import utc_iso
 from hotline.db_helpers import check_version, insert_ignore
 from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
+from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
 from hotline.notify import service as watch
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 
-SUMMARY_MAX = action_specs.SUMMARY_MAX
-DETAIL_MAX = action_specs.DETAIL_MAX
-TEXT_MAX = action_specs.TEXT_MAX
 PHONE_CHANNELS = ("hotline", "radio", "voicemail")
 
 
@@ -59,25 +58,6 @@ ACTIONS = tuple(MOVES)
 
 
 # ---------------------------------------------------------------- helpers
-
-def normalize_phone(raw: str | None, field: str = "phone") -> str:
-    """Phone numbers to E.164 with default country 86: 138 0000 0000, +86-138…, 0512-6523 0000 all work."""
-    text = (raw or "").strip()
-    if not text:
-        raise InvalidInput(_("Please enter the caller's phone number."), {field: _("Required.")})
-    cleaned = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    if not cleaned.lstrip("+").isdigit():
-        raise InvalidInput(_("The phone number may contain only digits, spaces, dashes and a leading +."),
-                           {field: _("Not a phone number.")})
-    try:
-        parsed = phonenumbers.parse(cleaned, "CN")
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(_("%(phone)s is not a valid phone number.", phone=text[:40]),
-                           {field: _("Not a valid number.")})
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
 
 def _text(value: Any, field: str, label: str, max_len: int, required: bool) -> str:
     if value is None:
@@ -107,10 +87,6 @@ def _event(case: Case, kind: str, actor: User | None, **data: Any) -> CaseEvent:
     event = CaseEvent(case=case, kind=kind, at=clock.now(), actor_id=actor.id if actor else None, data=data)
     db.session.add(event)
     return event
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value else None
 
 
 def parse_datetime(raw: Any, field: str) -> datetime:
@@ -336,7 +312,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
         case.reply_method = "phone"
     watch.refresh_watch(case)  # before the INSERT, so a new case starts at version 1
     db.session.add(case)
-    _event(case, "register", actor, status=case.status, via=via, reply_due_at=_iso(due.at),
+    _event(case, "register", actor, status=case.status, via=via, reply_due_at=utc_iso(due.at),
            resolved_on_call=resolved)
     db.session.flush()
     if dispatch:
@@ -459,7 +435,7 @@ def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *
     case.due_uncertain = case.due_uncertain or due.uncertain
     _event(case, "reassign" if reassign else "assign", actor, before=before,
            after={"department": department.code, "handler": handler.username if handler else None,
-                  "status": "assigned"}, accept_due_at=_iso(due.at))
+                  "status": "assigned"}, accept_due_at=utc_iso(due.at))
     watch.on_dispatch(case)
 
 
@@ -564,8 +540,8 @@ def _do_extend(case, actor, p):
             {"reply_due_at": _("Not a working day; try %(next)s.", next=suggested.isoformat())})
     case.extension_due_at = new_due
     case.extension_reason = reason
-    _event(case, "extend_request", actor, reason=reason, requested_due=_iso(new_due),
-           current_due=_iso(case.reply_due_at))
+    _event(case, "extend_request", actor, reason=reason, requested_due=utc_iso(new_due),
+           current_due=utc_iso(case.reply_due_at))
     with watch.default_locale():
         body = _("12351 case %(no)s: an extension to %(due)s is asked for (%(reason)s). Please decide.",
                  no=case.case_no, due=watch.short_time(new_due), reason=reason[:60])
@@ -588,8 +564,8 @@ def _extension_decided(case, approved: bool, note: str = "") -> None:
 def _do_approve_extension(case, actor, p):
     before = case.reply_due_at
     case.reply_due_at = case.extension_due_at
-    _event(case, "extend_approve", actor, before={"reply_due_at": _iso(before)},
-           after={"reply_due_at": _iso(case.reply_due_at)}, reason=case.extension_reason)
+    _event(case, "extend_approve", actor, before={"reply_due_at": utc_iso(before)},
+           after={"reply_due_at": utc_iso(case.reply_due_at)}, reason=case.extension_reason)
     case.extension_due_at = None
     case.extension_reason = None
     _extension_decided(case, True)
@@ -597,7 +573,7 @@ def _do_approve_extension(case, actor, p):
 
 def _do_reject_extension(case, actor, p):
     note = _text(p.get("note"), "note", _("Note"), 500, False)
-    _event(case, "extend_reject", actor, requested_due=_iso(case.extension_due_at), note=note)
+    _event(case, "extend_reject", actor, requested_due=utc_iso(case.extension_due_at), note=note)
     case.extension_due_at = None
     case.extension_reason = None
     _extension_decided(case, False, note)
@@ -672,7 +648,7 @@ def _do_reopen(case, actor, p):
         raise IllegalMove(_("A merged case is not reopened; reopen the case it was merged into."))
     target = _reopen(case)
     _event(case, "reopen", actor, reason=reason, before={"status": "closed"}, after={"status": target},
-           reply_due_at=_iso(case.reply_due_at))
+           reply_due_at=utc_iso(case.reply_due_at))
 
 
 def _parse_resolved(value: Any) -> bool | None:
@@ -727,7 +703,7 @@ def _do_review(case, actor, p):
     if decision == "reopen":
         target = _reopen(case)
         _event(case, "review", actor, decision=decision, reason=reason, before={"status": before},
-               after={"status": target}, reply_due_at=_iso(case.reply_due_at))
+               after={"status": target}, reply_due_at=utc_iso(case.reply_due_at))
         with watch.default_locale():
             body = _("12351 case %(no)s is reopened (重办) after the caller's follow-up; reply due %(due)s.",
                      no=case.case_no, due=watch.short_time(case.reply_due_at))
@@ -813,11 +789,11 @@ def _do_edit(case, actor, p):
     if {"type", "category", "urgent"} & set(before):
         due = deadlines.reply_due_for(case.case_type, case.category, case.created_at, case.urgent)
         if due.at != case.reply_due_at:
-            before["reply_due_at"], after["reply_due_at"] = _iso(case.reply_due_at), _iso(due.at)
+            before["reply_due_at"], after["reply_due_at"] = utc_iso(case.reply_due_at), utc_iso(due.at)
             case.reply_due_at = due.at
             case.due_uncertain = due.uncertain
         if case.accept_due_at is not None and case.status == "assigned" and case.accept_due_at > case.reply_due_at:
-            before["accept_due_at"], after["accept_due_at"] = _iso(case.accept_due_at), _iso(case.reply_due_at)
+            before["accept_due_at"], after["accept_due_at"] = utc_iso(case.accept_due_at), utc_iso(case.reply_due_at)
             case.accept_due_at = case.reply_due_at
     _event(case, "edit", actor, reason=reason, before=before, after=after)
 

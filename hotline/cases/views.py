@@ -13,12 +13,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User, UserRole
 from hotline.cases import access, actions, deadlines, present, queries, service
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
+from hotline.dates import parse_aware
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
@@ -229,7 +230,7 @@ def caller():
     actor = current_actor()
     raw = (request.args.get("phone") or "").strip()
     try:
-        phone = service.normalize_phone(raw, "phone")
+        phone = phones.normalize_phone(raw, "phone")
     except InvalidInput as err:
         return render_template("cases/_caller.html", phone=None, message=err.message if raw else None,
                                cases=[], open_cases=[]), 422 if raw else 200
@@ -249,20 +250,10 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "private": private,
-        "phone": access.display_phone(case.caller_phone) if private else access.mask_phone(case.caller_phone),
+        "phone": phones.display_phone(case.caller_phone) if private else phones.mask_phone(case.caller_phone),
         "name": case.caller_name if private else access.mask_name(case.caller_name),
         "due": deadlines.due_state(case),
     }
-
-
-def _parse_iso(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
@@ -299,7 +290,7 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return str(REPLY_METHOD_LABELS.get(value, value))
         if key == "via":
             return str(VIA_LABELS.get(value, value))
-        moment = _parse_iso(value)
+        moment = parse_aware(value)
         if moment is not None:
             return local_dt(moment)
         return str(value)
@@ -473,7 +464,7 @@ def followup():
         row = _row(actor, case)
         full = telephony.visible_phone(actor, case.caller_phone, case) if case.caller_phone else None
         row["dial"] = full
-        row["phone"] = access.display_phone(full) if full else access.mask_phone(case.caller_phone)
+        row["phone"] = phones.display_phone(full) if full else phones.mask_phone(case.caller_phone)
         rows.append(row)
     telephony.record_number_views(actor, [c for c in cases if c.caller_phone], "web")
     return render_template("cases/followup.html", rows=rows, days=days, limit=queries.FOLLOWUP_LIMIT,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases.models import Case
+from hotline.dates import parse_date
 from hotline.db_helpers import check_version, flush_or_stale, get_or_404, insert_ignore
 from hotline.db_types import MAX_ID
 from hotline.digest import builder, settings as digest_settings
@@ -46,15 +47,9 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099  # air dates; 0001-01-01 or 9999-12-31 would 
 
 
 def parse_day(raw: Any, field: str = "date") -> date:
-    try:
-        day = date.fromisoformat(str(raw).strip())
-    except (TypeError, ValueError):
-        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=str(raw)[:20]),
-                           {field: _("Wrong date format.")}) from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(_("The date must lie between the years %(first)d and %(last)d.", first=FIRST_YEAR,
-                             last=LAST_YEAR), {field: _("Out of range.")})
-    return day
+    return parse_date(raw, field, date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31),
+                      out_of_range=_("The date must lie between the years %(first)d and %(last)d.",
+                                     first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def get_digest(day: date) -> Digest | None:
@@ -598,6 +593,3 @@ def build_for_cli(day: date | None) -> dict[str, Any]:
     digest, built = build(day, None)
     return {"date": day.isoformat(), "built": int(built), "version": digest.revision_no, "status": digest.status}
 
-
-def days_around(day: date) -> tuple[date, date]:
-    return day - timedelta(days=1), day + timedelta(days=1)

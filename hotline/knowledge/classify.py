@@ -224,12 +224,6 @@ def current() -> Trained | None:
         return _loaded["model"]
 
 
-def forget() -> None:
-    """Drop the cached model (tests, after training in the same process)."""
-    with _lock:
-        _loaded.update(id=None, model=None)
-
-
 def guess(text: str, article_category: str | None = None) -> tuple[dict[str, list[tuple[str, float]]], str]:
     """Top-3 (code, confidence) per field and where they came from: "model" or "keywords"."""
     keywords = keyword_guess(text, article_category)

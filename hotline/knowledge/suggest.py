@@ -16,12 +16,13 @@ from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import Case
-from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.knowledge import classify, group, service as kb, text as kt
 from hotline.knowledge.employer import normalise
 from hotline.knowledge.models import CaseEmployer
+from hotline.limits import DETAIL_MAX, SUMMARY_MAX
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 
 EMPLOYER_MAX = 128
@@ -61,8 +62,6 @@ def _choices(ranked: list[tuple[str, float]], model) -> dict[str, Any] | None:
 def _phone(raw: str) -> str | None:
     if not raw:
         return None
-    from hotline.cases.service import normalize_phone
-
     try:
         return normalize_phone(raw, "phone")
     except InvalidInput:

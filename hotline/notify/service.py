@@ -19,16 +19,13 @@ from hotline import clock
 from hotline.auth.models import User, UserRole
 from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, watched_deadlines
 from hotline.cases.models import Case, CaseEvent
+from hotline.dates import key_iso
 from hotline.db_helpers import insert_ignore
 from hotline.extensions import db
 from hotline.notify.models import CaseFlag, Notice
 from hotline.workdays import service as workdays
 
 SCAN_BATCH = 2000
-
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else "-"
 
 
 def short_time(value: datetime) -> str:
@@ -138,7 +135,7 @@ def on_dispatch(case: Case) -> None:
     body += " " + case_link(case.case_no)
     params = {"case_no": case.case_no, "category": case.category.name, "due": short_time(case.accept_due_at)}
     for user in case_workers(case):
-        enqueue(user, "dispatched", f"dispatched:{case.id}:{_iso(case.assigned_at)}", body.strip(), case,
+        enqueue(user, "dispatched", f"dispatched:{case.id}:{key_iso(case.assigned_at)}", body.strip(), case,
                 template="staff_dispatched", params=params)
 
 
@@ -272,7 +269,7 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
         which, _sep, level = kind.partition("_")
         stats["overdue" if level == "overdue" else "warnings"] += 1
         events.append(dict(case_id=case_id, kind="overdue" if level == "overdue" else "due_soon", at=now,
-                           actor_id=None, data={"deadline": which, "due_at": _iso(due)}))
+                           actor_id=None, data={"deadline": which, "due_at": key_iso(due)}))
         workers = recipients.workers(case)
         if level == "overdue":
             people = list({u.id: u for u in workers + recipients.head(case.department_id)
@@ -291,7 +288,7 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
             # Heads and supervisors see each overdue case in-app; their phones get the one morning
             # reminder instead of an SMS per case (a bad afternoon would otherwise be hundreds of texts).
             notices.extend(notice_rows(user, level if level == "overdue" else "warning",
-                                       f"{kind}:{case_id}:{_iso(due)}", body, case_id, now,
+                                       f"{kind}:{case_id}:{key_iso(due)}", body, case_id, now,
                                        sms=user.id in worker_ids, cat=recipients.catalogue(),
                                        template="staff_overdue" if level == "overdue" else "staff_warning",
                                        params=params))

@@ -21,6 +21,7 @@ from hotline.cases.models import OPEN_STATUSES, Case
 from hotline.db_helpers import check_version, flush_or_stale, get_or_404
 from hotline.errors import IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
+from hotline.phones import optional_phone
 from hotline.radio import line
 from hotline.radio.models import CALLIN_STATUSES, WAITING_STATUSES, CallIn, Episode
 
@@ -49,13 +50,6 @@ class Alerts:
         return bool(self.repeat_calls or self.open_cases or self.complaints)
 
 
-def _phone(raw: Any) -> str | None:
-    text = (raw or "").strip() if isinstance(raw, str) else ""
-    if not text:
-        return None
-    return cases.normalize_phone(text, "phone")
-
-
 def _clean(form: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -79,7 +73,7 @@ def add_callin(actor: User | None, episode: Episode, form: dict[str, Any], *, ca
     """A call-in joins the queue: typed in by a producer, or from Twilio (`actor` None, `call_sid` set)."""
     if episode.status == "ended":
         raise IllegalMove(_("This episode has ended; call-ins are no longer taken."))
-    phone = _phone(form.get("phone"))
+    phone = optional_phone(form.get("phone"))
     fields = _clean(form)
     if status not in ("ringing", "screening"):
         status = "ringing"
@@ -106,7 +100,7 @@ def update_callin(actor: User, callin: CallIn, version: Any, form: dict[str, Any
     _check_version(callin, version)
     fields = _clean(form)
     if "phone" in form:
-        callin.phone = _phone(form.get("phone"))
+        callin.phone = optional_phone(form.get("phone"))
     for key, value in fields.items():
         if key in form:
             setattr(callin, key, value)

@@ -22,6 +22,7 @@ from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
+from hotline.phones import display_phone, mask_phone
 from hotline.radio import schedule, service
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
 from hotline.redact import person_label, redact
@@ -138,15 +139,9 @@ def add_callin(episode_id: int):
                                     status="screening" if request.form.get("screen_now") else "ringing")
     except ServiceError as err:
         return _fail(err, episode)
-    flash(_("Call-in from %(who)s added to the queue.", who=callin.name or _display(callin.phone) or _("a caller")),
+    flash(_("Call-in from %(who)s added to the queue.", who=callin.name or display_phone(callin.phone) or _("a caller")),
           "ok")
     return redirect(url_for("radio.console", episode_id=episode.id) + f"#c{callin.id}")
-
-
-def _display(phone: str | None) -> str:
-    if not phone:
-        return ""
-    return phone[3:] if phone.startswith("+86") else phone
 
 
 @bp.post("/radio/callins/<int:callin_id>/edit")
@@ -298,7 +293,6 @@ def episode_log(episode_id: int):
 @allow(*PRODUCERS, "supervisor")
 def episode_log_csv(episode_id: int):
     """The log for the station's files: numbers masked and topics redacted, like everything that leaves."""
-    from hotline.cases.access import mask_phone
     from hotline.reports.export import neutralise  # a name or topic typed as =… must not run as a formula
 
     episode = schedule.get_episode(episode_id)

@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.auth.models import User
 from hotline.cases import access, queries
 from hotline.cases.models import Case
@@ -97,10 +97,6 @@ def ledger_query(actor: User, f: queries.CaseFilter):
             .order_by(Case.created_at, Case.id))
 
 
-def ledger_count(actor: User, f: queries.CaseFilter) -> int:
-    return queries.count_cases(actor, f)
-
-
 def ledger_rows(actor: User, f: queries.CaseFilter) -> Iterator[list[Any]]:
     """One list of values per case, in LEDGER_COLUMNS order; datetimes local and naive."""
     names = _Names()
@@ -113,7 +109,7 @@ def ledger_rows(actor: User, f: queries.CaseFilter) -> Iterator[list[Any]]:
             _local(row.created_at, tz),
             vocab.CHANNEL_ZH.get(row.channel, row.channel),
             access.mask_name(row.caller_name) or "",
-            access.mask_phone(row.caller_phone) or "",
+            phones.mask_phone(row.caller_phone) or "",
             names.types.get(row.type_code, row.type_code),
             names.categories.get(row.category_id, ""),
             row.summary,

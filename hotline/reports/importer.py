@@ -24,10 +24,12 @@ from hotline import clock
 from hotline.auth.models import User
 from hotline.cases.deadlines import reply_days_for
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case, CaseCounter, CaseEvent
-from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX, normalize_phone
+from hotline.dates import utc_iso
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
+from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
 from hotline.notify import service as watch
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 from hotline.reports import vocab
 from hotline.text import has_unstorable
@@ -534,10 +536,6 @@ def import_ledger(actor: User | None, filename: str, data: bytes, dry_run: bool)
     return report
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value else None
-
-
 def _create(actor: User | None, v: dict[str, Any], filename: str, now: datetime) -> Case:
     department, handler = v["department"], v["handler"]
     case = Case(
@@ -562,7 +560,7 @@ def _create(actor: User | None, v: dict[str, Any], filename: str, now: datetime)
 
     first_status = "closed" if v["resolved_on_call"] else "registered"
     event("register", v["created_at"], status=first_status, via="import", file=filename[:120],
-          imported_at=_iso(now), reply_due_at=_iso(v["reply_due_at"]), resolved_on_call=v["resolved_on_call"])
+          imported_at=utc_iso(now), reply_due_at=utc_iso(v["reply_due_at"]), resolved_on_call=v["resolved_on_call"])
     if department is not None:
         event("assign", v["created_at"], before={"department": None, "handler": None, "status": "registered"},
               after={"department": department.code, "handler": handler.username if handler else None,

@@ -19,7 +19,7 @@ from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.reports import export, hot, importer, kpis
-from hotline.reports.periods import PRESETS, Period, parse_period, preset_period
+from hotline.reports.periods import PRESETS, parse_period, preset_period
 
 bp = Blueprint("reports", __name__)
 
@@ -360,10 +360,6 @@ def ledger_import():
         return render_template("reports/import.html", report=report, message=None,
                                shown=report.errors[:importer.MAX_SHOWN_ERRORS]), 422
     return render_template("reports/import.html", report=report, message=None, shown=[])
-
-
-def period_query(period: Period) -> dict[str, str]:
-    return {"from": period.first.isoformat(), "to": period.last.isoformat()}
 
 
 @bp.app_template_global("report_period_label")

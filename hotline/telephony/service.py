@@ -16,14 +16,16 @@ from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import lazyload
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.audit.service import record_views
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
+from hotline.dates import parse_date
 from hotline.db_helpers import insert_ignore
 from hotline.errors import IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
+from hotline.phones import normalize_phone
 from hotline.telephony.models import (
     ANONYMOUS,
     ATTEMPT_OUTCOMES,
@@ -52,8 +54,6 @@ MIN_MESSAGE_SECONDS = 1
 
 def parse_caller(raw: str | None) -> str:
     """Twilio's From as E.164, or "anonymous" when the number is withheld or unusable."""
-    from hotline.cases.service import normalize_phone
-
     text = (raw or "").strip()
     if not text or text.lower() in ANONYMOUS_WORDS or text in ANONYMOUS_NUMBERS:
         return ANONYMOUS
@@ -78,14 +78,7 @@ def parse_day(raw: str | None) -> date:
     """YYYY-MM-DD (default: today, local) for the call log and the API."""
     if raw is None or not raw.strip():
         return clock.local_now().date()
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:20]),
-                           {"date": _("Wrong date format.")}) from None
-    if not date.min < value < date.max:
-        raise InvalidInput(_("%(value)s is out of range.", value=raw[:20]), {"date": _("Out of range.")})
-    return value
+    return parse_date(raw, "date")
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -126,13 +119,6 @@ def ensure_call(params: dict[str, str], *, voice: bool = False) -> tuple[Call, b
         route=None, status="ringing", twilio_status=twilio_status, unknown=not voice, started_at=started,
         case_noted=False, updated_at=now)]) == 1
     return _locked(sid), created
-
-
-def get_call(sid: str) -> Call:
-    call = db.session.scalar(select(Call).where(Call.call_sid == sid)) if sid and "\x00" not in sid else None
-    if call is None:
-        raise NotFound(_("Call not found."))
-    return call
 
 
 # ---------------------------------------------------------------- what each event changes
@@ -573,7 +559,7 @@ def shown_number(actor: User, phone: str, case: Case | None = None) -> str:
     if phone == ANONYMOUS:
         return _("Withheld number")
     full = visible_phone(actor, phone, case)
-    return access.display_phone(full) if full else access.mask_phone(phone)
+    return phones.display_phone(full) if full else phones.mask_phone(phone)
 
 
 def record_number_views(actor: User, cases, via: str) -> None:
@@ -615,7 +601,7 @@ def live_calls(actor: User) -> list[dict[str, Any]]:
         out.append({
             "sid": call.call_sid,
             "from": shown_number(actor, call.from_phone, call.case),
-            "phone": access.display_phone(full) if (full := visible_phone(actor, call.from_phone, call.case)) else None,
+            "phone": phones.display_phone(full) if (full := visible_phone(actor, call.from_phone, call.case)) else None,
             "anonymous": call.from_phone == ANONYMOUS,
             "status": call.status,
             "started_at": call.started_at.isoformat(),

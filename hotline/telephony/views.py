@@ -35,9 +35,8 @@ from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.auth.access import ANY_USER, allow, current_actor, public
-from hotline.cases import access
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import csrf, db
@@ -306,7 +305,7 @@ def take(sid: str):
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("cases.new_case"))
-    phone = "" if call.from_phone == ANONYMOUS else access.display_phone(call.from_phone)  # as the operator types it
+    phone = "" if call.from_phone == ANONYMOUS else phones.display_phone(call.from_phone)  # as the operator types it
     return redirect(url_for("cases.new_case", phone=phone, channel="hotline", call=call.call_sid))
 
 
@@ -402,7 +401,7 @@ def callback_dial(entry_id: int):
         flash(err.message, "error")
         return redirect(url_for("telephony.callbacks") + f"#cb-{entry_id}")
     flash(_("Twilio is ringing your phone (%(phone)s); answer it to be connected to the caller.",
-            phone=access.display_phone(current_actor().phone)), "ok")
+            phone=phones.display_phone(current_actor().phone)), "ok")
     return redirect(url_for("telephony.callbacks") + f"#cb-{entry.id}")
 
 
