@@ -35,6 +35,16 @@ def accept_due_for(dispatched_at: datetime) -> Due:
     return workdays.accept_due(dispatched_at)
 
 
+def escalation_due(case: Case, days: int) -> datetime:
+    """督办 by the clock: when a case still open `days` working days after its reply deadline is escalated."""
+    return workdays.reply_due(case.reply_due_at, days).at
+
+
+def passed(due: datetime, now: datetime) -> bool:
+    """A deadline has passed once the clock is beyond it (Case.overdue_at's SQL reads `due < now`)."""
+    return now > due
+
+
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
     return case.overdue_at(now or clock.now())
 
@@ -49,7 +59,7 @@ def deadline_state(due: datetime | None, now: datetime | None = None) -> str | N
     if due is None:
         return None
     now = now or clock.now()
-    if now > due:
+    if passed(due, now):
         return "overdue"
     if due - now <= WARNING_LEAD:
         return "due_soon"

@@ -837,7 +837,7 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str,
     for case in candidates:
         stats["checked"] += 1
         days = limits.get(case.type_code, 3)
-        threshold = workdays.reply_due(case.reply_due_at, days).at
+        threshold = deadlines.escalation_due(case, days)
         if now < threshold:
             continue
         flag = dict(case_id=case.id, kind="auto_escalate", due_at=case.reply_due_at, created_at=now)

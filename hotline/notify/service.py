@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline import clock
 from hotline.auth.models import User, UserRole
-from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, watched_deadlines
+from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, passed, watched_deadlines
 from hotline.cases.models import Case, CaseEvent
 from hotline.dates import key_iso
 from hotline.db_helpers import insert_ignore
@@ -237,7 +237,7 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
         for which, due, warned_attr, flagged_attr in watched_deadlines(case):
             if due is None or getattr(case, flagged_attr) == due:
                 continue
-            if now >= due:
+            if passed(due, now):
                 # Past due: the warning is moot; raise the overdue flag once for this due time.
                 setattr(case, warned_attr, due)
                 setattr(case, flagged_attr, due)
