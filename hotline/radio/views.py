@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import re
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.auth.access import allow, current_actor
+from hotline.dates import parse_date
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.phones import display_phone, mask_phone
@@ -366,10 +366,7 @@ def plan_episode():
     try:
         if programme is None:
             raise InvalidInput(_("Choose the programme."), {"programme_id": _("Required.")})
-        try:
-            day = date.fromisoformat((form.get("air_date") or "").strip())
-        except ValueError:
-            raise InvalidInput(_("Use YYYY-MM-DD."), {"air_date": _("Wrong date format.")}) from None
+        day = parse_date(form.get("air_date") or "", "air_date", wrong=_("Use YYYY-MM-DD."))
         episode = schedule.plan_episode(current_actor(), programme, day, form.get("topic") or "",
                                         form.get("guests") or "")
     except ServiceError as err:
