@@ -8,7 +8,7 @@ PG_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 NPM ?= npm
 VENDOR := hotline/static/vendor
 
-.PHONY: run test setup browser translations vendor db demo test-sqlite test-postgres clean
+.PHONY: run test lint setup browser translations vendor db demo test-sqlite test-postgres clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -54,7 +54,12 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
 	fi
 
-test: setup browser
+# Lint and type check (settings in pyproject.toml); `make test` runs them first.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check
+	$(BIN)/mypy
+
+test: lint setup browser
 	HOTLINE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 clean:

@@ -56,7 +56,7 @@ def main(argv=None) -> None:
     from hotline.cases import queries
     from hotline.cases.models import Case
     from hotline.extensions import db
-    from hotline.reports import export, hot, kpis
+    from hotline.reports import export, hot
     from hotline.reports.models import REPORT_COLUMNS
     from hotline.reports.periods import Period
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 from hotline import create_app  # noqa: E402
+from hotline.cases import deadlines  # noqa: E402
 from hotline.cases.models import OPEN_STATUSES, Case  # noqa: E402
 from hotline.clock import set_now  # noqa: E402
 from hotline.extensions import db  # noqa: E402
@@ -42,7 +43,7 @@ def ensure_open(target: int) -> int:
     due = NOW + timedelta(days=10)
     db.session.execute(update(Case).where(Case.status.in_(OPEN_STATUSES)).values(
         reply_due_at=due, accept_due_at=None, reply_warned_for=None, reply_flagged_for=None,
-        accept_warned_for=None, accept_flagged_for=None, next_watch_at=due - watch.WARNING_LEAD))
+        accept_warned_for=None, accept_flagged_for=None, next_watch_at=due - deadlines.WARNING_LEAD))
     db.session.commit()
     return db.session.scalar(select(func.count()).select_from(Case).where(Case.status.in_(OPEN_STATUSES)))
 

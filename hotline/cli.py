@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from hotline.errors import ServiceError
 from hotline.extensions import db
+from hotline.jobs import BY_NAME, JOBS, build_scheduler, jobs_table, run_job
 
 hotline_cli = AppGroup("hotline", help="12351 hotline administration.")
 user_cli = AppGroup("user", help="User accounts.")
@@ -164,18 +165,13 @@ def unlock_cmd(username, address):
 
 
 @hotline_cli.command("run-job")
-@click.argument("name", type=click.Choice(["overdue", "notify", "reminders", "digest", "escalate", "calls",
-                                            "classifier", "channels"]))
+@click.argument("name", type=click.Choice([job.name for job in JOBS]))
 @click.option("--date", "day", default=None, help="digest: the air date to build (YYYY-MM-DD); default today")
 def run_job_cmd(name, day):
-    """Run one scheduler job once (overdue scan, notice delivery, morning reminders, the day's digest, call
-    reconciliation, the suggestion classifier; channels: station-line retries, 回访 calls, recording downloads
-    and deletions)."""
-    from hotline.jobs import run_job
-
+    """Run one scheduler job once (the jobs: `flask hotline jobs`, or the README)."""
     params = {}
     if day is not None:
-        if name != "digest":
+        if not BY_NAME[name].dated:
             click.echo("error: --date goes with the digest job only", err=True)
             sys.exit(2)
         from hotline.digest.service import parse_day
@@ -205,6 +201,10 @@ def reconcile_calls_cmd():
         click.echo("calls: skipped, another process is running it")
     else:
         click.echo("calls: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+@hotline_cli.command("jobs")
+def jobs_cmd():
+    """List the scheduler's jobs (the table in the README)."""
+    click.echo(jobs_table())
 
 
 @hotline_cli.command("import")
@@ -250,17 +250,14 @@ def import_cmd(file, dry_run, username):
 @hotline_cli.command("scheduler")
 def scheduler_cmd():
     """Run the scheduler in the foreground (production: its own process)."""
-    from flask import current_app
-
     import logging
 
-    from hotline.jobs import build_scheduler
+    from flask import current_app
+
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    app = current_app._get_current_object()
-    cfg = app.config
-    click.echo(f"scheduler running: overdue every {cfg['HOTLINE_SCAN_SECONDS']} s, notify every "
-               f"{cfg['HOTLINE_NOTIFY_SECONDS']} s, reminders every {cfg['HOTLINE_REMINDER_SECONDS']} s")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
+    click.echo("scheduler running: " + ", ".join(f"{job.name} every {app.config[job.every]} s" for job in JOBS))
     build_scheduler(app, blocking=True).start()
 
 
@@ -272,9 +269,8 @@ def serve_cmd(host, port):
     from flask import current_app
     from werkzeug.serving import run_simple
 
-    from hotline.jobs import build_scheduler
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     if app.config["HOTLINE_SCHEDULER"]:
         build_scheduler(app).start()
         click.echo("scheduler started inside the web process")

@@ -9,37 +9,82 @@ double anything.
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, text, update
 
 from hotline import clock
 from hotline.config import PROCESS_NAME
+from hotline.db_helpers import changed_rows, insert_ignore
 from hotline.extensions import db
 
 log = logging.getLogger("hotline.jobs")
 HOLDER = PROCESS_NAME  # also the application_name of this process's PostgreSQL sessions
 _inside: set[str] = set()  # leases a run in this process is inside run_lock for right now
-LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "reminders": timedelta(minutes=5),
-         "digest": timedelta(minutes=5)}
-LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
-LEASE["escalate"] = timedelta(minutes=5)  # 督办 by the clock (hotline/cases/service.py escalate_overdue)
-LEASE["classifier"] = timedelta(minutes=30)  # intake help: learn suggestions from the closed cases
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scheduled job: the CLI's `run-job`, the scheduler and the README's job table read this list."""
+
+    name: str
+    target: str  # "module:function", imported when the job runs (features import this module, not it them)
+    every: str  # the setting holding the interval in seconds
+    lease: timedelta  # how long a run may hold the run lock before another process may take it
+    description: str
+    dated: str | None = None  # "module:function" taking day=…: what `run-job NAME --date` runs
+
+
+JOBS: tuple[Job, ...] = (
+    Job("overdue", "hotline.notify.service:scan", "HOTLINE_SCAN_SECONDS", timedelta(minutes=5),
+        "Deadline watch: warns before and flags past a reply or acceptance deadline (临期/超期)."),
+    Job("notify", "hotline.notify.delivery:deliver_pending", "HOTLINE_NOTIFY_SECONDS", timedelta(minutes=2),
+        "Delivers the SMS waiting in the outbox (retries, quiet hours)."),
+    Job("escalate", "hotline.cases.service:escalate_overdue", "HOTLINE_SCAN_SECONDS", timedelta(minutes=5),
+        "督办 by the clock: escalates cases the case type's number of working days past their reply deadline."),
+    Job("reminders", "hotline.notify.service:send_reminders", "HOTLINE_REMINDER_SECONDS", timedelta(minutes=5),
+        "One morning reminder per person listing their still-overdue cases."),
+    Job("digest", "hotline.digest.service:scheduled", "HOTLINE_DIGEST_SECONDS", timedelta(minutes=5),
+        "Builds the day's 《职工之声》 digest once its build time has come (`--date` builds that day).",
+        dated="hotline.digest.service:build_for_cli"),
+    Job("calls", "hotline.telephony.reconcile:reconcile", "HOTLINE_CALLS_SECONDS", timedelta(minutes=10),
+        "Asks Twilio how calls ended whose final status callback never arrived."),
+    Job("classifier", "hotline.knowledge.classify:train", "HOTLINE_CLASSIFIER_SECONDS", timedelta(minutes=30),
+        "Intake help: the suggestion classifier learns from the closed cases and stores its held-out accuracy."),
+    Job("channels", "hotline.voice_jobs:run", "HOTLINE_CHANNELS_SECONDS", timedelta(minutes=5),
+        "Station line retries, 回访 calls, recording downloads and deletions."),
+)
+BY_NAME = {job.name: job for job in JOBS}
+
+
+def _function(target: str) -> Callable[..., Any]:
+    module, _sep, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def jobs_table() -> str:
+    """The README's table of jobs (tests/test_jobs.py checks the README against it)."""
+    lines = ["| job | every (setting) | what it does |", "| --- | --- | --- |"]
+    lines += [f"| `{job.name}` | `{job.every}` | {job.description} |" for job in JOBS]
+    return "\n".join(lines)
 
 
 @contextmanager
 def run_lock(name: str):
     """Yields True when this process holds the lease for `name`, False when another does."""
     from hotline.notify.models import JobLease
-    from hotline.notify.service import _insert_ignore
-
     now = clock.wall()
-    ttl = LEASE.get(name, timedelta(minutes=5))
-    _insert_ignore(JobLease, [dict(name=name, holder="", until=now - timedelta(seconds=1), runs=0)])
+    ttl = BY_NAME[name].lease if name in BY_NAME else timedelta(minutes=5)
+    insert_ignore(JobLease, [dict(name=name, holder="", until=now - timedelta(seconds=1), runs=0)])
     db.session.commit()
-    free = [JobLease.until < now]
+    free: list[Any] = [JobLease.until < now]
     if name not in _inside:
         # Ours, but no run of ours is inside: an earlier run lost the database before it could release.
         free.append(JobLease.holder == HOLDER)
@@ -47,10 +92,10 @@ def run_lock(name: str):
         # The holder has no session left: it was killed (or PostgreSQL restarted under it). Do not wait
         # for the lease to expire. Needs each process's own sessions (no transaction-pooling proxy).
         free.append(text("NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = job_lease.holder)"))
-    got = db.session.execute(
+    got = changed_rows(
         update(JobLease).where(JobLease.name == name, or_(*free))
         .values(holder=HOLDER, until=now + ttl, runs=JobLease.runs + 1)
-    ).rowcount == 1
+    ) == 1
     db.session.commit()
     if got:
         _inside.add(name)
@@ -70,32 +115,19 @@ def run_job(name: str, **params) -> dict | None:
 
     `digest` with day=<date> builds that date (the CLI's --date); without it, the scheduled build of today.
     """
-    from hotline.digest import service as digests
-    from hotline.notify import delivery, service
-
-    bodies = {"overdue": service.scan, "notify": delivery.deliver_pending, "reminders": service.send_reminders,
-              "digest": (lambda: digests.build_for_cli(params["day"])) if params.get("day") else digests.scheduled}
-    from hotline.telephony.reconcile import reconcile as reconcile_calls
-
-    bodies["calls"] = reconcile_calls
-    from hotline.cases.service import escalate_overdue
-
-    bodies["escalate"] = escalate_overdue  # 督办 by the clock
-
-    from hotline.knowledge.classify import train as train_classifier
-
-    bodies["classifier"] = train_classifier
-    from hotline.voice_jobs import run as channels
-
-    bodies["channels"] = channels  # station line retries, 回访 calls, recordings
-    if name not in bodies:
+    job = BY_NAME.get(name)
+    if job is None:
         raise ValueError(f"unknown job {name}")
+    if params.get("day") and job.dated:
+        body: Callable[[], Any] = functools.partial(_function(job.dated), params["day"])
+    else:
+        body = _function(job.target)
     with run_lock(name) as got:
         if not got:
             log.info("job %s skipped: another process holds it", name)
             return None
         try:
-            result = bodies[name]()
+            result = body()
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -127,24 +159,7 @@ def build_scheduler(app, blocking: bool = False):
     scheduler = cls(timezone=app.config["HOTLINE_TIMEZONE"],
                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
     first = clock.wall()  # run each job at start-up, then on its interval
-    cfg = app.config
-    scheduler.add_job(job_runner(app, "overdue"), "interval", seconds=cfg["HOTLINE_SCAN_SECONDS"], id="overdue",
-                      next_run_time=first)
-    scheduler.add_job(job_runner(app, "notify"), "interval", seconds=cfg["HOTLINE_NOTIFY_SECONDS"], id="notify",
-                      next_run_time=first)
-    scheduler.add_job(job_runner(app, "escalate"), "interval", seconds=cfg["HOTLINE_SCAN_SECONDS"], id="escalate",
-                      next_run_time=first)
-    scheduler.add_job(job_runner(app, "reminders"), "interval", seconds=cfg["HOTLINE_REMINDER_SECONDS"],
-                      id="reminders", next_run_time=first)
-    # The digest: the job looks every minute whether today's build time (digest settings, default 16:30) has
-    # come and the slot not passed, and builds once per date; at start-up it catches up a missed build.
-    scheduler.add_job(job_runner(app, "digest"), "interval", seconds=cfg["HOTLINE_DIGEST_SECONDS"],
-                      id="digest", next_run_time=first)
-    scheduler.add_job(job_runner(app, "calls"), "interval", seconds=cfg["HOTLINE_CALLS_SECONDS"],
-                      id="calls", next_run_time=first)  # telephony: calls whose final status callback was lost
-    # Intake help: the suggestion classifier learns from the closed cases once a day (and at start-up).
-    scheduler.add_job(job_runner(app, "classifier"), "interval", seconds=cfg["HOTLINE_CLASSIFIER_SECONDS"],
-                      id="classifier", next_run_time=first)
-    scheduler.add_job(job_runner(app, "channels"), "interval", seconds=cfg["HOTLINE_CHANNELS_SECONDS"],
-                      id="channels", next_run_time=first)
+    for job in JOBS:
+        scheduler.add_job(job_runner(app, job.name), "interval", seconds=app.config[job.every], id=job.name,
+                          next_run_time=first)
     return scheduler

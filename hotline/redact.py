@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable
 
 CJK = "\u4e00-\u9fff"
 H = f"[{CJK}]"
@@ -241,7 +241,7 @@ _KEEP_WORDS = re.compile(r"12351|《职工之声》|《工会之声》|职工之
 
 def protected_spans(text: str) -> list[tuple[int, int]]:
     """Where the terms listeners need stand (laws, dates, amounts, institutions, districts…)."""
-    spans = []
+    spans: list = []
     for pattern in (_LAW, _DATE, _AMOUNT, _CASE_NO, _INSTITUTION, _DISTRICT, _KEEP_WORDS):
         spans.extend(m.span() for m in pattern.finditer(text))
     return spans
@@ -753,7 +753,7 @@ def _resolve(spans: list[_Span]) -> list[_Span]:
     rank = {"email": 0, "mask": 0, "qq": 0, "wechat": 0, "plate": 0, "id": 1, "card": 1, "mobile": 1,
             "landline": 1, "number": 1, "address": 2, "employer": 3, "town": 4, "person": 5}
     chosen: list[_Span] = []
-    taken = []
+    taken: list = []
     for span in sorted(spans, key=lambda s: (rank.get(s.kind, 9), -(s.end - s.start), s.start)):
         if any(span.start < e and s < span.end for s, e in taken):
             continue
@@ -962,8 +962,3 @@ def redact_case_text(case, text: str | None, *, employer_cleared: bool = False,
     return redact(text, names=[case.caller_name], employers=[case.caller_employer],
                   employer_cleared=employer_cleared, allow=allow)
 
-
-def mask_person(name: str) -> str:  # kept for callers that show a name inside the building
-    """王建国 → 王*, 欧阳娜娜 → 欧阳* (staff pages only; never air text)."""
-    name = (name or "").strip()
-    return surname_of(name) + "*" if name else name

@@ -12,6 +12,8 @@ Objects made here live outside the SQLAlchemy models; the migration creates them
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, or_, select, text
 
 from hotline.cases.models import Case
@@ -100,7 +102,7 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None):
     if dialect == "sqlite":
         columns = "{summary detail answer caller_employer caller_name}" if with_name else \
             "{summary detail answer caller_employer}"
-        parts = []
+        parts: list[Any] = []
         for word in words:
             if len(word) >= 3:
                 phrase = '"' + word.replace('"', '""') + '"'
@@ -113,7 +115,7 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None):
                     cond.append(like(Case.caller_name, word))
                 parts.append(or_(*cond))
     else:
-        doc = literal_column(TEXT_SQL)
+        doc: Any = literal_column(TEXT_SQL)
         parts = []
         for word in words:
             if len(word) < 3:  # no trigram: a substring test while walking the newest cases

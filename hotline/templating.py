@@ -5,10 +5,10 @@ import re
 from datetime import datetime
 
 from flask import Flask, current_app
-from markupsafe import Markup, escape
 from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
+from markupsafe import Markup, escape
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.auth.access import current_actor
 from hotline.cases import access
 from hotline.cases.actions import EVENT_LABELS as ACTION_EVENT_LABELS
@@ -125,9 +125,9 @@ def install(app: Flask) -> None:
 
     app.jinja_env.filters["running_deadline"] = running_deadline
     app.jinja_env.filters["time_left"] = time_left
-    app.jinja_env.filters["mask_phone"] = access.mask_phone
+    app.jinja_env.filters["mask_phone"] = phones.mask_phone
     app.jinja_env.filters["mask_name"] = access.mask_name
-    app.jinja_env.filters["show_phone"] = access.display_phone
+    app.jinja_env.filters["show_phone"] = phones.display_phone
 
     @app.context_processor
     def helpers():

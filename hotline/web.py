@@ -1,6 +1,8 @@
 """Request plumbing shared by every door: access check, the single commit point, headers, template helpers."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
@@ -11,9 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.auth.access import current_actor, permits, public, rule_of
 from hotline.errors import ServiceError
-from hotline.text import has_unstorable
 from hotline.extensions import db
-
+from hotline.text import has_unstorable
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # What a token of the `digest` scope may read: the approved digests (hotline/digest decides which are).
@@ -38,7 +39,7 @@ def scope_refusal(scope: str | None, endpoint: str, method: str) -> str | None:
 
 
 def api_error(status: int, code: str, message: str, fields: dict | None = None):
-    body = {"error": {"code": code, "message": message}}
+    body: dict[str, dict[str, Any]] = {"error": {"code": code, "message": message}}
     if fields:
         body["error"]["fields"] = fields
     return jsonify(body), status
@@ -219,7 +220,7 @@ def unavailable(err: OperationalError):
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001  (the connection is gone; the pool replaces it on the next checkout)
-        db.session.invalidate()
+        db.session().invalidate()  # the Session behind the scoped proxy
     languages = current_app.config["LANGUAGES"]
     lang = next((x for x in (request.args.get("lang"), session.get("lang")) if x in languages),
                 current_app.config["BABEL_DEFAULT_LOCALE"])

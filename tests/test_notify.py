@@ -11,6 +11,7 @@ from hotline.cases import service as cases
 from hotline.cases.models import Case, CaseEvent
 from hotline.extensions import db
 from hotline.jobs import run_job
+from hotline import db_helpers
 from hotline.notify import delivery, service as watch
 from hotline.notify.models import CaseFlag, Notice
 from twilio_http import RecordingHttpClient, twilio_error
@@ -330,14 +331,14 @@ def test_a_big_scan_writes_each_notice_once_on_either_path(ctx, phones, clock, b
     """Enough notices for PostgreSQL's COPY path; a second scan over the same moment adds nothing."""
     from hotline.notify import service as notify_service
 
-    for i in range(notify_service.COPY_THRESHOLD // 2):
+    for i in range(db_helpers.COPY_THRESHOLD // 2):
         register(department="legal_aid", summary=f"欠薪 {i}")
     clock.set(local(2026, 12, 1, 17, 31))
     first = watch.scan()
     db.session.commit()
     # Department-level cases: both legal_aid handlers + the supervisor in-app, the handler with a phone by SMS.
-    assert first["overdue"] == notify_service.COPY_THRESHOLD // 2
-    assert first["notices"] == (notify_service.COPY_THRESHOLD // 2) * 4
+    assert first["overdue"] == db_helpers.COPY_THRESHOLD // 2
+    assert first["notices"] == (db_helpers.COPY_THRESHOLD // 2) * 4
     case_ids = {n.case_id for n in notices(kind="overdue")}
-    assert len(case_ids) == notify_service.COPY_THRESHOLD // 2
+    assert len(case_ids) == db_helpers.COPY_THRESHOLD // 2
     assert watch.scan()["notices"] == 0

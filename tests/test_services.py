@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import get_user, local
-from hotline.cases import service
+from hotline.cases import deadlines, service
 from hotline.cases.models import Case, CaseEvent
 from hotline.errors import Forbidden, IllegalMove, InvalidInput, StaleVersion
 from hotline.extensions import db
@@ -171,11 +171,11 @@ def test_merge_closes_the_duplicate_and_marks_both(ctx, users):
 
 def test_overdue_and_due_soon(ctx, users, clock):
     case = register(department="legal_aid")
-    assert service.due_state(case) == "ok"
+    assert deadlines.due_state(case) == "ok"
     clock.set(local(2026, 12, 1, 15, 0))
-    assert service.due_state(case) == "due_soon"  # accept due Dec 1 17:30
+    assert deadlines.due_state(case) == "due_soon"  # accept due Dec 1 17:30
     clock.set(local(2026, 12, 1, 18, 0))
-    assert service.is_overdue(case) and service.due_state(case) == "overdue"
+    assert deadlines.is_overdue(case) and deadlines.due_state(case) == "overdue"
 
 
 def test_confidential_case_hides_caller_from_people_who_do_not_work_it(ctx, users):

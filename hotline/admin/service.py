@@ -17,8 +17,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from hotline import clock
+from hotline.cases import deadlines
+from hotline.dates import parse_date
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
+from hotline.limits import YEAR_MAX, YEAR_MIN
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 from hotline.workdays.models import CalendarDay, CalendarYear
@@ -31,7 +34,6 @@ NAME_MAX = 64
 NOTE_MAX = 64
 REPLY_DAYS_MIN, REPLY_DAYS_MAX = 1, 60
 SORT_MAX = 9999
-YEAR_MIN, YEAR_MAX = 2000, 2100
 DATE_LINES_MAX = 200
 RANGE_DAYS_MAX = 31
 
@@ -281,13 +283,10 @@ def parse_day(raw: Any, field_name: str = "day") -> date:
     text = (raw or "").strip() if isinstance(raw, str) else ""
     if not text:
         raise InvalidInput(_("Please enter a date (YYYY-MM-DD)."), {field_name: _("Required.")})
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(_("%(value)s is not a date in the form YYYY-MM-DD.", value=text[:40]),
-                           {field_name: _("Use YYYY-MM-DD.")}) from None
+    wrong = _("%(value)s is not a date in the form YYYY-MM-DD.", value=text[:40])
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # the long form only: the calendar lists are read by people
+        raise InvalidInput(wrong, {field_name: _("Use YYYY-MM-DD.")})
+    return parse_date(text, field_name, wrong=wrong)
 
 
 def parse_date_lines(text: Any, year: int, field_name: str, label: str) -> list[DateEntry]:
@@ -395,7 +394,7 @@ def enter_year(year: Any, holidays_text: Any, makeup_text: Any, replace: Any = F
                   line=entry.line, day=entry.day.isoformat(), weekday=weekday_name(entry.day)),
                 {"makeup_days": _("Line %(line)d.", line=entry.line)},
             )
-    holiday_lines = {}
+    holiday_lines: dict = {}
     for entry in holidays:
         holiday_lines.setdefault(entry.day, entry)
     for entry in makeups:
@@ -407,14 +406,14 @@ def enter_year(year: Any, holidays_text: Any, makeup_text: Any, replace: Any = F
                 {"makeup_days": _("Line %(line)d.", line=entry.line)},
             )
     result = EnterResult(year=year, replaced=covered)
-    weekday_holidays = {}
+    weekday_holidays: dict = {}
     for entry in holidays:
         if entry.day.weekday() >= 5:
             if entry.day not in result.skipped_weekends:
                 result.skipped_weekends.append(entry.day)
         else:
             weekday_holidays.setdefault(entry.day, entry.note)
-    makeup_days = {}
+    makeup_days: dict = {}
     for entry in makeups:
         makeup_days.setdefault(entry.day, entry.note)
     try:
@@ -473,8 +472,8 @@ def year_lines(year: int) -> tuple[str, str]:
         else:
             runs.append([row])
     for run in runs:
-        first, last = run[0].day, run[-1].day
-        text = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+        start, end = run[0].day, run[-1].day
+        text = start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
         if run[0].note:
             text += " " + run[0].note
         (makeups if run[0].is_workday else holidays).append(text)
@@ -536,12 +535,8 @@ def deadline_check(raw_day: Any, raw_time: Any, type_code: Any, category_code: A
     case_type = db.session.get(CaseType, type_code) if isinstance(type_code, str) else None
     if case_type is None:
         raise InvalidInput(_("Unknown case type: %(code)s", code=str(type_code)[:40]), {"type": _("Unknown type.")})
-    days = case_type.reply_days
-    category = None
-    if category_code:
-        category = get_category(category_code)
-        if category.reply_days is not None:
-            days = category.reply_days
+    category = get_category(category_code) if category_code else None
+    days = deadlines.reply_days_for(case_type, category)
     start = datetime(day.year, day.month, day.day, hh, mm, tzinfo=clock.local_tz())
-    due = workdays.reply_due(start, days)
+    due = deadlines.reply_due_for(case_type, category, start)
     return {"start": start, "type": case_type, "category": category, "days": days, "due": due}

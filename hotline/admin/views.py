@@ -20,7 +20,7 @@ from hotline.workdays import service as workdays
 
 bp = Blueprint("admin", __name__)
 
-EMPTY = MultiDict()
+EMPTY: MultiDict = MultiDict()
 
 
 def _failed(err: ServiceError) -> dict:

@@ -15,6 +15,7 @@ from hotline.auth.models import ROLES
 from hotline.cases import actions as action_specs, service
 from hotline.cases.models import CHANNELS, REPLY_METHODS, STATUSES, SURVEY_RESULTS
 from hotline.cases.queries import MAX_LIMIT
+from hotline.limits import ANSWER_MAX, DETAIL_MAX, QUESTION_MAX, SUMMARY_MAX, TEXT_MAX, YEAR_MAX, YEAR_MIN
 from hotline.seed import TYPES
 from hotline.telephony.models import CALL_STATUSES
 
@@ -27,7 +28,7 @@ NOT_BLANK = action_specs.NOT_BLANK
 CASE_NO_PATTERN = action_specs.CASE_NO_PATTERN
 FLAG_VALUES = ["1", "0", "true", "false"]
 LANGUAGES = ["zh_Hans_CN", "en"]
-DUE_FIRST_YEAR, DUE_LAST_YEAR = 2000, 2100  # the years an admin can enter into the calendar
+DUE_FIRST_YEAR, DUE_LAST_YEAR = YEAR_MIN, YEAR_MAX  # the years the holiday calendar can cover
 
 # The longest texts the services accept (one definition, with the action specs).
 NAME_MAX = action_specs.NAME_MAX
@@ -44,16 +45,6 @@ def _flag(description: str) -> dict:
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(schema: dict) -> dict:
-    out = deepcopy(schema)
-    kind = out.get("type")
-    if isinstance(kind, str):
-        out["type"] = [kind, "null"]
-    if "enum" in out and None not in out["enum"]:
-        out["enum"] = [*out["enum"], None]
-    return out
 
 
 DATE_TIME = {"type": "string", "format": "date-time"}
@@ -86,15 +77,15 @@ CASE_CREATE = {
         "category": {"type": "string", "minLength": 1, "description": "A category code from GET /reference.",
                      "examples": ["wages"]},
         "caller": CALLER_IN,
-        "summary": _text(service.SUMMARY_MAX, required=True),
-        "detail": _text(service.DETAIL_MAX),
+        "summary": _text(SUMMARY_MAX, required=True),
+        "detail": _text(DETAIL_MAX),
         "urgent": _flag("Reply due by the end of this working day (or the next one after hours)."),
         "confidential": _flag("保密: caller and detail hidden from those who do not work the case."),
         "broadcast_ok": _flag("The caller agreed that the question may be aired, anonymised. "
                               "Not together with confidential."),
         "resolved_on_call": _flag("即时办结: closed on the call; `answer` is then required and the case "
                                   "is not dispatched."),
-        "answer": _text(service.TEXT_MAX, description="The answer given on the call (with resolved_on_call)."),
+        "answer": _text(TEXT_MAX, description="The answer given on the call (with resolved_on_call)."),
         "sms_consent": _flag("The caller agreed to SMS about the case (receipt with the case number, reply notice, "
                              "回访 survey), as the form's checkbox. Only mobile numbers get SMS."),
         "department": {"type": ["string", "null"],
@@ -236,7 +227,7 @@ CALL_PARAMS = [
 
 # ---------------------------------------------------------------- intake help (知识库, suggestions)
 
-KB_DATE = {"type": ["string", "null"], "format": "date", "description": "YYYY-MM-DD, years 2000–2100."}
+KB_DATE = {"type": ["string", "null"], "format": "date", "description": f"YYYY-MM-DD, years {YEAR_MIN}–{YEAR_MAX}."}
 ARTICLE_CREATE = {
     "type": "object",
     "additionalProperties": False,
@@ -244,8 +235,8 @@ ARTICLE_CREATE = {
     "description": "A new article, saved as a draft (supervisor, editor). Publishing needs `legal_basis`.",
     "properties": {
         "title": _text(120, required=True),
-        "question": _text(2000, required=True, description="The question as callers ask it."),
-        "answer": _text(2000, required=True, description="The answer operators give (fills a case's answer)."),
+        "question": _text(QUESTION_MAX, required=True, description="The question as callers ask it."),
+        "answer": _text(ANSWER_MAX, required=True, description="The answer operators give (fills a case's answer)."),
         "category": {"type": ["string", "null"], "description": "Category code from GET /reference.",
                      "examples": ["wages"]},
         "legal_basis": _text(1000, description="Law and article, e.g. 《劳动法》第四十四条."),
@@ -269,8 +260,8 @@ SUGGEST_BODY = {
     "required": ["summary"],
     "description": "What the operator has typed so far. Nothing is saved.",
     "properties": {
-        "summary": _text(service.SUMMARY_MAX, required=True),
-        "detail": _text(service.DETAIL_MAX),
+        "summary": _text(SUMMARY_MAX, required=True),
+        "detail": _text(DETAIL_MAX),
         "employer": _text(EMPLOYER_MAX, description="The caller's employer, any spelling (恒力纺织有限公司 = 恒力纺织)."),
         "phone": {"type": ["string", "null"], "maxLength": 40, "pattern": r"^\s*(\+?[0-9 ()-]*[0-9][0-9 ()-]*)?\s*$",
                   "description": "The caller's phone (tells callers apart for the group alert)."},

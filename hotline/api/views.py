@@ -12,11 +12,13 @@ from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from hotline import phones
 from hotline.api import openapi
 from hotline.api.checks import check_query, checked_body
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor, public
-from hotline.cases import access, present, queries, service, signals
+from hotline.cases import deadlines, present, queries, service, signals
+from hotline.dates import local_iso
 from hotline.digest import formats, service as digests
 from hotline.digest.responses import atom_response, docx_response, text_response
 from hotline.errors import InvalidInput, NotFound
@@ -29,7 +31,6 @@ from hotline.reports import kpis
 from hotline.reports.periods import parse_period
 from hotline.telephony import figures, numbers, parsing
 from hotline.templating import CHANNEL_LABELS
-from hotline.workdays import service as workdays
 
 bp = Blueprint("api", __name__)
 
@@ -138,7 +139,7 @@ def list_notices():
         "kind": n.kind,
         "case_no": n.case.case_no if n.case else None,
         "text": n.body,
-        "created_at": present.iso(n.created_at),
+        "created_at": local_iso(n.created_at),
         "read": n.read_at is not None,
     } for n in notices.my_notices(current_actor())])
 
@@ -160,13 +161,12 @@ def workday_due():
         raise InvalidInput(_("Please give the case type."), {"type": _("Required.")})
     case_type = service.lookup_type(args.get("type"))
     category = args.get("category")
-    days = (service.reply_days_for(case_type, service.lookup_category(category)) if category
-            else case_type.reply_days)
+    category_row = service.lookup_category(category) if category else None
     urgent = args.get("urgent", "")
     if urgent not in ("", *openapi.FLAG_VALUES):
         raise InvalidInput(_("urgent must be 1 or 0."), {"urgent": _("Must be 1 or 0.")})
-    due = workdays.reply_due(start, days, urgent in ("1", "true"))
-    return jsonify(due_at=present.iso(due.at), uncertain=due.uncertain)
+    due = deadlines.reply_due_for(case_type, category_row, start, urgent in ("1", "true"))
+    return jsonify(due_at=local_iso(due.at), uncertain=due.uncertain)
 
 
 @bp.get("/calls")
@@ -181,11 +181,11 @@ def list_calls():
     items = [{
         "sid": call.call_sid,
         "from": call.from_phone if call.from_phone == "anonymous"
-        else numbers.visible_phone(actor, call.from_phone, call.case) or access.mask_phone(call.from_phone),
+        else numbers.visible_phone(actor, call.from_phone, call.case) or phones.mask_phone(call.from_phone),
         "status": call.status,
-        "started_at": present.iso(call.started_at),
-        "answered_at": present.iso(call.answered_at),
-        "ended_at": present.iso(call.ended_at),
+        "started_at": local_iso(call.started_at),
+        "answered_at": local_iso(call.answered_at),
+        "ended_at": local_iso(call.ended_at),
         "wait_seconds": call.wait_seconds,
         "talk_seconds": call.talk_seconds,
         "operator": call.operator.username if call.operator else None,

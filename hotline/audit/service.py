@@ -21,8 +21,9 @@ What is recorded, and why only that:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import gettext as _

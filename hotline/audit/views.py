@@ -5,6 +5,8 @@ they are the widest readers of confidential cases, i.e. the people this page mos
 """
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -49,7 +51,7 @@ def index():
     except InvalidInput as err:
         page, message, status = service.AuditPage([], None), err.message, err.status
     # The filters that apply to this tab, carried into its links.
-    kept = {k: filters[k] for k in (("user", "case_no") if tab == "views" else ("user", "outcome")) if filters[k]}
+    kept: dict[str, Any] = {k: filters[k] for k in (("user", "case_no") if tab == "views" else ("user", "outcome")) if filters[k]}
     return render_template(
         "audit/index.html", tab=tab, filters=filters, page=page, message=message, earlier=before is not None,
         next_url=url_for("audit.index", tab=tab, before=page.next_before, **kept) if page.next_before else None,

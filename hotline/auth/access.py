@@ -1,7 +1,7 @@
 """Deny by default: every endpoint declares who may use it, or it answers 403."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import g, has_request_context, request

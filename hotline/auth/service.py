@@ -13,8 +13,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from hotline import clock
 from hotline.auth.models import ROLES, TOKEN_SCOPES, ApiToken, LoginAttempt, User, UserRole, UserSession
+from hotline.db_helpers import get_or_404
 from hotline.errors import Forbidden, InvalidInput
 from hotline.extensions import db
+from hotline.phones import normalize_phone
 from hotline.reference.models import Department
 
 PASSWORD_MIN = 10
@@ -56,8 +58,6 @@ def create_user(username: str, display_name: str, roles: list[str], password: st
     set_roles(user, roles)
     set_department(user, department_code)
     if phone:
-        from hotline.cases.service import normalize_phone
-
         user.phone = normalize_phone(phone, "phone")
     set_password(user, password)
     db.session.add(user)
@@ -318,7 +318,7 @@ def parse_token_days(days) -> int:
     return value
 
 
-def issue_token(user: User, days: int | None = None, scope: str = "full") -> str:
+def issue_token(user: User, days: int | str | None = None, scope: str = "full") -> str:
     """A new API token for the user; the raw token is returned once and only its digest kept."""
     if scope not in TOKEN_SCOPES:
         raise InvalidInput(_("The scope must be one of: %(s)s", s=", ".join(TOKEN_SCOPES)), {"scope": _("Unknown.")})
@@ -351,11 +351,6 @@ def token_for(raw: str) -> ApiToken | None:
     return token
 
 
-def user_for_token(raw: str) -> User | None:
-    token = token_for(raw)
-    return token.user if token is not None else None
-
-
 def list_tokens(username: str | None = None) -> list[ApiToken]:
     stmt = select(ApiToken).join(ApiToken.user)
     if username:
@@ -370,14 +365,7 @@ def token_state(token: ApiToken) -> str:
 
 
 def revoke_token(token_id) -> ApiToken:
-    from hotline.errors import NotFound
-
-    try:
-        token = db.session.get(ApiToken, int(token_id))
-    except (TypeError, ValueError, OverflowError):
-        token = None
-    if token is None:
-        raise NotFound(_("No API token with id %(id)s.", id=str(token_id)[:20]))
+    token = get_or_404(ApiToken, token_id, _("No API token with id %(id)s.", id=str(token_id)[:20]))
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         token.revoked_reason = "revoked"
@@ -413,12 +401,7 @@ def user_by_name(username) -> User:
 
 
 def get_user(user_id: int) -> User:
-    from hotline.errors import NotFound
-
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("User not found."))
-    return user
+    return get_or_404(User, user_id, _("User not found."))
 
 
 def _admin_display_name(display_name: str | None, username: str) -> str:
@@ -467,8 +450,6 @@ def update_user(actor: User, user: User, *, display_name: str | None, roles: lis
     set_department(user, code)
     phone = (phone or "").strip()
     if phone:
-        from hotline.cases.service import normalize_phone
-
         user.phone = normalize_phone(phone, "phone")
     else:
         user.phone = None

@@ -13,7 +13,7 @@ PG_BIN = click.option("--pg-bin", envvar="HOTLINE_PG_BIN", default=None, metavar
                            "default /usr/lib/postgresql/<server major>/bin, then PATH")
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -292,6 +292,7 @@ def _sqlite_restore(src: Path, safety_copy: bool) -> Outcome:
             source.backup(target, pages=-1)
         except sqlite3.Error as err:
             raise BackupError(f"the restore into {live} failed: {err}") from None
+        restored: tuple[set[str], int] | str
         try:
             restored = _sqlite_facts(target, "the restored database")
         except BackupError as err:

@@ -1,7 +1,6 @@
 """Who may see what of a case. The one place for object-level rules."""
 from __future__ import annotations
 
-import phonenumbers
 from sqlalchemy import Select, and_, false, or_
 
 from hotline.auth.models import User
@@ -97,32 +96,8 @@ def private_filter_allowed(actor: User):
     return or_(*conds)
 
 
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return phone
-    digits = phone[3:] if phone.startswith("+86") else phone
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep_head = 3 if len(digits) >= 11 else 2
-    return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]
-
-
 def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     # One star whatever the length: the mask should not tell how long the name is.
     return name[0] + "*"
-
-
-def display_phone(phone: str | None) -> str:
-    """E.164 +86 numbers shown the way callers write and dial them: 13812345678, but 051265230000 for a
-    landline (without its trunk 0, +86512… would read as an unknown 11-digit number)."""
-    if not phone:
-        return ""
-    if not phone.startswith("+86"):
-        return phone
-    try:
-        parsed = phonenumbers.parse(phone, "CN")
-    except phonenumbers.NumberParseException:
-        return phone[3:]
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")

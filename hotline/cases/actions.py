@@ -9,16 +9,15 @@ a partial, and its translations.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from hotline.cases.models import OPEN_STATUSES, REPLY_METHODS, SURVEY_RESULTS
+from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
 
-SUMMARY_MAX = 200
-DETAIL_MAX = 5000
-TEXT_MAX = 2000
 REASON_MAX = 500  # extension reason, escalation and rejection notes
 NAME_MAX = 64
 EMPLOYER_MAX = 128

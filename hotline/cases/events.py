@@ -8,9 +8,10 @@ imports and the calls telephony reports, the deadline watch for its warnings. Ev
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any
 
 from hotline.cases.models import Case, CaseEvent
 from hotline.extensions import db
@@ -19,11 +20,6 @@ from hotline.extensions import db
 TEXTS = ("reason", "content", "note", "text")
 # Facts whose value names another case (linked on the page).
 LINKS = ("into", "case_no")
-
-
-def iso(value: datetime | None) -> str | None:
-    """A moment as stored in an event: ISO 8601 in UTC."""
-    return value.astimezone(timezone.utc).isoformat() if value else None
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def add(case: Case | int, kind: str, actor_id: int | None, at: datetime, **data:
     return event
 
 
-def add_many(rows: list[tuple[int, str, int | None, datetime, dict[str, Any]]]) -> None:
+def add_many(rows: Sequence[tuple[int, str, int | None, datetime, dict[str, Any]]]) -> None:
     """Append many events at once, one INSERT (the deadline watch's batches): (case_id, kind, actor_id, at, data)."""
     if rows:
         db.session.execute(CaseEvent.__table__.insert(), [

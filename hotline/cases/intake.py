@@ -2,7 +2,8 @@
 hotline's case form (hotline/cases/views.py) and the radio's (hotline/radio/views.py)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 OUTCOMES = ("register", "close", "dispatch")
 

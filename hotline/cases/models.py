@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, and_, or_, text
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.auth.models import User
@@ -114,6 +115,21 @@ class Case(db.Model):
     events: Mapped[list["CaseEvent"]] = relationship(
         back_populates="case", order_by="CaseEvent.id", lazy="select"
     )
+
+    # 超期, the one rule for Python and SQL (hotline/cases/deadlines.py builds on it): open and past the
+    # reply deadline, or dispatched and past the acceptance deadline.
+    @hybrid_method
+    def overdue_at(self, now: datetime) -> bool:
+        if self.status not in OPEN_STATUSES:
+            return False
+        return now > self.reply_due_at or (
+            self.status == "assigned" and self.accept_due_at is not None and now > self.accept_due_at)
+
+    @overdue_at.inplace.expression  # type: ignore[attr-defined]  # hybrid_method is typed as a plain function here
+    @classmethod
+    def _overdue_at_expression(cls, now: datetime):
+        return and_(cls.status.in_(OPEN_STATUSES),
+                    or_(cls.reply_due_at < now, and_(cls.status == "assigned", cls.accept_due_at < now)))
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -1,18 +1,14 @@
 """A case as the API shows it, with the caller masked or omitted where the role may not see it."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from hotline import clock
+from hotline import phones
 from hotline.auth.models import User
 from hotline.cases import access
+from hotline.cases.deadlines import is_overdue
 from hotline.cases.models import Case
-from hotline.cases.service import is_overdue
-
-
-def iso(value: datetime | None) -> str | None:
-    return clock.to_local(value).isoformat() if value else None
+from hotline.dates import local_iso
 
 
 def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str, Any]:
@@ -21,7 +17,7 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str,
         caller = {"phone": case.caller_phone, "name": case.caller_name,
                   "employer": case.caller_employer, "district": case.caller_district}
     else:
-        caller = {"phone": access.mask_phone(case.caller_phone), "name": access.mask_name(case.caller_name)}
+        caller = {"phone": phones.mask_phone(case.caller_phone), "name": access.mask_name(case.caller_name)}
     out: dict[str, Any] = {
         "case_no": case.case_no,
         "status": case.status,
@@ -39,26 +35,26 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str,
         "resolved_on_call": case.resolved_on_call,
         "department": case.department.code if case.department else None,
         "handler": case.handler.username if case.handler else None,
-        "accept_due_at": iso(case.accept_due_at),
-        "reply_due_at": iso(case.reply_due_at),
+        "accept_due_at": local_iso(case.accept_due_at),
+        "reply_due_at": local_iso(case.reply_due_at),
         "due_uncertain": case.due_uncertain,
         "overdue": is_overdue(case),
         "escalated": case.escalated,
-        "extension_requested": iso(case.extension_due_at),
+        "extension_requested": local_iso(case.extension_due_at),
         "merged_into": case.merged_into.case_no if case.merged_into else None,
         "survey_result": case.survey_result,
         "survey_resolved": case.survey_resolved,
         "review_pending": case.review_pending,
-        "return_requested": iso(case.return_requested_at),
+        "return_requested": local_iso(case.return_requested_at),
         "return_reason": case.return_reason,
-        "created_at": iso(case.created_at),
-        "replied_at": iso(case.replied_at),
-        "closed_at": iso(case.closed_at),
+        "created_at": local_iso(case.created_at),
+        "replied_at": local_iso(case.replied_at),
+        "closed_at": local_iso(case.closed_at),
         "version": case.version,
     }
     if with_events:
         out["events"] = [
-            {"kind": e.kind, "at": iso(e.at), "actor": e.actor.username if e.actor else None,
+            {"kind": e.kind, "at": local_iso(e.at), "actor": e.actor.username if e.actor else None,
              "data": _event_data(e.data, private)}
             for e in case.events
         ]

@@ -14,12 +14,13 @@ from sqlalchemy.orm import defaultload
 from hotline import clock, search
 from hotline.auth.models import User, UserRole
 from hotline.cases import access
+from hotline.cases.deadlines import overdue_condition
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
-from hotline.cases.service import normalize_phone
+from hotline.dates import parse_date
 from hotline.db_types import MAX_ID
 from hotline.errors import InvalidInput
 from hotline.extensions import db
-from hotline.notify.service import overdue_condition as watch_overdue
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays.service import calendar_for
 
@@ -67,17 +68,6 @@ class CaseFilter:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _parse_date(raw: str, name: str) -> date:
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:20]),
-                           {name: _("Wrong date format.")}) from None
-    if not date.min < value < date.max:  # its local midnight (or the next one) would not fit in UTC
-        raise InvalidInput(_("%(value)s is out of range.", value=raw[:20]), {name: _("Out of range.")})
-    return value
-
-
 def parse_filter(args) -> CaseFilter:
     """Read filters from query-string style args, refusing unknown codes with a clear message."""
     f = CaseFilter()
@@ -105,9 +95,9 @@ def parse_filter(args) -> CaseFilter:
         raise InvalidInput(_("The search text is too long (at most 100 characters)."), {"q": _("Too long.")})
     f.q = q
     if get("from"):
-        f.date_from = _parse_date(get("from"), "from")
+        f.date_from = parse_date(get("from"), "from")
     if get("to"):
-        f.date_to = _parse_date(get("to"), "to")
+        f.date_to = parse_date(get("to"), "to")
     for name in FLAG_FILTERS:
         raw = get(name)
         if raw is not None:
@@ -131,21 +121,15 @@ def parse_filter(args) -> CaseFilter:
     if f.survey and f.survey not in SURVEY_FILTERS:
         raise InvalidInput(_("Unknown survey filter: %(v)s", v=f.survey[:24]), {"survey": _("Unknown survey filter.")})
     if get("closed_from"):
-        f.closed_from = _parse_date(get("closed_from"), "closed_from")
+        f.closed_from = parse_date(get("closed_from"), "closed_from")
     if get("closed_to"):
-        f.closed_to = _parse_date(get("closed_to"), "closed_to")
+        f.closed_to = parse_date(get("closed_to"), "closed_to")
     return f
 
 
 # ---------------------------------------------------------------- the figures' conditions (architecture §5)
 # One definition each, used by the case list's filters and by the reports, so a drill-down
 # list always counts what the figure counts.
-
-def overdue_condition(now: datetime):
-    """超期: open (registered, dispatched, accepted) and past the reply deadline, or dispatched and past
-    the acceptance deadline."""
-    return watch_overdue(now)
-
 
 def running_due():
     """The deadline whose clock is running, for sorting: acceptance while dispatched (the reply deadline if

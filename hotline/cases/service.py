@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import phonenumbers
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,8 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
-from hotline.cases import access
-from hotline.cases import actions as action_specs, events, signals
+from hotline.cases import access, actions as action_specs, deadlines, events, signals
 from hotline.cases.models import (
     CHANNELS,
     OPEN_STATUSES,
@@ -28,15 +26,16 @@ from hotline.cases.models import (
     CaseCounter,
     CaseEvent,
 )
+from hotline.dates import utc_iso
+from hotline.db_helpers import check_version, insert_ignore
 from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound, StaleVersion
 from hotline.extensions import db
+from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
 from hotline.notify import service as watch
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 
-SUMMARY_MAX = action_specs.SUMMARY_MAX
-DETAIL_MAX = action_specs.DETAIL_MAX
-TEXT_MAX = action_specs.TEXT_MAX
 PHONE_CHANNELS = ("hotline", "radio", "voicemail")
 
 
@@ -60,25 +59,6 @@ ACTIONS = tuple(MOVES)
 
 
 # ---------------------------------------------------------------- helpers
-
-def normalize_phone(raw: str | None, field: str = "phone") -> str:
-    """Phone numbers to E.164 with default country 86: 138 0000 0000, +86-138…, 0512-6523 0000 all work."""
-    text = (raw or "").strip()
-    if not text:
-        raise InvalidInput(_("Please enter the caller's phone number."), {field: _("Required.")})
-    cleaned = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    if not cleaned.lstrip("+").isdigit():
-        raise InvalidInput(_("The phone number may contain only digits, spaces, dashes and a leading +."),
-                           {field: _("Not a phone number.")})
-    try:
-        parsed = phonenumbers.parse(cleaned, "CN")
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(_("%(phone)s is not a valid phone number.", phone=text[:40]),
-                           {field: _("Not a valid number.")})
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
 
 def _text(value: Any, field: str, label: str, max_len: int, required: bool) -> str:
     if value is None:
@@ -113,7 +93,6 @@ def note_call(case_id: int, operator_id: int | None, figures: dict[str, Any]) ->
     events.add(case_id, "call", operator_id, clock.now(), **{k: v for k, v in figures.items() if v is not None})
 
 
-_iso = events.iso
 
 
 def parse_datetime(raw: Any, field: str) -> datetime:
@@ -183,10 +162,6 @@ def lookup_handler(username: Any, department: Department) -> User:
             {"handler": _("Not in this department.")},
         )
     return row
-
-
-def reply_days_for(case_type: CaseType, category: Category) -> int:
-    return category.reply_days if category.reply_days is not None else case_type.reply_days
 
 
 def next_case_no(local_day: date) -> str:
@@ -318,7 +293,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     urgent, confidential, broadcast_ok, resolved = v["urgent"], v["confidential"], v["broadcast_ok"], v["resolved"]
 
     now = clock.now()
-    due = workdays.reply_due(now, reply_days_for(case_type, category), urgent)
+    due = deadlines.reply_due_for(case_type, category, now, urgent)
     case = Case(
         case_no=next_case_no(clock.to_local(now).date()),
         channel=channel,
@@ -348,7 +323,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
         case.reply_method = "phone"
     watch.refresh_watch(case)  # before the INSERT, so a new case starts at version 1
     db.session.add(case)
-    _event(case, "register", actor, status=case.status, via=via, reply_due_at=_iso(due.at),
+    _event(case, "register", actor, status=case.status, via=via, reply_due_at=utc_iso(due.at),
            resolved_on_call=resolved)
     db.session.flush()
     if dispatch:
@@ -424,16 +399,9 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
     move = MOVES.get(action)
     if move is None:
         raise NotFound(_("Unknown action: %(name)s", name=str(action)[:32]))
-    try:
-        expected = int(version)
-    except (TypeError, ValueError):
-        raise InvalidInput(_("The case version is missing; reload the case and try again."),
-                           {"version": _("Required.")}) from None
-    if expected != case.version:
-        raise StaleVersion(
-            _("Case %(no)s was changed by someone else meanwhile. Reload it to see the change, then try again.",
-              no=case.case_no)
-        )
+    check_version(case, version, _("Case %(no)s was changed by someone else meanwhile. Reload it to see the change, "
+                                   "then try again.", no=case.case_no),
+                  missing=_("The case version is missing; reload the case and try again."))
     _check(actor, case, action, move)
     handler = HANDLERS[action]
     case_no = case.case_no  # the instance is unusable after a failed flush
@@ -460,7 +428,7 @@ def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *
     before = {"department": case.department.code if case.department else None,
               "handler": case.handler.username if case.handler else None, "status": case.status}
     now = clock.now()
-    due = workdays.accept_due(now)
+    due = deadlines.accept_due_for(now)
     case.department = department
     case.department_id = department.id
     case.handler = handler
@@ -475,7 +443,7 @@ def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *
     case.due_uncertain = case.due_uncertain or due.uncertain
     _event(case, "reassign" if reassign else "assign", actor, before=before,
            after={"department": department.code, "handler": handler.username if handler else None,
-                  "status": "assigned"}, accept_due_at=_iso(due.at))
+                  "status": "assigned"}, accept_due_at=utc_iso(due.at))
     watch.on_dispatch(case)
 
 
@@ -580,8 +548,8 @@ def _do_extend(case, actor, p):
             {"reply_due_at": _("Not a working day; try %(next)s.", next=suggested.isoformat())})
     case.extension_due_at = new_due
     case.extension_reason = reason
-    _event(case, "extend_request", actor, reason=reason, requested_due=_iso(new_due),
-           current_due=_iso(case.reply_due_at))
+    _event(case, "extend_request", actor, reason=reason, requested_due=utc_iso(new_due),
+           current_due=utc_iso(case.reply_due_at))
     with watch.default_locale():
         body = _("12351 case %(no)s: an extension to %(due)s is asked for (%(reason)s). Please decide.",
                  no=case.case_no, due=watch.short_time(new_due), reason=reason[:60])
@@ -604,8 +572,8 @@ def _extension_decided(case, approved: bool, note: str = "") -> None:
 def _do_approve_extension(case, actor, p):
     before = case.reply_due_at
     case.reply_due_at = case.extension_due_at
-    _event(case, "extend_approve", actor, before={"reply_due_at": _iso(before)},
-           after={"reply_due_at": _iso(case.reply_due_at)}, reason=case.extension_reason)
+    _event(case, "extend_approve", actor, before={"reply_due_at": utc_iso(before)},
+           after={"reply_due_at": utc_iso(case.reply_due_at)}, reason=case.extension_reason)
     case.extension_due_at = None
     case.extension_reason = None
     _extension_decided(case, True)
@@ -613,7 +581,7 @@ def _do_approve_extension(case, actor, p):
 
 def _do_reject_extension(case, actor, p):
     note = _text(p.get("note"), "note", _("Note"), 500, False)
-    _event(case, "extend_reject", actor, requested_due=_iso(case.extension_due_at), note=note)
+    _event(case, "extend_reject", actor, requested_due=utc_iso(case.extension_due_at), note=note)
     case.extension_due_at = None
     case.extension_reason = None
     _extension_decided(case, False, note)
@@ -676,7 +644,7 @@ def _reopen(case: Case) -> str:
     case.surveyed_at = None
     case.review_pending = False
     case.resolved_on_call = False
-    due = workdays.reply_due(clock.now(), reply_days_for(case.case_type, case.category), case.urgent)
+    due = deadlines.reply_due_for(case.case_type, case.category, clock.now(), case.urgent)
     case.reply_due_at = due.at
     case.due_uncertain = due.uncertain
     return target
@@ -688,7 +656,7 @@ def _do_reopen(case, actor, p):
         raise IllegalMove(_("A merged case is not reopened; reopen the case it was merged into."))
     target = _reopen(case)
     _event(case, "reopen", actor, reason=reason, before={"status": "closed"}, after={"status": target},
-           reply_due_at=_iso(case.reply_due_at))
+           reply_due_at=utc_iso(case.reply_due_at))
 
 
 def _parse_resolved(value: Any) -> bool | None:
@@ -743,7 +711,7 @@ def _do_review(case, actor, p):
     if decision == "reopen":
         target = _reopen(case)
         _event(case, "review", actor, decision=decision, reason=reason, before={"status": before},
-               after={"status": target}, reply_due_at=_iso(case.reply_due_at))
+               after={"status": target}, reply_due_at=utc_iso(case.reply_due_at))
         with watch.default_locale():
             body = _("12351 case %(no)s is reopened (重办) after the caller's follow-up; reply due %(due)s.",
                      no=case.case_no, due=watch.short_time(case.reply_due_at))
@@ -827,14 +795,13 @@ def _do_edit(case, actor, p):
         else:
             setattr(case, key, value)
     if {"type", "category", "urgent"} & set(before):
-        days = reply_days_for(case.case_type, case.category)
-        due = workdays.reply_due(case.created_at, days, case.urgent)
+        due = deadlines.reply_due_for(case.case_type, case.category, case.created_at, case.urgent)
         if due.at != case.reply_due_at:
-            before["reply_due_at"], after["reply_due_at"] = _iso(case.reply_due_at), _iso(due.at)
+            before["reply_due_at"], after["reply_due_at"] = utc_iso(case.reply_due_at), utc_iso(due.at)
             case.reply_due_at = due.at
             case.due_uncertain = due.uncertain
         if case.accept_due_at is not None and case.status == "assigned" and case.accept_due_at > case.reply_due_at:
-            before["accept_due_at"], after["accept_due_at"] = _iso(case.accept_due_at), _iso(case.reply_due_at)
+            before["accept_due_at"], after["accept_due_at"] = utc_iso(case.accept_due_at), utc_iso(case.reply_due_at)
             case.accept_due_at = case.reply_due_at
     _event(case, "edit", actor, reason=reason, before=before, after=after)
 
@@ -864,11 +831,9 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str,
     supervisor already escalated is left alone.
     """
     from hotline.notify.models import CaseFlag
-    from hotline.notify.service import _insert_ignore
-
     now = now or clock.now()
     stats = {"checked": 0, "escalated": 0}
-    limits = dict(db.session.execute(select(CaseType.code, CaseType.escalate_after_days)).all())
+    limits = dict(db.session.execute(select(CaseType.code, CaseType.escalate_after_days)).tuples().all())
     # N working days are at least N calendar days: only those cases can be due for it.
     late_enough = [and_(Case.type_code == code, Case.reply_due_at < now - timedelta(days=max(days, 0)))
                    for code, days in limits.items()]
@@ -880,11 +845,11 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str,
     for case in candidates:
         stats["checked"] += 1
         days = limits.get(case.type_code, 3)
-        threshold = workdays.reply_due(case.reply_due_at, days).at
+        threshold = deadlines.escalation_due(case, days)
         if now < threshold:
             continue
         flag = dict(case_id=case.id, kind="auto_escalate", due_at=case.reply_due_at, created_at=now)
-        if not _insert_ignore(CaseFlag, [flag]):
+        if not insert_ignore(CaseFlag, [flag]):
             continue  # done before for this deadline
         with db.session.no_autoflush:
             escalate(case, None, _("Overdue by %(n)d working days.", n=days), auto=True)
@@ -895,40 +860,6 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> dict[str,
 
 
 # ---------------------------------------------------------------- reading
-
-def is_overdue(case: Case, now: datetime | None = None) -> bool:
-    now = now or clock.now()
-    if case.status in ("registered", "accepted"):
-        return now > case.reply_due_at
-    if case.status == "assigned":
-        return now > case.reply_due_at or (case.accept_due_at is not None and now > case.accept_due_at)
-    return False
-
-
-def deadline_state(due: datetime | None, now: datetime | None = None) -> str | None:
-    """One deadline: 'overdue', 'due_soon' (within the watch's warning lead, one working half-day) or 'ok'."""
-    if due is None:
-        return None
-    now = now or clock.now()
-    if now > due:
-        return "overdue"
-    if due - now <= watch.WARNING_LEAD:
-        return "due_soon"
-    return "ok"
-
-
-def due_state(case: Case, now: datetime | None = None) -> str:
-    """The case as a whole: its most pressing open deadline."""
-    now = now or clock.now()
-    if case.status not in OPEN_STATUSES:
-        return "ok"
-    if is_overdue(case, now):
-        return "overdue"
-    nearest = case.reply_due_at
-    if case.status == "assigned" and case.accept_due_at is not None:
-        nearest = min(nearest, case.accept_due_at)
-    return deadline_state(nearest, now)
-
 
 # ---------------------------------------------------------------- the ledger import (hotline/reports/importer.py)
 
@@ -958,7 +889,7 @@ def import_case(actor: User | None, v: dict[str, Any], filename: str, now: datet
     actor_id = actor.id if actor else None
     first_status = "closed" if v["resolved_on_call"] else "registered"
     events.add(case, "register", actor_id, v["created_at"], status=first_status, via="import", file=filename[:120],
-               imported_at=_iso(now), reply_due_at=_iso(v["reply_due_at"]), resolved_on_call=v["resolved_on_call"])
+               imported_at=utc_iso(now), reply_due_at=utc_iso(v["reply_due_at"]), resolved_on_call=v["resolved_on_call"])
     if department is not None:
         events.add(case, "assign", actor_id, v["created_at"],
                    before={"department": None, "handler": None, "status": "registered"},

@@ -13,12 +13,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User
-from hotline.cases import access, actions, events, intake, present, queries, service, signals
+from hotline.cases import access, actions, deadlines, events, intake, present, queries, service, signals
 from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case
+from hotline.dates import parse_aware
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
 from hotline.notify.service import mark_case_read
@@ -195,7 +196,7 @@ def caller():
     actor = current_actor()
     raw = (request.args.get("phone") or "").strip()
     try:
-        phone = service.normalize_phone(raw, "phone")
+        phone = phones.normalize_phone(raw, "phone")
     except InvalidInput as err:
         return render_template("cases/_caller.html", phone=None, message=err.message if raw else None,
                                cases=[], open_cases=[]), 422 if raw else 200
@@ -215,20 +216,10 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "private": private,
-        "phone": access.display_phone(case.caller_phone) if private else access.mask_phone(case.caller_phone),
+        "phone": phones.display_phone(case.caller_phone) if private else phones.mask_phone(case.caller_phone),
         "name": case.caller_name if private else access.mask_name(case.caller_name),
-        "due": service.due_state(case),
+        "due": deadlines.due_state(case),
     }
-
-
-def _parse_iso(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
@@ -265,7 +256,7 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return str(REPLY_METHOD_LABELS.get(value, value))
         if key == "via":
             return str(VIA_LABELS.get(value, value))
-        moment = _parse_iso(value)
+        moment = parse_aware(value)
         if moment is not None:
             return local_dt(moment)
         return str(value)
@@ -300,8 +291,8 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
         values=values or {},
-        accept_state=service.deadline_state(case.accept_due_at) if case.status == "assigned" else None,
-        reply_state=service.deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
+        accept_state=deadlines.deadline_state(case.accept_due_at) if case.status == "assigned" else None,
+        reply_state=deadlines.deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
         **ref,
     ), status
 
@@ -369,7 +360,7 @@ MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "
 def list_cases():
     actor = current_actor()
     args = {k: request.args.get(k, "") for k in FILTER_KEYS + MORE_FILTER_KEYS}
-    active = {k: v for k, v in args.items() if v.strip()}
+    active: dict[str, Any] = {k: v for k, v in args.items() if v.strip()}
     more_open = any(args[k].strip() for k in MORE_FILTER_KEYS)
     cursor = request.args.get("cursor") or None
     try:
@@ -404,7 +395,7 @@ def followup():
         row = _row(actor, case)
         full = case.caller_phone if case.caller_phone and access.caller_number_visible(actor, case) else None
         row["dial"] = full
-        row["phone"] = access.display_phone(full) if full else access.mask_phone(case.caller_phone)
+        row["phone"] = phones.display_phone(full) if full else phones.mask_phone(case.caller_phone)
         rows.append(row)
     if access.sees_numbers_without_case(actor):  # the audit: who was shown a confidential caller's number
         record_views(actor, [c for c in cases if c.caller_phone], "web")

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from hotline import clock
+from hotline.dates import local_iso
 from hotline.digest import builder
 from hotline.digest.settings import WEEKDAYS
 from hotline.text import xml_safe
@@ -18,10 +18,6 @@ from hotline.text import xml_safe
 STATUS_ZH = {"draft": "草稿", "approved": "已审定", "aired": "已播出"}
 REASONS_ZH = {"over_slot": "超出时段", "dropped": "编辑撤下"}
 ATOM = "http://www.w3.org/2005/Atom"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return clock.to_local(value).isoformat() if value else None
 
 
 def reason_text(item: dict[str, Any]) -> str:
@@ -42,9 +38,9 @@ def to_dict(v: dict[str, Any]) -> dict[str, Any]:
         "reserve_seconds": v["reserve_seconds"],
         "rate": v["rate"],
         "chars": v["chars"],
-        "built_at": _iso(digest.built_at),
-        "approved_at": _iso(digest.approved_at),
-        "aired_at": _iso(digest.aired_at),
+        "built_at": local_iso(digest.built_at),
+        "approved_at": local_iso(digest.approved_at),
+        "aired_at": local_iso(digest.aired_at),
         "items": [{"section": i["section"], "heading": i["heading"], "title": i["title"], "text": i["text"],
                    "source": i.get("source") or "", "chars": i["chars"], "seconds": i["seconds"],
                    "starts_at": i["starts_at"]} for i in v["items"]],
@@ -174,7 +170,7 @@ def to_atom(views: list[dict[str, Any]], self_url: str, link_for) -> bytes:
     ET.SubElement(feed, f"{{{ATOM}}}id").text = "urn:hotline:digests"
     ET.SubElement(feed, f"{{{ATOM}}}title").text = "《职工之声》每日稿件"
     updated = max((v["digest"].updated_at for v in views), default=datetime(2026, 1, 1, tzinfo=timezone.utc))
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _iso(updated)
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = local_iso(updated)
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url)
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = "12351职工服务热线"
@@ -183,7 +179,7 @@ def to_atom(views: list[dict[str, Any]], self_url: str, link_for) -> bytes:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:hotline:digest:{digest.air_date.isoformat()}:{rev.number}"
         ET.SubElement(entry, f"{{{ATOM}}}title").text = f"{headline(v)} 版本{rev.number}"
-        ET.SubElement(entry, f"{{{ATOM}}}updated").text = _iso(digest.updated_at)
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = local_iso(digest.updated_at)
         ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/plain", href=link_for(digest.air_date))
         ET.SubElement(entry, f"{{{ATOM}}}summary").text = (
             f"{STATUS_ZH.get(digest.status)} · 时长{builder.mmss(v['total_seconds'])} · {len(v['items'])}条")

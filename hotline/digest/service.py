@@ -9,16 +9,18 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases.models import Case
+from hotline.dates import parse_date
+from hotline.db_helpers import check_version, flush_or_stale, get_or_404, insert_ignore
+from hotline.db_types import MAX_ID
 from hotline.digest import builder, settings as digest_settings
 from hotline.digest.models import (
     ITEM_SECTIONS,
@@ -28,8 +30,7 @@ from hotline.digest.models import (
     Digest,
     DigestRevision,
 )
-from hotline.db_types import MAX_ID
-from hotline.errors import IllegalMove, InvalidInput, NotFound, StaleVersion
+from hotline.errors import IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.radio import schedule
 from hotline.redact import Change, redact_detail
@@ -46,15 +47,9 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099  # air dates; 0001-01-01 or 9999-12-31 would 
 
 
 def parse_day(raw: Any, field: str = "date") -> date:
-    try:
-        day = date.fromisoformat(str(raw).strip())
-    except (TypeError, ValueError):
-        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=str(raw)[:20]),
-                           {field: _("Wrong date format.")}) from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(_("The date must lie between the years %(first)d and %(last)d.", first=FIRST_YEAR,
-                             last=LAST_YEAR), {field: _("Out of range.")})
-    return day
+    return parse_date(raw, field, date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31),
+                      out_of_range=_("The date must lie between the years %(first)d and %(last)d.",
+                                     first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def get_digest(day: date) -> Digest | None:
@@ -139,10 +134,8 @@ def build(day: date, actor: User | None = None) -> tuple[Digest, bool]:
     slot, _programme = _slot()
     now = clock.now()
     items, left_out = builder.build_content(day, now, slot)
-    from hotline.notify.service import _insert_ignore
-
     # INSERT … ON CONFLICT DO NOTHING on the unique air date: a second builder finds it there.
-    if not _insert_ignore(Digest, [dict(air_date=day, status="draft", revision_no=1, built_at=now,
+    if not insert_ignore(Digest, [dict(air_date=day, status="draft", revision_no=1, built_at=now,
                                         built_by_id=actor.id if actor else None, updated_at=now, version=1)]):
         return get_digest(day), False
     digest = get_digest(day)
@@ -152,15 +145,10 @@ def build(day: date, actor: User | None = None) -> tuple[Digest, bool]:
 
 
 def _check_version(digest: Digest, version: Any) -> None:
-    try:
-        expected = int(version)
-    except (TypeError, ValueError):
-        raise InvalidInput(_("The digest version is missing; reload the page and try again."),
-                           {"version": _("Required.")}) from None
-    if expected != digest.version:
-        who = digest_changed_by(digest)
-        raise StaleVersion(_("The digest was changed meanwhile (by %(who)s, now version %(n)d). Reload it to see "
-                             "the change, then make yours again.", who=who, n=digest.revision_no))
+    check_version(digest, version,
+                  lambda: _("The digest was changed meanwhile (by %(who)s, now version %(n)d). Reload it to see "
+                            "the change, then make yours again.", who=digest_changed_by(digest), n=digest.revision_no),
+                  missing=_("The digest version is missing; reload the page and try again."))
 
 
 def digest_changed_by(digest: Digest) -> str:
@@ -176,10 +164,7 @@ def digest_changed_by(digest: Digest) -> str:
 
 
 def _flush(digest: Digest) -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleVersion(_("The digest was changed by someone else meanwhile. Reload it and try again.")) from None
+    flush_or_stale(_("The digest was changed by someone else meanwhile. Reload it and try again."))
 
 
 def _change(digest: Digest, actor: User, version: Any, kind: str, items: list[dict], left_out: list[dict],
@@ -450,7 +435,7 @@ def compare(digest: Digest, a: int, b: int) -> dict[str, Any]:
     old, new = revision(digest, a), revision(digest, b)
     old_items = {i["key"]: i for i in old.items}
     new_items = {i["key"]: i for i in new.items}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in new.items:
         before = old_items.get(item["key"])
         if before is None:
@@ -502,31 +487,20 @@ def list_items(section: str | None = None, show: str = "current") -> list[Conten
 
 
 def get_item(item_id: Any) -> ContentItem:
-    try:
-        row = db.session.get(ContentItem, int(item_id))
-    except (TypeError, ValueError):
-        row = None
-    if row is None:
-        raise NotFound(_("This item was not found."))
-    return row
+    return get_or_404(ContentItem, item_id, _("This item was not found."))
 
 
 def save_item(actor: User, form: dict[str, Any], item: ContentItem | None = None) -> ContentItem:
     """Create or change a content item; the whole form is refused with field messages (nothing half-saved)."""
     errors: dict[str, str] = {}
     if item is not None:
-        try:
-            expected = int(form.get("version") or 0)
-        except ValueError:
-            expected = 0
-        if expected != item.version:
-            raise StaleVersion(_("The item was changed by someone else meanwhile. Reload it to see their change, "
-                                 "then make yours again."))
+        check_version(item, form.get("version"), _("The item was changed by someone else meanwhile. Reload it to "
+                                                   "see their change, then make yours again."))
     section = (form.get("section") or "").strip()
     if section not in ITEM_SECTIONS:
         errors["section"] = _("Choose the section.")
     values: dict[str, Any] = {}
-    for name, label, limit, required in (("title", _("Title"), TITLE_MAX, True), ("body", _("Text"), BODY_MAX, True),
+    for name, _label, limit, required in (("title", _("Title"), TITLE_MAX, True), ("body", _("Text"), BODY_MAX, True),
                                          ("source", _("Source"), SOURCE_MAX, False)):
         value = (form.get(name) or "").strip()
         if required and not value:
@@ -588,10 +562,7 @@ def save_item(actor: User, form: dict[str, Any], item: ContentItem | None = None
         item.allowed_by_id = actor.id if actor else None
         item.allowed_at = now
     item.redaction_changes = changes  # not stored: shown once to the producer who saved
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleVersion(_("The item was changed by someone else meanwhile. Reload it and try again.")) from None
+    flush_or_stale(_("The item was changed by someone else meanwhile. Reload it and try again."))
     return item
 
 
@@ -622,6 +593,3 @@ def build_for_cli(day: date | None) -> dict[str, Any]:
     digest, built = build(day, None)
     return {"date": day.isoformat(), "built": int(built), "version": digest.revision_no, "status": digest.status}
 
-
-def days_around(day: date) -> tuple[date, date]:
-    return day - timedelta(days=1), day + timedelta(days=1)

@@ -12,8 +12,9 @@ from typing import Any
 from flask_babel import gettext as _
 
 from hotline import clock
+from hotline.db_helpers import check_version, insert_ignore
 from hotline.digest.models import DigestSettings
-from hotline.errors import InvalidInput, StaleVersion
+from hotline.errors import InvalidInput
 from hotline.extensions import db
 
 DEFAULTS: dict[str, Any] = {
@@ -55,9 +56,7 @@ def get() -> DigestSettings:
     """The settings row, created with the defaults the first time it is needed."""
     row = db.session.get(DigestSettings, 1)
     if row is None:
-        from hotline.notify.service import _insert_ignore
-
-        _insert_ignore(DigestSettings, [dict(DEFAULTS, id=1, version=1)])
+        insert_ignore(DigestSettings, [dict(DEFAULTS, id=1, version=1)])
         row = db.session.get(DigestSettings, 1)
     return row
 
@@ -83,13 +82,8 @@ def update(actor, form: dict[str, Any]) -> DigestSettings:
     row = get()
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
-    try:
-        expected = int(form.get("version") or 0)
-    except ValueError:
-        expected = 0
-    if expected != row.version:
-        raise StaleVersion(_("The settings were changed by someone else meanwhile. Reload the page to see "
-                             "their change, then make yours again."))
+    check_version(row, form.get("version"), _("The settings were changed by someone else meanwhile. Reload the "
+                                              "page to see their change, then make yours again."))
     raw = (form.get("build_at") or "").strip()
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
         errors["build_at"] = _("Use HH:MM, e.g. 16:30.")
@@ -106,18 +100,18 @@ def update(actor, form: dict[str, Any]) -> DigestSettings:
         else:
             clean[name] = value
     for name in TEXT_FIELDS + SHORT_FIELDS:
-        value = (form.get(name) or "").strip()
+        text = (form.get(name) or "").strip()
         limit = TEXT_MAX if name in TEXT_FIELDS else SHORT_MAX.get(name, 32)
-        if not value:
+        if not text:
             errors[name] = _("Required.")
-        elif len(value) > limit:
+        elif len(text) > limit:
             errors[name] = _("At most %(max)d characters.", max=limit)
         else:
-            unknown = [p for p in re.findall(r"{([^{}]*)}", value) if p not in PLACEHOLDERS.get(name, ())]
+            unknown = [p for p in re.findall(r"{([^{}]*)}", text) if p not in PLACEHOLDERS.get(name, ())]
             if unknown:
                 errors[name] = _("Unknown placeholder {%(name)s}.", name=unknown[0][:20])
             else:
-                clean[name] = value
+                clean[name] = text
     if errors:
         raise InvalidInput(_("Some settings are not right; see the marked fields."), errors)
     for key, value in clean.items():

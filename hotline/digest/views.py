@@ -13,8 +13,8 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.digest import builder, formats, service, settings as digest_settings
-from hotline.digest.responses import atom_response, docx_response, text_response
 from hotline.digest.models import ITEM_SECTIONS
+from hotline.digest.responses import atom_response, docx_response, text_response
 from hotline.errors import IllegalMove, ServiceError, StaleVersion
 from hotline.extensions import db
 from hotline.redact import KIND_LABELS_ZH

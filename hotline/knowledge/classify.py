@@ -91,7 +91,7 @@ def keyword_guess(text: str, article_category: str | None = None) -> dict[str, l
     types = _normalised(_keyword_scores(text, TYPE_WORDS), "consult", 0.4)
     if types[0][0] != "consult":
         types.append(("consult", 0.2))
-    departments = []
+    departments: list = []
     for code, conf in categories:
         dept = DEPARTMENT_FOR.get(code, "office")
         if dept not in [d for d, _c in departments]:
@@ -135,8 +135,8 @@ class Trained:
 
 def training_rows(limit: int = MAX_TRAIN) -> list[tuple[str, str, str, str | None]]:
     """(summary, type, category, department) of the newest closed cases (merged duplicates left out)."""
-    dept_codes = dict(db.session.execute(select(Department.id, Department.code)).all())
-    cat_codes = dict(db.session.execute(select(Category.id, Category.code)).all())
+    dept_codes = dict(db.session.execute(select(Department.id, Department.code)).tuples().all())
+    cat_codes = dict(db.session.execute(select(Category.id, Category.code)).tuples().all())
     stmt = (select(Case.summary, Case.type_code, Case.category_id, Case.department_id)
             .where(Case.status == "closed", Case.merged_into_id.is_(None)).order_by(Case.id.desc()).limit(limit))
     return [(s, t, cat_codes[c], dept_codes.get(d)) for s, t, c, d in db.session.execute(stmt)]
@@ -222,12 +222,6 @@ def current() -> Trained | None:
             _loaded.update(id=newest, model=Trained(parts["vectorizer"], parts["models"],
                                                     {"id": row.id, "accuracy": record.accuracy}))
         return _loaded["model"]
-
-
-def forget() -> None:
-    """Drop the cached model (tests, after training in the same process)."""
-    with _lock:
-        _loaded.update(id=None, model=None)
 
 
 def guess(text: str, article_category: str | None = None) -> tuple[dict[str, list[tuple[str, float]]], str]:

@@ -19,20 +19,20 @@ from sqlalchemy import func, select
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases.models import Case
-from hotline.cases.present import iso
-from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound, StaleVersion
+from hotline.dates import local_iso, parse_date
+from hotline.db_helpers import check_version
+from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.knowledge import text as kt
 from hotline.knowledge.models import ARTICLE_STATUSES, Article, ArticleUse, ArticleVersion
 from hotline.knowledge.seed_data import ARTICLES
+from hotline.limits import ANSWER_MAX, QUESTION_MAX, YEAR_MAX, YEAR_MIN
 from hotline.reference.models import Category
 from hotline.text import has_unstorable
 
 WRITERS = ("supervisor", "editor")
 READERS = ("operator", "handler", "producer", "supervisor", "editor")
 TITLE_MAX = 120
-QUESTION_MAX = 2000
-ANSWER_MAX = 2000  # what the answer field of a case takes (hotline/cases/service.py TEXT_MAX)
 BASIS_MAX = 1000
 QUERY_MAX = 100
 FIELDS = ("title", "question", "answer", "category", "legal_basis", "valid_from", "valid_to")
@@ -85,16 +85,11 @@ def _date(data: dict, name: str, label: str) -> date | None:
     raw = data.get(name)
     if raw in (None, ""):
         return None
+    wrong = _("%(field)s must be a date (YYYY-MM-DD).", field=label)
     if not isinstance(raw, str):
-        raise InvalidInput(_("%(field)s must be a date (YYYY-MM-DD).", field=label), {name: _("Wrong date format.")})
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidInput(_("%(field)s must be a date (YYYY-MM-DD).", field=label),
-                           {name: _("Wrong date format.")}) from None
-    if not 2000 <= value.year <= 2100:
-        raise InvalidInput(_("%(field)s is out of range.", field=label), {name: _("Out of range.")})
-    return value
+        raise InvalidInput(wrong, {name: _("Wrong date format.")})
+    return parse_date(raw, name, date(YEAR_MIN, 1, 1), date(YEAR_MAX, 12, 31), wrong=wrong,
+                      out_of_range=_("%(field)s is out of range.", field=label))
 
 
 def _category(code: Any) -> Category | None:
@@ -109,7 +104,7 @@ def _category(code: Any) -> Category | None:
 
 
 def _parse(data: dict) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "title": text_field(data, "title", _("Title"), TITLE_MAX, True),
         "question": text_field(data, "question", _("Question"), QUESTION_MAX, True),
         "answer": text_field(data, "answer", _("Answer"), ANSWER_MAX, True),
@@ -182,8 +177,9 @@ def update(actor: User, article: Article, data: dict, version: Any) -> Article:
 def _check_version(article: Article, version: Any) -> None:
     if version is None:
         return
-    if not isinstance(version, int) or isinstance(version, bool) or version != article.version:
-        raise StaleVersion(_("This article was changed meanwhile; reload it and try again."))
+    # JSON only: "3" or true is not a version (and so stale).
+    given = version if isinstance(version, int) and not isinstance(version, bool) else None
+    check_version(article, given, _("This article was changed meanwhile; reload it and try again."))
 
 
 def review(actor: User, article: Article, version: Any = None) -> Article:
@@ -382,8 +378,8 @@ def to_dict(article: Article, *, full: bool = True) -> dict[str, Any]:
         "valid_from": article.valid_from.isoformat() if article.valid_from else None,
         "valid_to": article.valid_to.isoformat() if article.valid_to else None,
         "status": article.status, "expired": is_expired(article), "version": article.version,
-        "use_count": article.use_count, "updated_at": iso(article.updated_at),
-        "published_at": iso(article.published_at),
+        "use_count": article.use_count, "updated_at": local_iso(article.updated_at),
+        "published_at": local_iso(article.published_at),
     }
     if full:
         out["source_case"] = article.source_case.case_no if article.source_case else None

@@ -16,12 +16,13 @@ from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import Case
-from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX, normalize_phone
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.knowledge import classify, group, service as kb, text as kt
 from hotline.knowledge.employer import normalise
 from hotline.knowledge.models import CaseEmployer
+from hotline.limits import DETAIL_MAX, SUMMARY_MAX
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 
 EMPLOYER_MAX = 128
@@ -43,7 +44,7 @@ def parse(data: dict) -> dict[str, str]:
 def _names(model, codes: list[str]) -> dict[str, str]:
     if not codes:
         return {}
-    return dict(db.session.execute(select(model.code, model.name).where(model.code.in_(codes))).all())
+    return dict(db.session.execute(select(model.code, model.name).where(model.code.in_(codes))).tuples().all())
 
 
 def _choices(ranked: list[tuple[str, float]], model) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ def words(text: str | None) -> list[str]:
 
 
 def pairs(text: str | None) -> list[str]:
-    out = []
+    out: list[str] = []
     for word in GENERIC:
         text = (text or "").replace(word, " ")
     for run in _CJK_RUN.findall(text or ""):

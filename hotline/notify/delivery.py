@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from hotline import clock
+from hotline.db_helpers import changed_rows
 from hotline.errors import IllegalMove, NotFound
 from hotline.extensions import db
 from hotline.notify import templates
@@ -34,20 +35,18 @@ def deliver_pending(limit: int = BATCH) -> dict[str, int]:
     now = clock.now()
     stats = {"sent": 0, "retry": 0, "failed": 0, "unknown": 0}
     extra = {"rejected": 0, "held": 0, "opted_out": 0}  # reported only when something was
-    stuck = db.session.execute(
+    stats["unknown"] = changed_rows(
         update(Notice).where(Notice.status == "sending", Notice.next_attempt_at < now - SENDING_TIMEOUT)
         .values(status="unknown", last_error="process stopped while sending; delivery not confirmed")
     )
-    stats["unknown"] = stuck.rowcount or 0
     db.session.commit()
     quiet = templates.quiet_until(now)
     if quiet is not None:
         # Callers get nothing in the quiet hours: what came due (a retry, a backlog) waits for the morning.
-        held = db.session.execute(
+        extra["held"] = changed_rows(
             update(Notice).where(Notice.status == "pending", Notice.next_attempt_at <= now,
                                  Notice.channel == "sms", Notice.recipient_id.is_(None))
             .values(next_attempt_at=quiet))
-        extra["held"] = held.rowcount or 0
         db.session.commit()
     due = list(db.session.scalars(
         select(Notice.id).where(Notice.status == "pending", Notice.next_attempt_at <= now)
@@ -55,10 +54,10 @@ def deliver_pending(limit: int = BATCH) -> dict[str, int]:
     sender = get_sender() if due else None
     catalogue = templates.Catalogue() if due else None
     for notice_id in due:
-        claimed = db.session.execute(
+        claimed = changed_rows(
             update(Notice).where(Notice.id == notice_id, Notice.status == "pending")
             .values(status="sending", attempts=Notice.attempts + 1, next_attempt_at=clock.now())
-        ).rowcount
+        )
         db.session.commit()
         if not claimed:
             continue  # another delivery process took it

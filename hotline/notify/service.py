@@ -6,10 +6,10 @@ schedulers, an overrunning job or a restart cannot send anything twice.
 """
 from __future__ import annotations
 
-import json
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time
 from types import SimpleNamespace
-from typing import Iterable
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext as _
@@ -19,63 +19,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hotline import clock
 from hotline.auth.models import User, UserRole
 from hotline.cases import events as case_events
-from hotline.cases.models import OPEN_STATUSES, Case
+from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, passed, watched_deadlines
+from hotline.cases.models import Case
+from hotline.dates import key_iso
+from hotline.db_helpers import insert_ignore
 from hotline.extensions import db
 from hotline.notify.models import CaseFlag, Notice
 from hotline.workdays import service as workdays
 
-# 临期: one working half-day before the deadline. Deadlines fall at the end of a working
-# day, so this is the afternoon of the due day.
-WARNING_LEAD = timedelta(hours=4)
 SCAN_BATCH = 2000
-
-
-COPY_THRESHOLD = 100
-
-
-def _insert_ignore(model, rows: list[dict]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
-    if not rows:
-        return 0
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        return _copy_insert_ignore(model.__table__, rows)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One cached single-row statement run as executemany (SQLAlchemy batches it into multi-row
-    # VALUES); RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
-    table = model.__table__
-    key = list(table.primary_key.columns)[0]
-    result = db.session.execute(insert(table).on_conflict_do_nothing().returning(key), rows)
-    return len(result.all())
-
-
-def _copy_insert_ignore(table, rows: list[dict]) -> int:
-    """PostgreSQL, many rows (a scan flagging a thousand cases writes thousands of notices): COPY
-    into a session-local staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING.
-    Same effect as the plain path, several times faster than binding every row's parameters."""
-    columns = [c.name for c in table.columns if c.name in rows[0]]
-    staging = f"staging_{table.name}"
-    col_list = ", ".join(columns)
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    try:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name}) ON COMMIT DROP")
-        if "id" not in columns:
-            cursor.execute(f"ALTER TABLE {staging} ALTER COLUMN id DROP NOT NULL")
-        with cursor.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], dict) else row[c]
-                                for c in columns])
-        cursor.execute(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {staging} "
-                       f"ON CONFLICT DO NOTHING RETURNING 1")
-        inserted = len(cursor.fetchall())
-        cursor.execute(f"TRUNCATE {staging}")
-        return inserted
-    finally:
-        cursor.close()
-
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else "-"
 
 
 def short_time(value: datetime) -> str:
@@ -126,7 +78,7 @@ def supervisors() -> list[User]:
 def enqueue(recipient: User, kind: str, key: str, body: str, case: Case | None = None, sms: bool = True,
             template: str | None = None, params: dict | None = None) -> int:
     """An in-app notice and, when the recipient has a phone, an SMS (from `template`). Returns how many rows were new."""
-    return _insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms,
+    return insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms,
                                               template, params))
 
 
@@ -185,29 +137,11 @@ def on_dispatch(case: Case) -> None:
     body += " " + case_link(case.case_no)
     params = {"case_no": case.case_no, "category": case.category.name, "due": short_time(case.accept_due_at)}
     for user in case_workers(case):
-        enqueue(user, "dispatched", f"dispatched:{case.id}:{_iso(case.assigned_at)}", body.strip(), case,
+        enqueue(user, "dispatched", f"dispatched:{case.id}:{key_iso(case.assigned_at)}", body.strip(), case,
                 template="staff_dispatched", params=params)
 
 
 # ---------------------------------------------------------------- the watch
-
-def next_watch(case: Case) -> datetime | None:
-    """When the watch must next look at this case: a warning or a deadline not yet flagged."""
-    if case.status not in OPEN_STATUSES:
-        return None
-    moments = []
-    pairs = [(case.reply_due_at, case.reply_warned_for, case.reply_flagged_for)]
-    if case.status == "assigned" and case.accept_due_at is not None:
-        pairs.append((case.accept_due_at, case.accept_warned_for, case.accept_flagged_for))
-    for due, warned, flagged in pairs:
-        if due is None:
-            continue
-        if warned != due and flagged != due:
-            moments.append(due - WARNING_LEAD)
-        elif flagged != due:
-            moments.append(due)
-    return min(moments) if moments else None
-
 
 def refresh_watch(case: Case) -> None:
     case.next_watch_at = next_watch(case)
@@ -275,7 +209,7 @@ class _RecipientCache:
             if u.department_id is not None and u.has_role("handler"):
                 self.handlers_by_dept.setdefault(u.department_id, []).append(u)
         self.sups = [u for u in sorted(users, key=lambda u: u.id) if u.has_role("supervisor")]
-        self.heads = dict(db.session.execute(select(Department.id, Department.head_id)).all())
+        self.heads = dict(db.session.execute(select(Department.id, Department.head_id)).tuples().all())
         self._loaded = True
 
     def workers(self, case) -> list[User]:
@@ -302,13 +236,10 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
     by_id = {case.id: case for case in batch}
     for case in batch:
         stats["cases"] += 1
-        checks = [("reply", case.reply_due_at, "reply_warned_for", "reply_flagged_for")]
-        if case.status == "assigned" and case.accept_due_at is not None:
-            checks.append(("accept", case.accept_due_at, "accept_warned_for", "accept_flagged_for"))
-        for which, due, warned_attr, flagged_attr in checks:
+        for which, due, warned_attr, flagged_attr in watched_deadlines(case):
             if due is None or getattr(case, flagged_attr) == due:
                 continue
-            if now >= due:
+            if passed(due, now):
                 # Past due: the warning is moot; raise the overdue flag once for this due time.
                 setattr(case, warned_attr, due)
                 setattr(case, flagged_attr, due)
@@ -334,17 +265,18 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
     new = db.session.execute(
         insert(flags).on_conflict_do_nothing().returning(flags.c.case_id, flags.c.kind, flags.c.due_at),
         wanted).all()
-    watch_events, notices = [], []
+    watch_events: list[tuple[int, str, int | None, datetime, dict[str, Any]]] = []
+    notices: list[dict[str, Any]] = []
     for case_id, kind, due in new:
         case = by_id[case_id]
         which, _sep, level = kind.partition("_")
         stats["overdue" if level == "overdue" else "warnings"] += 1
         watch_events.append((case_id, "overdue" if level == "overdue" else "due_soon", None, now,
-                             {"deadline": which, "due_at": _iso(due)}))
+                             {"deadline": which, "due_at": key_iso(due)}))
         workers = recipients.workers(case)
         if level == "overdue":
-            people = {u.id: u for u in workers + recipients.head(case.department_id)
-                      + recipients.supervisors()}.values()
+            people = list({u.id: u for u in workers + recipients.head(case.department_id)
+                           + recipients.supervisors()}.values())
             body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
                      no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         else:
@@ -359,12 +291,12 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
             # Heads and supervisors see each overdue case in-app; their phones get the one morning
             # reminder instead of an SMS per case (a bad afternoon would otherwise be hundreds of texts).
             notices.extend(notice_rows(user, level if level == "overdue" else "warning",
-                                       f"{kind}:{case_id}:{_iso(due)}", body, case_id, now,
+                                       f"{kind}:{case_id}:{key_iso(due)}", body, case_id, now,
                                        sms=user.id in worker_ids, cat=recipients.catalogue(),
                                        template="staff_overdue" if level == "overdue" else "staff_warning",
                                        params=params))
     case_events.add_many(watch_events)  # through the case events' one writer (hotline/cases/events.py)
-    stats["notices"] += _insert_ignore(Notice, notices)
+    stats["notices"] += insert_ignore(Notice, notices)
 
 
 def _deadline_name(which: str) -> str:
@@ -382,11 +314,6 @@ def reminder_window(now: datetime) -> date | None:
     if not workdays.is_workday(local.date()):
         return None
     return local.date()
-
-
-def overdue_condition(now: datetime):
-    return and_(Case.status.in_(OPEN_STATUSES),
-                or_(Case.reply_due_at < now, and_(Case.status == "assigned", Case.accept_due_at < now)))
 
 
 def send_reminders(now: datetime | None = None) -> dict[str, int]:
@@ -498,4 +425,4 @@ def enqueue_phone_sms(phone: str, kind: str, key: str, template: str, params: di
                next_attempt_at=due, sent_at=None, created_at=now, **sms_fields(template, params))
     if db.session.get(SmsOptOut, phone) is not None:
         row.update(status="opted_out", last_error="the caller opted out (TD)")
-    return _insert_ignore(Notice, [row])
+    return insert_ignore(Notice, [row])

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -241,9 +241,8 @@ class TencentSender:
 
 def twilio_client():
     """The real twilio Client; tests hand it a recording http_client through app.extensions."""
-    from twilio.rest import Client
-
     from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
 
     cfg = current_app.config
     # A time-out: a request from a web page (the console, 回拨) must not hang on a slow Twilio.

@@ -109,7 +109,7 @@ def render(code: str, params: dict[str, Any] | None, cat: Catalogue | None = Non
     params = params or {}
     missing = [name for name in VAR_RE.findall(text) if params.get(name) in (None, "")]
     if missing:
-        raise TemplateProblem("template %s: variable missing: %s" % (code, ", ".join(missing)))
+        raise TemplateProblem(f"template {code}: variable missing: {', '.join(missing)}")
     for name, value in params.items():
         value = str(value)
         if URL_RE.search(value):

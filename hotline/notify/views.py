@@ -54,7 +54,7 @@ def outbox():
         stmt = stmt.where(Notice.status == status)
     rows = list(db.session.scalars(stmt.order_by(Notice.id.desc()).limit(200)))
     counts = dict(db.session.execute(
-        select(Notice.status, func.count()).where(Notice.channel == "sms").group_by(Notice.status)).all())
+        select(Notice.status, func.count()).where(Notice.channel == "sms").group_by(Notice.status)).tuples().all())
     return render_template("notify/outbox.html", rows=rows, counts=counts, status=status,
                            statuses=NOTICE_STATUSES)
 

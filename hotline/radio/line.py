@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -176,6 +177,7 @@ def push(callin_ids: list[int] | None = None, now=None) -> dict[str, int]:
                     error = None
             else:
                 error = str(exc) or type(exc).__name__
+            values: dict[str, Any]
             if error is None:
                 values = dict(line_action=None, line_error=None)
             else:

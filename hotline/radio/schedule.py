@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hotline import clock
-from hotline.errors import InvalidInput, NotFound, StaleVersion
+from hotline.db_helpers import check_version, get_or_404, insert_ignore
+from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.radio.models import PROGRAMME_KINDS, Episode, Programme
 
@@ -27,10 +28,8 @@ _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 def ensure_defaults() -> int:
     """Put the default programmes on the schedule when it has none of their codes (idempotent)."""
-    from hotline.notify.service import _insert_ignore
-
     existing = set(db.session.scalars(select(Programme.code)))
-    return _insert_ignore(Programme, [dict(p) for p in DEFAULT_PROGRAMMES if p["code"] not in existing])
+    return insert_ignore(Programme, [dict(p) for p in DEFAULT_PROGRAMMES if p["code"] not in existing])
 
 
 def programmes(active_only: bool = True) -> list[Programme]:
@@ -85,10 +84,8 @@ def episode_for(programme: Programme, day: date, create: bool = True) -> Episode
     episode = db.session.scalar(select(Episode).where(Episode.programme_id == programme.id,
                                                       Episode.air_date == day))
     if episode is None and create:
-        from hotline.notify.service import _insert_ignore
-
         start, end = slot_of(programme, day)
-        _insert_ignore(Episode, [dict(programme_id=programme.id, air_date=day, starts_at=start, ends_at=end,
+        insert_ignore(Episode, [dict(programme_id=programme.id, air_date=day, starts_at=start, ends_at=end,
                                       topic="", guests="", status="planned", created_at=clock.now(), version=1)])
         episode = db.session.scalar(select(Episode).where(Episode.programme_id == programme.id,
                                                           Episode.air_date == day))
@@ -96,13 +93,7 @@ def episode_for(programme: Programme, day: date, create: bool = True) -> Episode
 
 
 def get_episode(episode_id: Any) -> Episode:
-    try:
-        episode = db.session.get(Episode, int(episode_id))
-    except (TypeError, ValueError):
-        episode = None
-    if episode is None:
-        raise NotFound(_("This episode was not found."))
-    return episode
+    return get_or_404(Episode, episode_id, _("This episode was not found."))
 
 
 def upcoming_episodes(days: int = 14) -> list[tuple[Programme, date, Episode | None]]:
@@ -135,12 +126,8 @@ def save_programme(actor, form: dict[str, Any], programme: Programme | None = No
         elif db.session.scalar(select(Programme.id).where(Programme.code == code)) is not None:
             errors["code"] = _("This code is taken.")
     else:
-        try:
-            expected = int(form.get("version") or 0)
-        except ValueError:
-            expected = 0
-        if expected != programme.version:
-            raise StaleVersion(_("The programme was changed by someone else meanwhile. Reload and try again."))
+        check_version(programme, form.get("version"),
+                      _("The programme was changed by someone else meanwhile. Reload and try again."))
     if not name or len(name) > 64:
         errors["name"] = _("Give a name of at most 64 characters.")
     if kind not in PROGRAMME_KINDS:

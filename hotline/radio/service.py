@@ -13,14 +13,15 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access, service as cases
 from hotline.cases.models import OPEN_STATUSES, Case
-from hotline.errors import IllegalMove, InvalidInput, NotFound, StaleVersion
+from hotline.db_helpers import check_version, flush_or_stale, get_or_404
+from hotline.errors import IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
+from hotline.phones import optional_phone
 from hotline.radio import line
 from hotline.radio.models import CALLIN_STATUSES, WAITING_STATUSES, CallIn, Episode
 from hotline.templating import local_day_time
@@ -50,13 +51,6 @@ class Alerts:
         return bool(self.repeat_calls or self.open_cases or self.complaints)
 
 
-def _phone(raw: Any) -> str | None:
-    text = (raw or "").strip() if isinstance(raw, str) else ""
-    if not text:
-        return None
-    return cases.normalize_phone(text, "phone")
-
-
 def _clean(form: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -72,13 +66,7 @@ def _clean(form: dict[str, Any]) -> dict[str, str]:
 
 
 def get_callin(callin_id: Any) -> CallIn:
-    try:
-        row = db.session.get(CallIn, int(callin_id))
-    except (TypeError, ValueError):
-        row = None
-    if row is None:
-        raise NotFound(_("This call-in was not found."))
-    return row
+    return get_or_404(CallIn, callin_id, _("This call-in was not found."))
 
 
 def add_callin(actor: User | None, episode: Episode, form: dict[str, Any], *, call_sid: str | None = None,
@@ -86,7 +74,7 @@ def add_callin(actor: User | None, episode: Episode, form: dict[str, Any], *, ca
     """A call-in joins the queue: typed in by a producer, or from Twilio (`actor` None, `call_sid` set)."""
     if episode.status == "ended":
         raise IllegalMove(_("This episode has ended; call-ins are no longer taken."))
-    phone = _phone(form.get("phone"))
+    phone = optional_phone(form.get("phone"))
     fields = _clean(form)
     if status not in ("ringing", "screening"):
         status = "ringing"
@@ -100,20 +88,12 @@ def add_callin(actor: User | None, episode: Episode, form: dict[str, Any], *, ca
 
 
 def _check_version(callin: CallIn, version: Any) -> None:
-    try:
-        expected = int(version)
-    except (TypeError, ValueError):
-        raise InvalidInput(_("The call-in version is missing; reload the console."), {"version": _("Required.")}) \
-            from None
-    if expected != callin.version:
-        raise StaleVersion(_("Someone else moved this call meanwhile; the console now shows where it is."))
+    check_version(callin, version, _("Someone else moved this call meanwhile; the console now shows where it is."),
+                  missing=_("The call-in version is missing; reload the console."))
 
 
 def _flush() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleVersion(_("Someone else moved this call meanwhile; the console now shows where it is.")) from None
+    flush_or_stale(_("Someone else moved this call meanwhile; the console now shows where it is."))
 
 
 def update_callin(actor: User, callin: CallIn, version: Any, form: dict[str, Any]) -> CallIn:
@@ -121,7 +101,7 @@ def update_callin(actor: User, callin: CallIn, version: Any, form: dict[str, Any
     _check_version(callin, version)
     fields = _clean(form)
     if "phone" in form:
-        callin.phone = _phone(form.get("phone"))
+        callin.phone = optional_phone(form.get("phone"))
     for key, value in fields.items():
         if key in form:
             setattr(callin, key, value)
@@ -281,7 +261,7 @@ def alerts_for(callins: list[CallIn], actor: User | None = None) -> dict[int, Al
     if not phones:
         return result
     earlier = {}
-    for phone, first_id, count in db.session.execute(
+    for phone, _first_id, count in db.session.execute(
             select(CallIn.phone, func.min(CallIn.id), func.count()).where(CallIn.phone.in_(phones))
             .group_by(CallIn.phone)):
         earlier[phone] = count

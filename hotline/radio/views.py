@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -21,14 +21,16 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.cases import intake, queries, service as cases
-from hotline.cases.access import mask_phone
+from hotline.dates import parse_date
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
+from hotline.phones import display_phone, mask_phone
 from hotline.radio import line, schedule, service
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode, Programme
 from hotline.redact import person_label, redact
 from hotline.telephony.models import ANONYMOUS
 from hotline.telephony.parsing import parse_caller
+
 # Twilio's signature check of every webhook (public, CSRF-exempt, 403 unless signed).
 from hotline.telephony.webhooks import webhook, webhook_params
 
@@ -141,15 +143,9 @@ def add_callin(episode_id: int):
                                     status="screening" if request.form.get("screen_now") else "ringing")
     except ServiceError as err:
         return _fail(err, episode)
-    flash(_("Call-in from %(who)s added to the queue.", who=callin.name or _display(callin.phone) or _("a caller")),
+    flash(_("Call-in from %(who)s added to the queue.", who=callin.name or display_phone(callin.phone) or _("a caller")),
           "ok")
     return redirect(url_for("radio.console", episode_id=episode.id) + f"#c{callin.id}")
-
-
-def _display(phone: str | None) -> str:
-    if not phone:
-        return ""
-    return phone[3:] if phone.startswith("+86") else phone
 
 
 @bp.post("/radio/callins/<int:callin_id>/edit")
@@ -348,10 +344,7 @@ def plan_episode():
     try:
         if programme is None:
             raise InvalidInput(_("Choose the programme."), {"programme_id": _("Required.")})
-        try:
-            day = date.fromisoformat((form.get("air_date") or "").strip())
-        except ValueError:
-            raise InvalidInput(_("Use YYYY-MM-DD."), {"air_date": _("Wrong date format.")}) from None
+        day = parse_date(form.get("air_date") or "", "air_date", wrong=_("Use YYYY-MM-DD."))
         episode = schedule.plan_episode(current_actor(), programme, day, form.get("topic") or "",
                                         form.get("guests") or "")
     except ServiceError as err:

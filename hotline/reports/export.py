@@ -12,8 +12,9 @@ import io
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -21,7 +22,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.auth.models import User
 from hotline.cases import access, queries
 from hotline.cases.models import Case
@@ -81,10 +82,10 @@ class _Names:
     """Reference names by id, loaded once per export."""
 
     def __init__(self) -> None:
-        self.types = dict(db.session.execute(select(CaseType.code, CaseType.name)).all())
-        self.categories = dict(db.session.execute(select(Category.id, Category.name)).all())
-        self.departments = dict(db.session.execute(select(Department.id, Department.name)).all())
-        self.users = dict(db.session.execute(select(User.id, User.display_name)).all())
+        self.types = dict(db.session.execute(select(CaseType.code, CaseType.name)).tuples().all())
+        self.categories = dict(db.session.execute(select(Category.id, Category.name)).tuples().all())
+        self.departments = dict(db.session.execute(select(Department.id, Department.name)).tuples().all())
+        self.users = dict(db.session.execute(select(User.id, User.display_name)).tuples().all())
 
     def user(self, user_id: int | None) -> str:
         return self.users.get(user_id, "") if user_id is not None else ""
@@ -94,10 +95,6 @@ def ledger_query(actor: User, f: queries.CaseFilter):
     """The list's filters (and access scope), as plain columns, oldest first."""
     return (queries.build_query(actor, f).with_only_columns(*LEDGER_FIELDS)
             .order_by(Case.created_at, Case.id))
-
-
-def ledger_count(actor: User, f: queries.CaseFilter) -> int:
-    return queries.count_cases(actor, f)
 
 
 def ledger_rows(actor: User, f: queries.CaseFilter) -> Iterator[list[Any]]:
@@ -112,7 +109,7 @@ def ledger_rows(actor: User, f: queries.CaseFilter) -> Iterator[list[Any]]:
             _local(row.created_at, tz),
             vocab.CHANNEL_ZH.get(row.channel, row.channel),
             access.mask_name(row.caller_name) or "",
-            access.mask_phone(row.caller_phone) or "",
+            phones.mask_phone(row.caller_phone) or "",
             names.types.get(row.type_code, row.type_code),
             names.categories.get(row.category_id, ""),
             row.summary,
@@ -318,7 +315,7 @@ def kpi_workbook(current: Report, previous: Report, by_group: dict[str, Report],
     for label, report in (("本期", current), ("上期", previous)):
         dates = f"{report.period.first.isoformat()}~{report.period.last.isoformat()}"
         rows.append([label, dates] + kpi_row(report.totals, label)[1:] + [report.totals.answer_rate])
-    diff = ["变化", ""]
+    diff: list[Any] = ["变化", ""]
     for a, b in zip(rows[0][2:], rows[1][2:]):
         diff.append(a - b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None)
     rows.append(diff)

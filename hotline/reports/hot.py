@@ -133,7 +133,7 @@ def _sample(period: Period, count: int) -> list[tuple[int, str, str, bool]]:
 
 def _category_counts(period: Period) -> dict[int, int]:
     return dict(db.session.execute(
-        select(Case.category_id, func.count(Case.id)).where(_in(period)).group_by(Case.category_id)).all())
+        select(Case.category_id, func.count(Case.id)).where(_in(period)).group_by(Case.category_id)).tuples().all())
 
 
 def hot_topics(period: Period) -> HotTopics:

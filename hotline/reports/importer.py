@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -22,10 +23,12 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import service as cases
+from hotline.cases.deadlines import reply_days_for
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, STATUSES, SURVEY_RESULTS, Case
-from hotline.cases.service import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX, normalize_phone, reply_days_for
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
+from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
+from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 from hotline.reports import vocab
 from hotline.text import has_unstorable
@@ -160,8 +163,7 @@ def _read_xlsx(data: bytes):
     header = all_rows[0]
 
     def body():
-        for number, values in enumerate(all_rows[1:], start=2):
-            yield number, values
+        yield from enumerate(all_rows[1:], start=2)
 
     return [str(h or "").strip() for h in header], body()
 
@@ -499,11 +501,11 @@ def check_file(filename: str, data: bytes, report: ImportReport) -> list[dict[st
     if report.rows == 0 and not report.errors:
         report.errors.append(RowError(2, "", _("The file has no cases.")))
     existing = _existing_numbers([c["case_no"] for c in clean])
-    new = []
-    for values in clean:
-        (report.existing if values["case_no"] in existing else report.new).append(values["case_no"])
-        if values["case_no"] not in existing:
-            new.append(values)
+    new: list[dict[str, Any]] = []
+    for checked in clean:
+        (report.existing if checked["case_no"] in existing else report.new).append(checked["case_no"])
+        if checked["case_no"] not in existing:
+            new.append(checked)
     return new
 
 

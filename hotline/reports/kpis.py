@@ -36,11 +36,11 @@ from sqlalchemy import and_, case as when, func, literal_column, select
 
 from hotline import clock
 from hotline.auth.models import User
+from hotline.cases.deadlines import overdue_condition
 from hotline.cases.models import CHANNELS, Case
 from hotline.cases.queries import (
     NONE_VALUE,
     on_time_condition,
-    overdue_condition,
     reopened_condition,
     running_due,
     survey_condition,
@@ -266,6 +266,7 @@ def _aggregate(period: Period, now: datetime, by: str | None,
     columns = count_columns(now)
     where = _in_period(period)
     groups: list[Any] = []
+    total: Any
     if by:
         col = GROUP_COLUMNS[by]
         groups = list(db.session.execute(select(col.label("group_key"), *columns).where(where).group_by(col)))
@@ -288,6 +289,7 @@ def group_labels(by: str, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:
     """{raw key: (public key, label)} for one grouping; None is the group without a value."""
     out: dict[Any, tuple[str | None, str]] = {}
     ids = [k for k in keys if k is not None]
+    row: Any
     if by == "category":
         for row in db.session.execute(select(Category.id, Category.code, Category.name).where(Category.id.in_(ids))):
             out[row.id] = (row.code, row.name)
@@ -397,7 +399,7 @@ def overdue_board(now: datetime | None = None, limit: int = 12) -> dict[str, Any
     per_dept = list(overdue_now(now, "department").items())
     labels = group_labels("department", [d for d, _n in per_dept])
     departments = sorted(({"key": labels[d][0], "label": labels[d][1], "count": n} for d, n in per_dept),
-                          key=lambda r: (-r["count"], r["label"]))
+                          key=lambda r: (-r["count"], r["label"]))  # type: ignore[operator]
     oldest = list(db.session.scalars(select(Case).where(cond).order_by(running_due(), Case.id).limit(limit)))
     return {"total": sum(r["count"] for r in departments), "departments": departments, "oldest": oldest}
 

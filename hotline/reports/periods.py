@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask_babel import gettext as _
 
 from hotline import clock
+from hotline.dates import parse_date
 from hotline.errors import InvalidInput
 
 PRESETS = ("today", "week", "month", "year", "custom")
@@ -79,14 +80,7 @@ def preset_period(preset: str, today: date | None = None) -> Period:
 
 
 def _date(raw: str, name: str) -> date:
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:20]),
-                           {name: _("Wrong date format.")}) from None
-    if not date(1900, 1, 2) <= value <= date(9998, 12, 30):
-        raise InvalidInput(_("%(value)s is out of range.", value=raw[:20]), {name: _("Out of range.")})
-    return value
+    return parse_date(raw, name, date(1900, 1, 2), date(9998, 12, 30))
 
 
 def parse_period(args) -> Period:

@@ -19,7 +19,7 @@ from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.reports import export, hot, importer, kpis
-from hotline.reports.periods import PRESETS, Period, parse_period, preset_period
+from hotline.reports.periods import PRESETS, parse_period, preset_period
 
 bp = Blueprint("reports", __name__)
 
@@ -234,7 +234,7 @@ def dashboard():
         period, by, errors, message, status = preset_period("month"), "category", err.fields, err.message, 422
     now = clock.now()
     # The previous period and the days are separate scans: run them beside the main one.
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     with ThreadPoolExecutor(max_workers=2) as pool:
         previous_job = pool.submit(_in_app, app, kpis.compute, period.previous(), None, now)
         days_job = pool.submit(_in_app, app, kpis.daily, period)
@@ -360,10 +360,6 @@ def ledger_import():
         return render_template("reports/import.html", report=report, message=None,
                                shown=report.errors[:importer.MAX_SHOWN_ERRORS]), 422
     return render_template("reports/import.html", report=report, message=None, shown=[])
-
-
-def period_query(period: Period) -> dict[str, str]:
-    return {"from": period.first.isoformat(), "to": period.last.isoformat()}
 
 
 @bp.app_template_global("report_period_label")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import lazyload
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases.models import Case
-from hotline.notify.service import _insert_ignore
+from hotline.db_helpers import insert_ignore
 from hotline.errors import IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, Call, Callback, CallbackAttempt
@@ -30,7 +30,7 @@ def join_callback(call: Call) -> None:
     """One entry per caller and local day: five missed calls today are one line with five calls."""
     now = clock.now()
     day = clock.to_local(call.started_at).date()
-    _insert_ignore(Callback, [dict(phone=call.from_phone, day=day, status="open", outcome=None, calls=0,
+    insert_ignore(Callback, [dict(phone=call.from_phone, day=day, status="open", outcome=None, calls=0,
                                    first_call_at=call.started_at, last_call_at=call.started_at, attempts=0,
                                    updated_at=now)])
     entry = db.session.scalar(select(Callback).where(Callback.phone == call.from_phone, Callback.day == day)

@@ -21,9 +21,9 @@ from hotline.auth.models import User
 from hotline.cases import service as cases
 from hotline.cases.models import Case
 from hotline.cases.signals import Origin
+from hotline.db_helpers import insert_ignore
 from hotline.errors import IllegalMove, InvalidInput, NotFound, ServiceError
 from hotline.extensions import db
-from hotline.notify.service import _insert_ignore
 from hotline.telephony import recordings, settings as line
 from hotline.telephony.callbacks import caller_got_through, join_callback, leave_callback
 from hotline.telephony.models import ANONYMOUS, LIVE_STATUSES, Call
@@ -54,19 +54,12 @@ def ensure_call(params: dict[str, str], *, voice: bool = False) -> tuple[Call, b
     started = now
     if not voice and twilio_status in FINAL_TWILIO_STATUSES and seconds(params.get("CallDuration")) is not None:
         started = now - timedelta(seconds=seconds(params.get("CallDuration")))
-    created = _insert_ignore(Call, [dict(
+    created = insert_ignore(Call, [dict(
         call_sid=sid, direction="outbound" if direction.startswith("outbound") else "inbound",
         from_phone=parse_caller(raw_from), from_raw=raw_from, to_phone=(params.get("To") or "")[:64] or None,
         route=None, status="ringing", twilio_status=twilio_status, unknown=not voice, started_at=started,
         case_noted=False, updated_at=now)]) == 1
     return _locked(sid), created
-
-
-def get_call(sid: str) -> Call:
-    call = db.session.scalar(select(Call).where(Call.call_sid == sid)) if sid and "\x00" not in sid else None
-    if call is None:
-        raise NotFound(_("Call not found."))
-    return call
 
 
 def choose_route(call: Call, is_open: bool, dial_to: str | None) -> str:

@@ -8,9 +8,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.auth.models import User
-from hotline.cases import access
 from hotline.cases.models import OPEN_STATUSES
 from hotline.cases.queries import caller_history
 from hotline.errors import InvalidInput
@@ -54,7 +53,7 @@ def live_calls(actor: User) -> list[dict[str, Any]]:
         out.append({
             "sid": call.call_sid,
             "from": shown_number(actor, call.from_phone, call.case),
-            "phone": access.display_phone(full) if (full := visible_phone(actor, call.from_phone, call.case)) else None,
+            "phone": phones.display_phone(full) if (full := visible_phone(actor, call.from_phone, call.case)) else None,
             "anonymous": call.from_phone == ANONYMOUS,
             "status": call.status,
             "started_at": call.started_at.isoformat(),

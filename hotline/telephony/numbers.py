@@ -2,13 +2,14 @@
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
+from hotline import phones
 from hotline.audit.service import record_views
 from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.models import Case
 from hotline.telephony.models import ANONYMOUS
-
-from flask_babel import gettext as _
 
 
 def may_see_numbers(actor: User) -> bool:
@@ -29,7 +30,7 @@ def shown_number(actor: User, phone: str, case: Case | None = None) -> str:
     if phone == ANONYMOUS:
         return _("Withheld number")
     full = visible_phone(actor, phone, case)
-    return access.display_phone(full) if full else access.mask_phone(phone)
+    return phones.display_phone(full) if full else phones.mask_phone(phone)
 
 
 def record_number_views(actor: User, cases, via: str) -> None:

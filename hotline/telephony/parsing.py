@@ -6,11 +6,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask_babel import gettext as _
-
 from hotline import clock
-from hotline.cases.service import normalize_phone
+from hotline.dates import parse_date
 from hotline.errors import InvalidInput
+from hotline.phones import normalize_phone
 from hotline.telephony.models import ANONYMOUS
 
 # Twilio's stand-ins for a withheld caller ID, besides the words.
@@ -44,14 +43,7 @@ def parse_day(raw: str | None) -> date:
     """YYYY-MM-DD (default: today, local) for the call log and the API."""
     if raw is None or not raw.strip():
         return clock.local_now().date()
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidInput(_("%(value)s is not a date (use YYYY-MM-DD).", value=raw[:20]),
-                           {"date": _("Wrong date format.")}) from None
-    if not date.min < value < date.max:
-        raise InvalidInput(_("%(value)s is out of range.", value=raw[:20]), {"date": _("Out of range.")})
-    return value
+    return parse_date(raw, "date")
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

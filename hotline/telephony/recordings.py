@@ -23,8 +23,8 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import access
+from hotline.db_helpers import insert_ignore
 from hotline.extensions import db
-from hotline.notify.service import _insert_ignore
 from hotline.telephony import settings as line
 from hotline.telephony.models import Call, Recording
 
@@ -45,7 +45,7 @@ def reported(call: Call, params: dict[str, str]) -> None:
     if not sid or not url:
         return
     now = clock.now()
-    _insert_ignore(Recording, [dict(call_id=call.id, recording_sid=sid, source_url=url,
+    insert_ignore(Recording, [dict(call_id=call.id, recording_sid=sid, source_url=url,
                                     seconds=call.recording_seconds, status="pending", attempts=0,
                                     next_attempt_at=now, created_at=now)])
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hotline import clock
+from hotline.db_helpers import insert_ignore
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category
@@ -64,9 +65,7 @@ def get() -> TelephonySettings:
     """The settings row, created with the defaults the first time it is needed."""
     row = db.session.get(TelephonySettings, 1)
     if row is None:
-        from hotline.notify.service import _insert_ignore
-
-        _insert_ignore(TelephonySettings, [dict(DEFAULTS, id=1)])
+        insert_ignore(TelephonySettings, [dict(DEFAULTS, id=1)])
         row = db.session.get(TelephonySettings, 1)
     return row
 
@@ -144,21 +143,21 @@ def update(actor, form: dict[str, Any]) -> TelephonySettings:
     else:
         clean["hold_music_url"] = music
     for name in TEXT_FIELDS:
-        value = (form.get(name) or "").strip()
-        if len(value) > TEXT_MAX:
+        text = (form.get(name) or "").strip()
+        if len(text) > TEXT_MAX:
             errors[name] = _("At most %(max)d characters.", max=TEXT_MAX)
             continue
-        if name in REQUIRED_TEXTS and not value:
+        if name in REQUIRED_TEXTS and not text:
             errors[name] = _("This text is required.")
             continue
         allowed = PLACEHOLDERS.get(name, ())
-        unknown = [p for p in re.findall(r"\{([^{}]*)\}", value) if p not in allowed]
-        if unknown or value.count("{") != value.count("}"):
+        unknown = [p for p in re.findall(r"\{([^{}]*)\}", text) if p not in allowed]
+        if unknown or text.count("{") != text.count("}"):
             errors[name] = (_("Only these placeholders may be used: %(names)s.",
                               names=", ".join("{" + p + "}" for p in allowed)) if allowed
                             else _("This text cannot contain placeholders in braces."))
             continue
-        clean[name] = value
+        clean[name] = text
     signature = (form.get("sms_signature") or "").strip()
     if not re.fullmatch(r"【[^【】\s]{2,12}】", signature):
         errors["sms_signature"] = _("Give the registered signature in 【】, 2 to 12 characters, e.g. 【苏州市总工会】.")

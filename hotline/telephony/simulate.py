@@ -130,7 +130,7 @@ def _show(status: int, body: str) -> None:
 
 
 def _poster(url: str | None) -> Poster:
-    return Poster(current_app._get_current_object(), url)
+    return Poster(current_app._get_current_object(), url)  # type: ignore[attr-defined]
 
 
 def _local_call(sid: str):
@@ -378,7 +378,7 @@ def simulate_day(app, day: date, calls: int = 500, agents: int = 6, seed: int = 
             operator = db.session.get(User, data["operator"])
             phone = call.from_phone if call.from_phone != "anonymous" else "051265230000"
             on_call = rng.random() < 0.45
-            payload = {"channel": "hotline", "type": rng.choice(["consult"] * 5 + ["help", "legal_aid", "complaint"]),
+            payload: dict[str, Any] = {"channel": "hotline", "type": rng.choice(["consult"] * 5 + ["help", "legal_aid", "complaint"]),
                        "category": rng.choice(["wages", "contract", "insurance", "injury", "dispute", "union",
                                                "employment", "other"]),
                        "caller": {"phone": phone}, "summary": "模拟来电：咨询劳动权益问题",
@@ -479,16 +479,16 @@ def day_counts(day: date) -> dict[str, Any]:
     multi = db.session.scalar(select(func.count()).select_from(Callback).where(Callback.day == day,
                                                                                 Callback.calls > 1)) or 0
     cases_by_channel = dict(db.session.execute(select(Case.channel, func.count()).where(
-        Case.created_at >= start, Case.created_at < end).group_by(Case.channel)).all())
+        Case.created_at >= start, Case.created_at < end).group_by(Case.channel)).tuples().all())
     linked = db.session.scalar(select(func.count()).select_from(Call).where(
         Call.started_at >= start, Call.started_at < end, Call.case_id.is_not(None))) or 0
     sms_out = dict(db.session.execute(select(Notice.kind, func.count()).where(
-        Notice.channel == "sms", Notice.recipient_id.is_(None)).group_by(Notice.kind)).all())
-    sms_in = dict(db.session.execute(select(InboundSms.result, func.count()).group_by(InboundSms.result)).all())
+        Notice.channel == "sms", Notice.recipient_id.is_(None)).group_by(Notice.kind)).tuples().all())
+    sms_in = dict(db.session.execute(select(InboundSms.result, func.count()).group_by(InboundSms.result)).tuples().all())
     surveys = dict(db.session.execute(select(SurveyRequest.status, func.count())
-                                      .group_by(SurveyRequest.status)).all())
+                                      .group_by(SurveyRequest.status)).tuples().all())
     satisfaction = dict(db.session.execute(select(Case.survey_result, func.count()).where(
-        Case.survey_result.is_not(None)).group_by(Case.survey_result)).all())
+        Case.survey_result.is_not(None)).group_by(Case.survey_result)).tuples().all())
     waits = [w for (w,) in db.session.execute(select(Call.wait_seconds).where(
         Call.started_at >= start, Call.started_at < end, Call.answered_at.is_not(None))).all() if w is not None]
     return {
@@ -517,7 +517,7 @@ def day_cmd(day, calls, agents, seed):
     """Simulate a whole day of calls in-process (moves the clock of this process only) and print the counts."""
     from hotline.telephony.parsing import parse_day
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     if app.config.get("HOTLINE_ENV") == "production":
         raise click.ClickException("the day simulation writes hundreds of calls and cases: not in production")
     result = simulate_day(app, parse_day(day), calls, agents, seed, echo=click.echo)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -20,10 +20,11 @@ from hotline import clock
 from hotline.auth.models import User
 from hotline.cases import service as cases
 from hotline.cases.models import Case
-from hotline.errors import IllegalMove, InvalidInput, NotFound, ServiceError
+from hotline.db_helpers import get_or_404, insert_ignore
+from hotline.errors import IllegalMove, InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.notify.models import Notice, SmsOptOut
-from hotline.notify.service import _insert_ignore, enqueue_phone_sms
+from hotline.notify.service import enqueue_phone_sms
 from hotline.notify.templates import quiet_until
 from hotline.telephony import settings as line
 from hotline.telephony.models import ANONYMOUS, InboundSms, SmsConsent, SurveyRequest
@@ -82,7 +83,7 @@ def opt_out(phone: str, via: str) -> bool:
     """No SMS to this number any more: recorded once, and what still waits in the outbox is not sent."""
     if not phone or phone == ANONYMOUS:
         return False
-    new = _insert_ignore(SmsOptOut, [dict(phone=phone, at=clock.now(), via=via[:64])])
+    new = insert_ignore(SmsOptOut, [dict(phone=phone, at=clock.now(), via=via[:64])])
     db.session.execute(update(Notice).where(Notice.to_phone == phone, Notice.recipient_id.is_(None),
                                             Notice.channel == "sms", Notice.status == "pending")
                        .values(status="opted_out", last_error="the caller opted out (TD)"))
@@ -103,7 +104,7 @@ def _due_text(moment: datetime) -> str:
 def give_consent(case: Case, via: str) -> bool:
     if not can_text(case.caller_phone):
         return False
-    _insert_ignore(SmsConsent, [dict(case_id=case.id, phone=case.caller_phone, given_at=clock.now(), via=via)])
+    insert_ignore(SmsConsent, [dict(case_id=case.id, phone=case.caller_phone, given_at=clock.now(), via=via)])
     return True
 
 
@@ -127,7 +128,7 @@ def send_survey(case: Case) -> None:
     cfg = line.get()
     now = clock.now()
     sent = _daytime(now) or now
-    created = _insert_ignore(SurveyRequest, [dict(
+    created = insert_ignore(SurveyRequest, [dict(
         case_id=case.id, round=case.reopen_count, phone=case.caller_phone, sent_at=sent,
         expires_at=sent + timedelta(days=cfg.survey_reply_days), status="pending", result=None, answered_at=None)])
     if created:
@@ -165,7 +166,7 @@ def receive(params: dict[str, str]) -> InboundSms:
     raw_from = (params.get("From") or "")[:64]
     phone = parse_caller(raw_from)
     body = (params.get("Body") or "")[:BODY_MAX]
-    created = _insert_ignore(InboundSms, [dict(
+    created = insert_ignore(InboundSms, [dict(
         message_sid=sid, from_phone=phone, from_raw=raw_from, to_phone=(params.get("To") or "")[:64] or None,
         body=body, received_at=now, result="unreadable", needs_attention=False)])
     sms = db.session.scalar(select(InboundSms).where(InboundSms.message_sid == sid).options(lazyload("*"))
@@ -226,12 +227,7 @@ def attention_count() -> int:
 
 def handle(actor: User, sms_id: Any, result: str | None = None) -> InboundSms:
     """An operator deals with a reply from the list: records it as a survey result, or just marks it done."""
-    try:
-        sms = db.session.get(InboundSms, int(sms_id))
-    except (TypeError, ValueError):
-        sms = None
-    if sms is None:
-        raise NotFound(_("That message was not found."))
+    sms = get_or_404(InboundSms, sms_id, _("That message was not found."))
     if not sms.needs_attention:
         raise IllegalMove(_("This message was already dealt with."))
     if result:

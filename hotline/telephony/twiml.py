@@ -2,7 +2,7 @@
 absolute URL Twilio will call (and sign) next."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
 

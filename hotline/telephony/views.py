@@ -33,9 +33,8 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hotline import clock
+from hotline import clock, phones
 from hotline.auth.access import ANY_USER, allow, current_actor
-from hotline.cases import access
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
@@ -233,7 +232,7 @@ def take(sid: str):
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("cases.new_case"))
-    phone = "" if call.from_phone == ANONYMOUS else access.display_phone(call.from_phone)  # as the operator types it
+    phone = "" if call.from_phone == ANONYMOUS else phones.display_phone(call.from_phone)  # as the operator types it
     return redirect(url_for("cases.new_case", phone=phone, channel="hotline", call=call.call_sid))
 
 
@@ -326,7 +325,7 @@ def callback_dial(entry_id: int):
         flash(err.message, "error")
         return redirect(url_for("telephony.callbacks") + f"#cb-{entry_id}")
     flash(_("Twilio is ringing your phone (%(phone)s); answer it to be connected to the caller.",
-            phone=access.display_phone(current_actor().phone)), "ok")
+            phone=phones.display_phone(current_actor().phone)), "ok")
     return redirect(url_for("telephony.callbacks") + f"#cb-{entry.id}")
 
 

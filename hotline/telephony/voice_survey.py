@@ -21,9 +21,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from hotline import clock
 from hotline.cases import service as cases
 from hotline.cases.models import Case
+from hotline.db_helpers import insert_ignore
 from hotline.errors import ServiceError
 from hotline.extensions import db
-from hotline.notify.service import _insert_ignore
 from hotline.notify.sms import twilio_client
 from hotline.notify.templates import quiet_until
 from hotline.telephony import settings as line
@@ -55,7 +55,7 @@ def schedule(case: Case) -> bool:
         return False
     now = clock.now()
     start = quiet_until(now) or now
-    return bool(_insert_ignore(SurveyRequest, [dict(
+    return bool(insert_ignore(SurveyRequest, [dict(
         case_id=case.id, round=case.reopen_count, phone=case.caller_phone, sent_at=start,
         expires_at=start + timedelta(days=line.get().survey_reply_days), status="pending", result=None,
         answered_at=None, channel="voice", tries=0, call_sid=None, next_try_at=start, last_error=None)]))

@@ -91,7 +91,7 @@ def webhook(view):
             return Response("Bad request: missing " + ", ".join(err.fields) + "\n", 400, mimetype="text/plain")
 
     csrf.exempt(checked)
-    checked.signed_webhook = True  # hotline/web.py: not refused for odd characters; webhook_params() drops them
+    checked.signed_webhook = True  # type: ignore[attr-defined]  # hotline/web.py: not refused for odd characters; webhook_params() drops them
     return public(checked)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import delete, null, select, union_all
 
 from hotline import clock
 from hotline.extensions import db
+from hotline.limits import YEAR_MAX, YEAR_MIN
 from hotline.workdays.models import CalendarDay, CalendarYear
 
 SEED_FIRST_YEAR = 2004
@@ -166,7 +167,7 @@ def seed_from_package(first: int = SEED_FIRST_YEAR, last: int = SEED_LAST_YEAR) 
 
 def enter_year(year: int, holidays: list[date], makeup_days: list[date], note: str = "") -> None:
     """An admin enters a year as published by the State Council: weekday holidays and weekend make-up days."""
-    if not 2000 <= year <= 2100:
+    if not YEAR_MIN <= year <= YEAR_MAX:
         raise CalendarError("year out of range")
     for d in holidays + makeup_days:
         if d.year != year:

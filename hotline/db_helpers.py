@@ -1,0 +1,108 @@
+"""Database helpers every feature uses: insert-ignore, get-or-404, the optimistic version check.
+
+Services call these instead of writing them out (architecture: "Where each rule lives").
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.exc import StaleDataError
+
+from hotline.db_types import MAX_ID
+from hotline.errors import InvalidInput, NotFound, StaleVersion
+from hotline.extensions import db
+
+T = TypeVar("T")
+
+# From this many rows on, PostgreSQL takes the COPY path of insert_ignore.
+COPY_THRESHOLD = 100
+
+
+def insert_ignore(model, rows: list[dict]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new.
+
+    The unique constraints decide what a repeat is, so two processes (or a retried job) doing the same
+    insert write it once."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        return _copyinsert_ignore(model.__table__, rows)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One cached single-row statement run as executemany (SQLAlchemy batches it into multi-row
+    # VALUES); RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
+    table = model.__table__
+    key = list(table.primary_key.columns)[0]
+    result = db.session.execute(insert(table).on_conflict_do_nothing().returning(key), rows)
+    return len(result.all())
+
+
+def _copyinsert_ignore(table, rows: list[dict]) -> int:
+    """PostgreSQL, many rows (a scan flagging a thousand cases writes thousands of notices): COPY
+    into a session-local staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING.
+    Same effect as the plain path, several times faster than binding every row's parameters."""
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    staging = f"staging_{table.name}"
+    col_list = ", ".join(columns)
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name}) ON COMMIT DROP")
+        if "id" not in columns:
+            cursor.execute(f"ALTER TABLE {staging} ALTER COLUMN id DROP NOT NULL")
+        with cursor.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], dict) else row[c]
+                                for c in columns])
+        cursor.execute(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {staging} "
+                       f"ON CONFLICT DO NOTHING RETURNING 1")
+        inserted = len(cursor.fetchall())
+        cursor.execute(f"TRUNCATE {staging}")
+        return inserted
+    finally:
+        cursor.close()
+
+
+def changed_rows(statement) -> int:
+    """Run an UPDATE or DELETE and say how many rows it touched."""
+    result: Any = db.session.execute(statement)  # a CursorResult for DML; its type says plain Result
+    return result.rowcount or 0
+
+
+def get_or_404(model: type[T], ident: Any, message: str) -> T:
+    """The row with this id, or NotFound(message). An id that is not a number, or beyond what the column
+    holds, is "no such row" too (it would fail the query itself)."""
+    try:
+        number = int(ident)
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    row = db.session.get(model, number) if number is not None and 1 <= number <= MAX_ID else None
+    if row is None:
+        raise NotFound(message)
+    return row
+
+
+def check_version(row: Any, given: Any, stale: str | Callable[[], str], missing: str | None = None) -> None:
+    """The optimistic lock: `given` is the version the person (or client) last saw of `row`.
+
+    With `missing`, an absent or unreadable version is bad input (InvalidInput on the field "version");
+    without, it counts as stale. `stale` may be a function, for a message that costs a query."""
+    try:
+        expected = int(given)
+    except (TypeError, ValueError, OverflowError):
+        if missing is not None:
+            raise InvalidInput(missing, {"version": _("Required.")}) from None
+        expected = None
+    if expected != row.version:
+        raise StaleVersion(stale() if callable(stale) else stale)
+
+
+def flush_or_stale(stale: str) -> None:
+    """Flush; another transaction that changed the row after we read it (version_id_col) is StaleVersion."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleVersion(stale) from None
