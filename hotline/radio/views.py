@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.auth.access import allow, current_actor
+from hotline.cases.forms import RadioCaseForm, page_fields
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.radio import schedule, service
@@ -243,40 +244,17 @@ def make_case(callin_id: int):
         flash(_("This call-in is already case %(no)s.", no=callin.case.case_no), "warn")
         return redirect(url_for("cases.show", case_no=callin.case.case_no))
     if request.method == "POST":
-        form = request.form
-        outcome = form.get("outcome") or "close"
-        if outcome == "dispatch" and not may_dispatch:
-            outcome = "register"  # dispatching is the operators' move; the case waits on their list
-        data: dict[str, Any] = {
-            "type": form.get("type") or None, "category": form.get("category") or None,
-            "caller": {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
-                       "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")},
-            "summary": form.get("summary", ""), "detail": form.get("detail", ""),
-            "urgent": "urgent" in form, "confidential": "confidential" in form,
-            "broadcast_ok": "broadcast_ok" in form, "resolved_on_call": outcome == "close",
-        }
-        if outcome == "close":
-            data["answer"] = form.get("answer", "")
-        if outcome == "dispatch" and may_dispatch:
-            data["department"] = (form.get("department") or "").strip() or None
-            data["handler"] = (form.get("handler") or "").strip() or None
+        form = RadioCaseForm()
+        data = form.case_data(may_dispatch)
         try:
-            if outcome not in ("close", "register", "dispatch"):
-                raise InvalidInput(_("Choose what happens with the call."), {"outcome": _("Unknown choice.")})
-            for name, text in (("type", _("Choose the case type.")), ("category", _("Choose the category."))):
-                if not data[name]:
-                    raise InvalidInput(text, {name: _("Required.")})
-            if outcome == "dispatch" and not data.get("department"):
-                raise InvalidInput(_("Choose the department to dispatch the case to."), {"department": _("Required.")})
-            case = service.make_case(actor, callin, form.get("version"), data)
+            form.check(may_dispatch, data)
+            case = service.make_case(actor, callin, form.version.data, data)
         except ServiceError as err:
             db.session.rollback()
             callin = service.get_callin(callin_id)
-            names = {"caller.phone": "phone", "caller.name": "caller_name", "caller.district": "caller_district",
-                     "caller.employer": "caller_employer", "caller": "phone"}
-            errors = {names.get(k, k): v for k, v in err.fields.items()}
-            return render_template("radio/case.html", callin=callin, values=form, errors=errors, message=err.message,
-                                   may_dispatch=may_dispatch, **_case_reference()), err.status
+            return render_template("radio/case.html", callin=callin, values=form.posted,
+                                   errors=page_fields(err.fields), message=err.message, may_dispatch=may_dispatch,
+                                   **_case_reference()), err.status
         flash(_("Radio case %(no)s saved from the call-in.", no=case.case_no), "ok")
         return redirect(url_for("radio.console", episode_id=callin.episode_id) + f"#c{callin.id}")
     return render_template("radio/case.html", callin=callin, values=service.case_defaults(callin), errors={},
