@@ -17,12 +17,12 @@ from flask import request
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 
 from hotline.errors import InvalidInput
 
-__all__ = ["Form", "ValidationError", "all_at_once", "flag", "strip", "text", "text_or_none"]
+__all__ = ["Form", "ValidationError", "all_at_once", "flag", "many", "strip", "text", "text_or_none"]
 
 
 class Form(FlaskForm):
@@ -49,9 +49,14 @@ def strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def text(name: str | None = None, **kwargs) -> StringField:
-    """Text as posted ("" when the field is absent)."""
-    return StringField(default="", name=name, **kwargs)
+def text(name: str | None = None, default: str | None = "", **kwargs) -> StringField:
+    """Text as posted (`default` when the field is absent: "", or None where the service tells the two apart)."""
+    return StringField(default=default, name=name, **kwargs)
+
+
+def many(name: str | None = None, **kwargs) -> SelectMultipleField:
+    """Every value posted under the name (a group of checkboxes); the service checks them."""
+    return SelectMultipleField(name=name, validate_choice=False, **kwargs)
 
 
 def text_or_none(name: str | None = None, **kwargs) -> StringField:
