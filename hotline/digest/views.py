@@ -13,6 +13,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.digest import builder, formats, service, settings as digest_settings
+from hotline.digest.forms import BuildForm, EditorForm
 from hotline.digest.models import ITEM_SECTIONS
 from hotline.errors import IllegalMove, ServiceError, StaleVersion
 from hotline.extensions import db
@@ -61,7 +62,7 @@ def index():
 def build():
     """Build any past or future date on demand; a date already built is opened, not built again."""
     try:
-        day = _day(request.form.get("date") or "")
+        day = _day(BuildForm().date.data or "")
     except ServiceError as err:
         db.session.rollback()
         return render_template("digest/index.html", digests=service.recent_digests(),
@@ -92,6 +93,7 @@ def _render_editor(digest, status: int = 200, message: str | None = None, errors
 
 
 def _act(day: str, what: str, fn):
+    form = EditorForm()
     digest = service.require_digest(_day(day))
     try:
         fn(digest)
@@ -99,9 +101,9 @@ def _act(day: str, what: str, fn):
         db.session.rollback()
         digest = service.require_digest(_day(day))
         return _render_editor(digest, status=err.status, message=err.message, errors=err.fields,
-                              values=request.form, failed=request.form.get("key") or what,
+                              values=form.posted, failed=form.key.data or what,
                               stale=isinstance(err, StaleVersion))
-    anchor = request.form.get("key")
+    anchor = form.key.data
     return redirect(url_for("digest.show", day=day) + (f"#i-{anchor.replace(':', '-')}" if anchor else ""))
 
 
@@ -109,7 +111,7 @@ def _act(day: str, what: str, fn):
 @allow(*PRODUCERS)
 def rebuild(day: str):
     def do(digest):
-        service.rebuild(digest, current_actor(), request.form.get("version"))
+        service.rebuild(digest, current_actor(), EditorForm().version.data)
         flash(_("Rebuilt as version %(n)d; the edited version stays in the history.", n=digest.revision_no), "ok")
     return _act(day, "rebuild", do)
 
@@ -117,9 +119,9 @@ def rebuild(day: str):
 @bp.post("/digest/<day>/items/edit")
 @allow(*PRODUCERS)
 def edit_item(day: str):
-    f = request.form
+    f = EditorForm()
     return _act(day, "edit", lambda d: _flash_changes(service.edit_item(
-        d, current_actor(), f.get("version"), f.get("key", ""), f.get("title"), f.get("text"), f.get("allowed"))))
+        d, current_actor(), f.version.data, f.key.data, f.title.data, f.text.data, f.allowed.data)))
 
 
 def _flash_changes(rev) -> None:
@@ -141,47 +143,47 @@ def redaction_summary(changes) -> str:
 @bp.post("/digest/<day>/items/move")
 @allow(*PRODUCERS)
 def move_item(day: str):
-    f = request.form
-    return _act(day, "move", lambda d: service.move_item(d, current_actor(), f.get("version"), f.get("key", ""),
-                                                         f.get("direction", "")))
+    f = EditorForm()
+    return _act(day, "move", lambda d: service.move_item(d, current_actor(), f.version.data, f.key.data,
+                                                         f.direction.data))
 
 
 @bp.post("/digest/<day>/items/drop")
 @allow(*PRODUCERS)
 def drop_item(day: str):
-    f = request.form
-    return _act(day, "drop", lambda d: service.drop_item(d, current_actor(), f.get("version"), f.get("key", "")))
+    f = EditorForm()
+    return _act(day, "drop", lambda d: service.drop_item(d, current_actor(), f.version.data, f.key.data))
 
 
 @bp.post("/digest/<day>/items/restore")
 @allow(*PRODUCERS)
 def restore_item(day: str):
-    f = request.form
-    return _act(day, "restore", lambda d: service.restore_item(d, current_actor(), f.get("version"),
-                                                               f.get("key", "")))
+    f = EditorForm()
+    return _act(day, "restore", lambda d: service.restore_item(d, current_actor(), f.version.data,
+                                                               f.key.data))
 
 
 @bp.post("/digest/<day>/items/add")
 @allow(*PRODUCERS)
 def add_item(day: str):
-    f = request.form
+    f = EditorForm()
     return _act(day, "add", lambda d: _flash_changes(service.add_item(
-        d, current_actor(), f.get("version"), f.get("section"), f.get("title"), f.get("text"), f.get("source"))))
+        d, current_actor(), f.version.data, f.section.data, f.title.data, f.text.data, f.source.data)))
 
 
 @bp.post("/digest/<day>/items/clearance")
 @allow(*PRODUCERS)
 def clearance(day: str):
-    f = request.form
+    f = EditorForm()
     return _act(day, "clearance", lambda d: service.clear_employer(
-        d, current_actor(), f.get("version"), f.get("key", ""), f.get("cleared") == "1", f.get("note", "")))
+        d, current_actor(), f.version.data, f.key.data, f.cleared.data == "1", f.note.data))
 
 
 @bp.post("/digest/<day>/approve")
 @allow(*PRODUCERS)
 def approve(day: str):
     def do(digest):
-        service.approve(digest, current_actor(), request.form.get("version"))
+        service.approve(digest, current_actor(), EditorForm().version.data)
         flash(_("Version %(n)d approved for air.", n=digest.revision_no), "ok")
     return _act(day, "approve", do)
 
@@ -190,7 +192,7 @@ def approve(day: str):
 @allow(*PRODUCERS)
 def aired(day: str):
     def do(digest):
-        service.mark_aired(digest, current_actor(), request.form.get("version"))
+        service.mark_aired(digest, current_actor(), EditorForm().version.data)
         flash(_("Marked as aired."), "ok")
     return _act(day, "aired", do)
 
@@ -198,9 +200,9 @@ def aired(day: str):
 @bp.post("/digest/<day>/versions/restore")
 @allow(*PRODUCERS)
 def restore_version(day: str):
-    f = request.form
-    return _act(day, "restore_version", lambda d: service.restore_revision(d, current_actor(), f.get("version"),
-                                                                           f.get("number")))
+    f = EditorForm()
+    return _act(day, "restore_version", lambda d: service.restore_revision(d, current_actor(), f.version.data,
+                                                                           f.number.data))
 
 
 # ---------------------------------------------------------------- versions
