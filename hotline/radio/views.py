@@ -24,6 +24,7 @@ from hotline.cases.forms import RadioCaseForm, page_fields
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.radio import schedule, service
+from hotline.radio.forms import CallInStepForm, PlanEpisodeForm
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
 from hotline.redact import person_label, redact
 # Twilio's signature check of the telephony door, reused as it is (public, CSRF-exempt, 403 unless signed).
@@ -135,7 +136,7 @@ def add_callin(episode_id: int):
     episode = schedule.get_episode(episode_id)
     try:
         callin = service.add_callin(current_actor(), episode, request.form,
-                                    status="screening" if request.form.get("screen_now") else "ringing")
+                                    status="screening" if CallInStepForm().screen_now.data else "ringing")
     except ServiceError as err:
         return _fail(err, episode)
     flash(_("Call-in from %(who)s added to the queue.", who=callin.name or _display(callin.phone) or _("a caller")),
@@ -155,7 +156,7 @@ def edit_callin(callin_id: int):
     callin = service.get_callin(callin_id)
     episode = callin.episode
     try:
-        service.update_callin(current_actor(), callin, request.form.get("version"), request.form)
+        service.update_callin(current_actor(), callin, CallInStepForm().version.data, request.form)
     except ServiceError as err:
         return _fail(err, episode)
     return redirect(url_for("radio.console", episode_id=episode.id) + f"#c{callin.id}")
@@ -169,7 +170,8 @@ def move_callin(callin_id: int, action: str):
     if action not in service.MOVES:
         return render_template("error.html", code=404, message=_("Page not found.")), 404
     try:
-        service.move(current_actor(), callin, action, request.form.get("version"), request.form.get("reason", ""))
+        form = CallInStepForm()
+        service.move(current_actor(), callin, action, form.version.data, form.reason.data)
     except ServiceError as err:
         return _fail(err, episode)
     _push_line()
@@ -214,7 +216,7 @@ def episode_step(episode_id: int, step: str):
     episode = schedule.get_episode(episode_id)
     try:
         if step == "start":
-            service.start_episode(current_actor(), episode, outside_ok=request.form.get("outside_ok") == "1")
+            service.start_episode(current_actor(), episode, outside_ok=CallInStepForm().outside_ok.data == "1")
         else:
             service.end_episode(current_actor(), episode)
             _push_line()
@@ -342,26 +344,26 @@ def save_programme(programme_id: int | None = None):
 def plan_episode():
     from hotline.radio.models import Programme
 
-    form = request.form
-    raw_id = (form.get("programme_id") or "").strip()
+    form = PlanEpisodeForm()
+    raw_id = (form.programme_id.data or "").strip()
     # ASCII digits of an id in range: str.isdigit() also takes "²", and a longer number fails the query.
     programme = db.session.get(Programme, int(raw_id)) if re.fullmatch(r"[0-9]{1,9}", raw_id) else None
     try:
         if programme is None:
             raise InvalidInput(_("Choose the programme."), {"programme_id": _("Required.")})
         try:
-            day = date.fromisoformat((form.get("air_date") or "").strip())
+            day = date.fromisoformat((form.air_date.data or "").strip())
         except ValueError:
             raise InvalidInput(_("Use YYYY-MM-DD."), {"air_date": _("Wrong date format.")}) from None
-        episode = schedule.plan_episode(current_actor(), programme, day, form.get("topic") or "",
-                                        form.get("guests") or "")
+        episode = schedule.plan_episode(current_actor(), programme, day, form.topic.data or "",
+                                        form.guests.data or "")
     except ServiceError as err:
         db.session.rollback()
         return render_template("radio/schedule.html", programmes=schedule.programmes(active_only=False),
                                upcoming=schedule.upcoming_episodes(), errors=err.fields, message=err.message,
-                               values=form, kinds=PROGRAMME_KINDS, failed="plan"), err.status
+                               values=form.posted, kinds=PROGRAMME_KINDS, failed="plan"), err.status
     flash(_("Episode of %(day)s planned.", day=episode.air_date.isoformat()), "ok")
-    if form.get("open") and programme.kind == "live":
+    if form.open.data and programme.kind == "live":
         return redirect(url_for("radio.console", episode_id=episode.id))
     return redirect(url_for("radio.schedule_page"))
 

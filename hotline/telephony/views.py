@@ -45,6 +45,7 @@ from hotline.reference.models import CaseType, Category
 from hotline.text import xml_safe
 from hotline.telephony import service, settings as line, sms, twiml
 from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES
+from hotline.telephony.forms import CallbackAttemptForm, SmsHandleForm
 
 try:  # twilio ≥ 9.10 names the algorithm of webhooks signed with a shared key
     from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, get_signature_algorithm
@@ -372,8 +373,8 @@ def _unreached_surveys(actor):
 @allow("operator", "supervisor")
 def callback_attempt(entry_id: int):
     try:
-        entry = service.log_attempt(current_actor(), entry_id, request.form.get("outcome") or "",
-                                    request.form.get("note") or "")
+        form = CallbackAttemptForm()
+        entry = service.log_attempt(current_actor(), entry_id, form.outcome.data or "", form.note.data or "")
     except ServiceError as err:
         db.session.rollback()
         flash(err.message, "error")
@@ -503,7 +504,7 @@ def sms_list():
 @bp.post("/calls/sms/<int:sms_id>")
 @allow("operator")
 def sms_handle(sms_id: int):
-    result = request.form.get("result") or None
+    result = SmsHandleForm().result.data or None
     if result is not None and result not in SURVEY_RESULTS:
         result = None
     try:
