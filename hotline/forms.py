@@ -11,7 +11,7 @@ carry no token of their own.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from flask import request
 from flask_babel import ngettext
@@ -22,7 +22,7 @@ from wtforms.validators import ValidationError
 
 from hotline.errors import InvalidInput
 
-__all__ = ["Form", "ValidationError", "all_at_once", "flag", "many", "strip", "text", "text_or_none"]
+__all__ = ["Form", "ValidationError", "all_at_once", "fields_form", "flag", "many", "strip", "text", "text_or_none"]
 
 
 class Form(FlaskForm):
@@ -37,6 +37,11 @@ class Form(FlaskForm):
     def posted(self) -> MultiDict:
         """What the browser sent, to show again in the inputs after a refusal."""
         return request.form
+
+    def submitted(self) -> MultiDict:
+        """The declared fields the browser sent, every value as posted, and nothing else: for the services
+        that read a whole settings form and word each field's problem themselves."""
+        return MultiDict([(field.name, value) for field in self for value in (field.raw_data or ())])
 
     def page_errors(self) -> dict[str, tuple[str, str]]:
         """The page's own checks: {field: (message beside the field, message on its own)}."""
@@ -67,6 +72,16 @@ def text_or_none(name: str | None = None, **kwargs) -> StringField:
 def flag(name: str | None = None, **kwargs) -> BooleanField:
     """A checkbox: true when the browser sent the field at all (whatever its value), as before."""
     return BooleanField(default=False, false_values=(), name=name, **kwargs)
+
+
+def fields_form(name: str, names: Iterable[str], lists: Iterable[str] = (), base: type[Form] | None = None) -> type:
+    """A form class with a text field (None when absent) for each name and a list field for each of `lists`:
+    for forms whose field names come from a service's own table (settings texts, SMS templates)."""
+    attrs: dict[str, Any] = {n: text(name=n, default=None) for n in names}
+    attrs.update({n: many(name=n) for n in lists})
+    # A field's attribute may not be a Python name (reply_days-consult); WTForms posts it under `name`.
+    attrs = {(k if k.isidentifier() else "f_" + k.replace("-", "_")): v for k, v in attrs.items()}
+    return type(name, (base or Form,), attrs)
 
 
 def all_at_once(page: dict[str, tuple[str, str]], service_check: Callable[[], None]) -> None:

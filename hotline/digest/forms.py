@@ -2,7 +2,8 @@
 built digest. Every step posts the version the page showed; the service checks each value."""
 from __future__ import annotations
 
-from hotline.forms import Form, text as text_field
+from hotline.digest import settings as digest_settings
+from hotline.forms import Form, fields_form, text as text_field
 
 
 class BuildForm(Form):
@@ -24,3 +25,12 @@ class EditorForm(Form):
     cleared = text_field(default=None)
     note = text_field()
     number = text_field(default=None)
+
+
+# A content item (templates/digest/item_form.html); `active` left out means active.
+ItemForm = fields_form("ItemForm", ("version", "section", "title", "body", "source", "valid_from", "valid_to",
+                                    "priority", "allowed_terms", "active"))
+
+# The digest settings (templates/digest/settings.html): the numbers, then the service's texts and titles.
+SettingsForm = fields_form("SettingsForm", ("version", "build_at", "rate", "reserve_seconds", "qa_days",
+                                            *digest_settings.TEXT_FIELDS, *digest_settings.SHORT_FIELDS))

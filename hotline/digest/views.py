@@ -13,7 +13,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.digest import builder, formats, service, settings as digest_settings
-from hotline.digest.forms import BuildForm, EditorForm
+from hotline.digest.forms import BuildForm, EditorForm, ItemForm, SettingsForm
 from hotline.digest.models import ITEM_SECTIONS
 from hotline.errors import IllegalMove, ServiceError, StaleVersion
 from hotline.extensions import db
@@ -326,11 +326,12 @@ def items():
 @allow(*PRODUCERS)
 def new_item():
     if request.method == "POST":
+        form = ItemForm()
         try:
-            item = service.save_item(current_actor(), request.form)
+            item = service.save_item(current_actor(), form.submitted())
         except ServiceError as err:
             db.session.rollback()
-            return render_template("digest/item_form.html", item=None, values=request.form, errors=err.fields,
+            return render_template("digest/item_form.html", item=None, values=form.posted, errors=err.fields,
                                    message=err.message, sections=ITEM_SECTIONS), err.status
         flash(_("Item “%(title)s” saved.", title=item.title), "ok")
         if getattr(item, "redaction_changes", None):
@@ -347,12 +348,13 @@ def new_item():
 def edit_content_item(item_id: int):
     item = service.get_item(item_id)
     if request.method == "POST":
+        form = ItemForm()
         try:
-            item = service.save_item(current_actor(), request.form, item)
+            item = service.save_item(current_actor(), form.submitted(), item)
         except ServiceError as err:
             db.session.rollback()
             item = service.get_item(item_id)
-            return render_template("digest/item_form.html", item=item, values=request.form, errors=err.fields,
+            return render_template("digest/item_form.html", item=item, values=form.posted, errors=err.fields,
                                    message=err.message, sections=ITEM_SECTIONS,
                                    stale=isinstance(err, StaleVersion)), err.status
         flash(_("Item “%(title)s” saved.", title=item.title), "ok")
@@ -374,12 +376,13 @@ def edit_content_item(item_id: int):
 def settings_page():
     row = digest_settings.get()
     if request.method == "POST":
+        form = SettingsForm()
         try:
-            digest_settings.update(current_actor(), request.form)
+            digest_settings.update(current_actor(), form.submitted())
         except ServiceError as err:
             db.session.rollback()
             row = digest_settings.get()
-            return render_template("digest/settings.html", s=row, values=request.form, errors=err.fields,
+            return render_template("digest/settings.html", s=row, values=form.posted, errors=err.fields,
                                    message=err.message), err.status
         flash(_("Digest settings saved. They apply to the next build."), "ok")
         return redirect(url_for("digest.settings_page"))

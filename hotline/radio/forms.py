@@ -2,7 +2,8 @@
 (the same case fields as the logging page)."""
 from __future__ import annotations
 
-from hotline.forms import Form, text
+from hotline.forms import Form, fields_form, text
+from hotline.radio.service import FIELD_MAX
 
 
 class CallInStepForm(Form):
@@ -20,3 +21,12 @@ class PlanEpisodeForm(Form):
     topic = text(default=None)
     guests = text(default=None)
     open = text(default=None)
+
+
+# A call-in's screening notes (added by a producer or edited on the console): the phone and the service's
+# text fields; a field the page did not send stays as it is.
+CallInForm = fields_form("CallInForm", ("phone", *FIELD_MAX), base=CallInStepForm)
+
+# A programme of the schedule (templates/radio/_programme_form.html): the days it airs on are checkboxes.
+ProgrammeForm = fields_form("ProgrammeForm", ("code", "name", "kind", "start_time", "end_time", "version", "station",
+                                              "description", "active"), lists=("weekdays",))

@@ -24,7 +24,7 @@ from hotline.cases.forms import RadioCaseForm, page_fields
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.radio import schedule, service
-from hotline.radio.forms import CallInStepForm, PlanEpisodeForm
+from hotline.radio.forms import CallInForm, CallInStepForm, PlanEpisodeForm, ProgrammeForm
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode
 from hotline.redact import person_label, redact
 # Twilio's signature check of the telephony door, reused as it is (public, CSRF-exempt, 403 unless signed).
@@ -135,8 +135,9 @@ def queue_fragment(episode_id: int):
 def add_callin(episode_id: int):
     episode = schedule.get_episode(episode_id)
     try:
-        callin = service.add_callin(current_actor(), episode, request.form,
-                                    status="screening" if CallInStepForm().screen_now.data else "ringing")
+        form = CallInForm()
+        callin = service.add_callin(current_actor(), episode, form.submitted(),
+                                    status="screening" if form.screen_now.data else "ringing")
     except ServiceError as err:
         return _fail(err, episode)
     flash(_("Call-in from %(who)s added to the queue.", who=callin.name or _display(callin.phone) or _("a caller")),
@@ -156,7 +157,8 @@ def edit_callin(callin_id: int):
     callin = service.get_callin(callin_id)
     episode = callin.episode
     try:
-        service.update_callin(current_actor(), callin, CallInStepForm().version.data, request.form)
+        form = CallInForm()
+        service.update_callin(current_actor(), callin, form.version.data, form.submitted())
     except ServiceError as err:
         return _fail(err, episode)
     return redirect(url_for("radio.console", episode_id=episode.id) + f"#c{callin.id}")
@@ -328,12 +330,13 @@ def save_programme(programme_id: int | None = None):
     if programme_id and programme is None:
         return render_template("error.html", code=404, message=_("Page not found.")), 404
     try:
-        programme = schedule.save_programme(current_actor(), request.form, programme)
+        form = ProgrammeForm()
+        programme = schedule.save_programme(current_actor(), form.submitted(), programme)
     except ServiceError as err:
         db.session.rollback()
         return render_template("radio/schedule.html", programmes=schedule.programmes(active_only=False),
                                upcoming=schedule.upcoming_episodes(), errors=err.fields, message=err.message,
-                               values=request.form, kinds=PROGRAMME_KINDS,
+                               values=form.posted, kinds=PROGRAMME_KINDS,
                                failed=programme_id or "new"), err.status
     flash(_("Programme %(name)s saved.", name=programme.name), "ok")
     return redirect(url_for("radio.schedule_page"))

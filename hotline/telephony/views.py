@@ -44,8 +44,8 @@ from hotline.extensions import csrf, db
 from hotline.reference.models import CaseType, Category
 from hotline.text import xml_safe
 from hotline.telephony import service, settings as line, sms, twiml
+from hotline.telephony.forms import CallbackAttemptForm, SettingsForm, SmsHandleForm
 from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES
-from hotline.telephony.forms import CallbackAttemptForm, SmsHandleForm
 
 try:  # twilio ≥ 9.10 names the algorithm of webhooks signed with a shared key
     from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, get_signature_algorithm
@@ -534,10 +534,11 @@ def settings_page():
     status = 200
     if request.method == "POST":
         try:
-            line.update(current_actor(), request.form)
+            form = SettingsForm()
+            line.update(current_actor(), form.submitted())
         except ServiceError as err:
             db.session.rollback()
-            errors, message, values, status = err.fields, err.message, request.form, err.status
+            errors, message, values, status = err.fields, err.message, form.posted, err.status
         else:
             flash(_("Telephony settings saved."), "ok")
             return redirect(url_for("telephony.settings_page"))
