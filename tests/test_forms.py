@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from conftest import csrf_from
-from test_cases_web import make_case
+from cases.test_cases_web import make_case
 
 from hotline.cases import actions
 from hotline.cases.actions import ActionSpec, Param, text_schema
