@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 from flask import request
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 
@@ -32,6 +32,13 @@ class Form(FlaskForm):
     # Messages for a page check when it is the only problem on the page ({field: message}); beside the field
     # the validator's own (shorter) message is shown.
     alone: dict[str, Any] = {}
+
+    def __init__(self, formdata: MultiDict | None = None, **kwargs: Any) -> None:
+        # The posted form (and its files) only, as the views read request.form before: Flask-WTF's default
+        # would also take a JSON body as the form, and the HTML doors do not take JSON.
+        if formdata is None:
+            formdata = CombinedMultiDict((request.files, request.form)) if request.files else request.form
+        super().__init__(formdata=formdata, **kwargs)
 
     @property
     def posted(self) -> MultiDict:

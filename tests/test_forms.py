@@ -100,3 +100,18 @@ def test_a_new_spec_row_gets_its_form_without_more_code(app):
         form = action_form(spec)()
         assert form.params() == {"remark": "checked"}  # "status" is not a param: never read
         assert form.version.data == "3"
+
+
+def test_an_html_door_does_not_take_a_json_body_as_its_form(app, users, login):
+    """The pages read posted forms only (the API takes JSON, with a token): a JSON body is an empty form."""
+    case_no = make_case(app)
+    client = login(app.test_client(), "operator", lang="en")
+    page = client.get(f"/cases/{case_no}").get_data(as_text=True)
+    token = csrf_from(page)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    resp = client.post(f"/cases/{case_no}/note", json={"version": version, "text": "from a script"},
+                       headers={"X-CSRFToken": token})
+    assert resp.status_code == 422
+    assert "from a script" not in client.get(f"/cases/{case_no}").get_data(as_text=True)
+    resp = client.post(f"/cases/{case_no}/note", json=[["text", "x"]], headers={"X-CSRFToken": token})
+    assert resp.status_code == 422
