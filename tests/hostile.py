@@ -1,4 +1,4 @@
-"""Shared pieces of the hostile-input tests (test_fuzz_api.py, test_fuzz_forms.py, test_xss.py).
+"""Shared pieces of the hostile-input tests (api/test_fuzz_api.py, test_fuzz_forms.py, test_xss.py).
 
 - hypothesis strategies for text nobody should type but somebody will;
 - XSS and spreadsheet-formula payloads;

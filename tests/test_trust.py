@@ -21,8 +21,8 @@ from hotline.cases.models import Case
 from hotline.extensions import db
 from hotline.telephony.models import Call, Callback
 
-from test_radio import _twilio, show, twilio_on  # noqa: F401  (fixtures)
-from test_telephony import line  # noqa: F401  (fixture)
+from radio.test_radio import _twilio, show, twilio_on  # noqa: F401  (fixtures)
+from telephony.test_telephony import line  # noqa: F401  (fixture)
 
 BODY = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "拖欠工资",
         "caller": {"phone": "13812345678"}}

@@ -11,7 +11,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from hotline import clock
-from hotline.admin import service
+from hotline.admin import forms, service
 from hotline.auth import service as users_service
 from hotline.auth.access import allow, current_actor, safe_local_path
 from hotline.auth.models import ROLES, TOKEN_SCOPES
@@ -52,15 +52,6 @@ def index():
 # ---------------------------------------------------------------- users
 
 
-def _user_form_data(form) -> dict:
-    return {
-        "display_name": form.get("display_name", ""),
-        "roles": [r for r in form.getlist("roles") if r],
-        "department_code": form.get("department", ""),
-        "phone": form.get("phone", ""),
-    }
-
-
 def _users_page(form=EMPTY, error=None, fields=None):
     return render_template("admin/users.html", users=users_service.list_users(), roles=ROLES,
                            departments=service.departments(), form=form, error=error, fields=fields or {})
@@ -75,12 +66,11 @@ def users():
 @bp.route("/users", methods=["POST"])
 @allow("admin")
 def create_user():
-    form = request.form
+    form = forms.NewUserForm()
     try:
-        user = users_service.admin_create_user(form.get("username", ""), password=form.get("password", ""),
-                                               **_user_form_data(form))
+        user = users_service.admin_create_user(form.username.data, password=form.password.data, **form.account())
     except ServiceError as err:
-        return _users_page(form, **_failed(err)), _status(err)
+        return _users_page(form.posted, **_failed(err)), _status(err)
     flash(_("User %(name)s was created. They can log in now.", name=user.username), "ok")
     return redirect(url_for(".users"))
 
@@ -101,11 +91,11 @@ def edit_user(user_id: int):
 @allow("admin")
 def update_user(user_id: int):
     user = users_service.get_user(user_id)
-    form = request.form
+    form = forms.EditUserForm()
     try:
-        users_service.update_user(current_actor(), user, active=form.get("active") == "1", **_user_form_data(form))
+        users_service.update_user(current_actor(), user, active=form.active.data == "1", **form.account())
     except ServiceError as err:
-        return _user_page(user, form, **_failed(err)), _status(err)
+        return _user_page(user, form.posted, **_failed(err)), _status(err)
     flash(_("The account of %(name)s was saved.", name=user.username), "ok")
     return redirect(url_for(".users"))
 
@@ -115,7 +105,7 @@ def update_user(user_id: int):
 def reset_password(user_id: int):
     user = users_service.get_user(user_id)
     try:
-        users_service.reset_password(current_actor(), user, request.form.get("password", ""))
+        users_service.reset_password(current_actor(), user, forms.PasswordResetForm().password.data)
     except ServiceError as err:
         return _user_page(user, password_error=err.message), _status(err)
     actor = current_actor()
@@ -155,14 +145,14 @@ def tokens():
 @bp.route("/tokens", methods=["POST"])
 @allow("admin")
 def issue_token():
-    form = request.form
+    form = forms.TokenForm()
     try:
-        user = users_service.user_by_name(form.get("username", ""))
-        raw = users_service.issue_token(user, form.get("days", ""), form.get("scope", "full"))
+        user = users_service.user_by_name(form.username.data)
+        raw = users_service.issue_token(user, form.days.data, form.scope.data)
     except ServiceError as err:
-        return _tokens_page(form=form, status=_status(err), **_failed(err))
+        return _tokens_page(form=form.posted, status=_status(err), **_failed(err))
     # Shown on this answer only (never flashed: the cookie would carry it); only its digest is kept.
-    return _tokens_page(new_token={"user": user.username, "token": raw, "scope": form.get("scope", "full")})
+    return _tokens_page(new_token={"user": user.username, "token": raw, "scope": form.scope.data})
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -176,13 +166,13 @@ def revoke_token(token_id: int):
 @bp.route("/unlock", methods=["POST"])
 @allow("admin")
 def unlock():
-    form = request.form
+    form = forms.UnlockForm()
     try:
-        users_service.unlock(current_actor(), form.get("username"), form.get("address"))
+        users_service.unlock(current_actor(), form.username.data, form.address.data)
     except ServiceError as err:
         return _tokens_page(status=_status(err), **_failed(err))
     flash(_("Login unlocked."), "ok")
-    return redirect(_safe_back(form.get("back")) or url_for(".tokens"))
+    return redirect(_safe_back(form.back.data) or url_for(".tokens"))
 
 
 def _safe_back(target: str | None) -> str | None:
@@ -206,11 +196,11 @@ def departments():
 @bp.route("/departments", methods=["POST"])
 @allow("admin")
 def create_department():
-    form = request.form
+    form = forms.DepartmentForm()
     try:
-        dept = service.create_department(form.get("code"), form.get("name"), form.get("sort_order"))
+        dept = service.create_department(form.code.data, form.name.data, form.sort_order.data)
     except ServiceError as err:
-        return _departments_page(form, **_failed(err)), _status(err)
+        return _departments_page(form.posted, **_failed(err)), _status(err)
     flash(_("Department %(name)s was created.", name=dept.name), "ok")
     return redirect(url_for(".departments"))
 
@@ -226,13 +216,13 @@ def edit_department(code: str):
 @bp.route("/departments/<code>", methods=["POST"])
 @allow("admin")
 def update_department(code: str):
-    form = request.form
+    form = forms.DepartmentForm()
     try:
-        dept = service.update_department(code, form.get("name"), form.get("active"), form.get("sort_order"),
-                                         form.get("head"))
+        dept = service.update_department(code, form.name.data, form.active.data, form.sort_order.data,
+                                         form.head.data)
     except ServiceError as err:
         dept = service.get_department(code)
-        return render_template("admin/department_edit.html", dept=dept, form=form,
+        return render_template("admin/department_edit.html", dept=dept, form=form.posted,
                                members=service.department_members(dept), **_failed(err)), _status(err)
     flash(_("Department %(name)s was saved.", name=dept.name), "ok")
     return redirect(url_for(".departments"))
@@ -258,14 +248,11 @@ def types():
 @bp.route("/types", methods=["POST"])
 @allow("admin")
 def update_types():
-    form = request.form
-    limits = {key[len("reply_days-"):]: value for key, value in form.items() if key.startswith("reply_days-")}
-    escalate_after = {key[len("escalate_after-"):]: value for key, value in form.items()
-                      if key.startswith("escalate_after-")}
+    form = forms.TypesForm()
     try:
-        changed = service.update_type_limits(limits, escalate_after)
+        changed = service.update_type_limits(form.limits(), form.escalate_after())
     except ServiceError as err:
-        return _types_page(form, **_failed(err)), _status(err)
+        return _types_page(form.posted, **_failed(err)), _status(err)
     if changed:
         flash(_("Reply limits saved. New cases get the new limits; existing deadlines stay as they are."), "ok")
     else:
@@ -290,12 +277,11 @@ def categories():
 @bp.route("/categories", methods=["POST"])
 @allow("admin")
 def create_category():
-    form = request.form
+    form = forms.CategoryForm()
     try:
-        row = service.create_category(form.get("code"), form.get("name"), form.get("reply_days"),
-                                      form.get("sort_order"))
+        row = service.create_category(form.code.data, form.name.data, form.reply_days.data, form.sort_order.data)
     except ServiceError as err:
-        return _categories_page(form, **_failed(err)), _status(err)
+        return _categories_page(form.posted, **_failed(err)), _status(err)
     flash(_("Category %(name)s was created.", name=row.name), "ok")
     return redirect(url_for(".categories"))
 
@@ -310,12 +296,12 @@ def edit_category(code: str):
 @bp.route("/categories/<code>", methods=["POST"])
 @allow("admin")
 def update_category(code: str):
-    form = request.form
+    form = forms.CategoryForm()
     try:
-        row = service.update_category(code, form.get("name"), form.get("reply_days"), form.get("active"),
-                                      form.get("sort_order"))
+        row = service.update_category(code, form.name.data, form.reply_days.data, form.active.data,
+                                      form.sort_order.data)
     except ServiceError as err:
-        return render_template("admin/category_edit.html", category=service.get_category(code), form=form,
+        return render_template("admin/category_edit.html", category=service.get_category(code), form=form.posted,
                                **_failed(err)), _status(err)
     flash(_("Category %(name)s was saved.", name=row.name), "ok")
     return redirect(url_for(".categories"))
@@ -357,15 +343,14 @@ def calendar():
 @bp.route("/calendar", methods=["POST"])
 @allow("admin")
 def enter_year():
-    form = request.form
+    form = forms.YearForm()
     try:
-        result = service.enter_year(form.get("year"), form.get("holidays"), form.get("makeup_days"),
-                                    form.get("replace"))
+        result = service.enter_year(form.year.data, form.holidays.data, form.makeup_days.data, form.replace.data)
     except ServiceError as err:
-        origin = form.get("origin", "")
+        origin = form.origin.data
         if origin.isdigit() and service.YEAR_MIN <= int(origin) <= service.YEAR_MAX:
-            return _year_page(int(origin), form, **_failed(err)), _status(err)
-        return _calendar_page(form, **_failed(err), status=_status(err))
+            return _year_page(int(origin), form.posted, **_failed(err)), _status(err)
+        return _calendar_page(form.posted, **_failed(err), status=_status(err))
     flash(_("%(year)d was entered: %(h)d weekday holidays and %(m)d make-up working days.",
             year=result.year, h=result.holidays, m=result.makeup_days), "ok")
     if result.skipped_weekends:
@@ -408,11 +393,11 @@ def calendar_year(year: int):
 @bp.route("/calendar/<int:year>/day", methods=["POST"])
 @allow("admin")
 def mark_day(year: int):
-    form = request.form
+    form = forms.MarkDayForm()
     try:
-        day, kind = service.mark_day(form.get("day"), form.get("kind"), form.get("note"))
+        day, kind = service.mark_day(form.day.data, form.kind.data, form.note.data)
     except ServiceError as err:
-        return _year_page(year, mark_form=form, mark_error=err.message), _status(err)
+        return _year_page(year, mark_form=form.posted, mark_error=err.message), _status(err)
     label = {"holiday": _("a holiday"), "makeup": _("a make-up working day"),
              "normal": _("a normal day (Monday to Friday rule)")}[kind]
     flash(_("%(day)s is now %(kind)s.", day=day.isoformat(), kind=label), "ok")

@@ -3,8 +3,9 @@
 From these specs derive the service's move table (hotline/cases/service.py MOVES), the case
 page's form fields, labels and order (hotline/cases/views.py), the API's request bodies
 (hotline/api/openapi.py ACTION_BODIES), the timeline's event labels (hotline/templating.py)
-and the success messages. Each action also has its form partial, templates/cases/actions/<name>.html,
-and its handler in the service (HANDLERS). Adding an action is: a spec here, a handler there,
+and the success messages; the page's form takes one field per param (hotline/cases/forms.py action_form).
+Each action also has its form partial, templates/cases/actions/<name>.html, and its handler in the service
+(HANDLERS). Adding an action is: a spec here, a handler there,
 a partial, and its translations.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
+from hotline.cases.forms import EditForm, SurveyForm
 from hotline.cases.models import OPEN_STATUSES, REPLY_METHODS, SURVEY_RESULTS
 from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
 
@@ -75,6 +77,7 @@ class ActionSpec:
     quick: bool = False  # one button, no fields (the page shows it without a fold-out form)
     danger: bool = False
     moves_version: bool = True  # False: changes no field of the case (others' pages do not go stale)
+    form: type | None = None  # the page's form when its fields are not the params one to one (cases/forms.py)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -193,7 +196,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         lambda c: _("Survey result for case %(no)s recorded.", no=c.case_no),
         params=(Param("result", {"type": "string", "enum": list(SURVEY_RESULTS)}, True),
                 Param("resolved", flag_schema("已解决 (true) / 未解决 (false); leave out when unreachable."))),
-        events={"survey": _l("Survey recorded")}),
+        events={"survey": _l("Survey recorded")}, form=SurveyForm),
     ActionSpec(
         "review", ("replied", "closed"), None, ("supervisor",), _l("Review"), _l("review"),
         "Review a case whose 回访 was dissatisfied or unresolved (supervisor): `decision` reopen (重办: back to "
@@ -233,7 +236,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                 Param("confidential", flag_schema("保密.")),
                 Param("broadcast_ok", flag_schema("May be aired, anonymised (not with confidential).")),
                 Param("caller", _CALLER_EDIT)),
-        events={"edit": _l("Corrected")}, guard=_edit_allowed,
+        events={"edit": _l("Corrected")}, guard=_edit_allowed, form=EditForm,
         any_of=("summary", "type", "category", "detail", "urgent", "confidential", "broadcast_ok", "caller")),
     ActionSpec(
         "note", OPEN_STATUSES + ("replied", "closed"), None, ("operator", "supervisor"), _l("Add note"),

@@ -1,7 +1,7 @@
 """The case pages: logging a call, the case with its timeline and actions, the handler queue, the list.
 
-A thin door: each view parses the form or query string, calls one service function and renders the
-result. The commit happens in hotline.web (after_request); a failed submission re-renders with a
+A thin door: each view takes its form (hotline/cases/forms.py) or query string, calls one service function
+and renders the result. The commit happens in hotline.web (after_request); a failed submission re-renders with a
 4xx status so nothing is half-saved.
 """
 from __future__ import annotations
@@ -10,18 +10,20 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from hotline import clock, phones
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User
-from hotline.cases import access, actions, deadlines, events, intake, present, queries, service, signals
+from hotline.cases import access, actions, deadlines, events, present, queries, service
+from hotline.cases.forms import RegistrationForm, action_form, page_fields
 from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case
 from hotline.dates import parse_aware
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
+from hotline.forms import all_at_once
 from hotline.notify.service import mark_case_read
 from hotline.reference.models import CaseType, Category, Department
 from hotline.templating import REPLY_METHOD_LABELS, STATUS_LABELS, SURVEY_LABELS, local_dt
@@ -44,13 +46,8 @@ def case_labels() -> dict[str, Any]:
     return {"ACTION_LABELS": ACTION_LABELS, "DUE_LABELS": DUE_LABELS}
 
 
-# What a call may lead to on the logging page.
-OUTCOMES = ("register", "close", "dispatch")
-
-# The form fields each action reads (everything else in the POST is ignored), its button and the order of
-# the forms on the case page: all from the action specs (hotline/cases/actions.py).
-ACTION_PARAMS: dict[str, tuple[str, ...]] = {name: spec.param_names for name, spec in actions.SPECS.items()}
-assert set(ACTION_PARAMS) == set(service.ACTIONS)
+# Each action's button and the order of the forms on the case page come from the action specs
+# (hotline/cases/actions.py), its form fields too (hotline/cases/forms.py action_form).
 ACTION_LABELS = actions.LABELS
 ACTION_ORDER = actions.ORDER
 
@@ -84,90 +81,28 @@ def success_message(action: str, case: Case) -> str:
     return actions.SPECS[action].success(case)
 
 
-def _edit_form(form) -> dict[str, Any]:
-    """The correction form: the fields it shows (the caller's only to those who may see them)."""
-    params: dict[str, Any] = {"reason": form.get("reason", "")}
-    for key in ("type", "category", "summary", "detail"):
-        if key in form:
-            params[key] = form.get(key, "")
-    for flag in ("urgent", "confidential", "broadcast_ok"):
-        params[flag] = flag in form
-    if "phone" in form:
-        params["caller"] = {"phone": form.get("phone", ""), "name": form.get("caller_name", ""),
-                            "employer": form.get("caller_employer", ""), "district": form.get("caller_district", "")}
-    return params
-
-
-def _survey_form(form) -> dict[str, Any]:
-    """回访 by phone: reached or not, then satisfaction and whether the problem was solved."""
-    if form.get("contacted") == "no":
-        return {"result": "unreachable", "resolved": None}
-    return {"result": form.get("result", ""), "resolved": form.get("resolved", "")}
-
-
-FORM_PARSERS = {"edit": _edit_form, "survey": _survey_form}
-
-
 # ---------------------------------------------------------------- reference data for the forms
 
-def _form_value(name: str) -> str:
-    return (request.form.get(name) or "").strip()
 
 
 # ---------------------------------------------------------------- logging a call
-
-def _registration_data() -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
-    """The same dict shape as the API's POST /cases, and what the page itself finds missing
-    ({field: (message beside the field, message on its own)})."""
-    form = request.form
-    missing: dict[str, tuple[str, str]] = {}
-    outcome = form.get("outcome") or "register"
-    if outcome not in OUTCOMES:
-        missing["outcome"] = (_("Unknown choice."), _("Choose what happens with the call."))
-        outcome = "register"
-    data = intake.registration_from_form(form, outcome)
-    data["channel"] = form.get("channel") or "hotline"
-    # Intake help: the knowledge-base article whose answer was used (使用此答复, hotline/knowledge).
-    data["knowledge_article"] = (form.get("knowledge_article") or "").strip() or None
-    if outcome == "dispatch" and not _form_value("department"):
-        missing["department"] = (_("Required."), _("Choose the department to dispatch the case to."))
-    return data, missing
-
-
-# Service error keys for the caller's fields → the names of the inputs on the page.
-FIELD_NAMES = {"caller.phone": "phone", "caller.name": "caller_name", "caller.employer": "caller_employer",
-               "caller.district": "caller_district", "caller": "phone"}
-
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 @allow("operator", "producer")
 def new_case():
     actor = current_actor()
     if request.method == "POST":
-        data, missing = _registration_data()
-        # SMS consent, and the call or call-back the case comes from (subscribers: hotline/telephony/signals.py).
-        origin = signals.Origin(call_sid=(request.form.get("call_sid") or "").strip() or None,
-                                callback_id=(request.form.get("callback_id") or "").strip() or None,
-                                sms_consent="sms_receipt" in request.form)
+        form = RegistrationForm()
+        data = form.registration()
+        origin = form.origin()  # SMS consent, the call or call-back (subscribers: hotline/telephony/signals.py)
         try:
             # Every missing or wrong field at once: the page's own checks and the service's together.
-            checked, alone = {}, None
-            try:
-                service.validate_registration(actor, data, origin)
-            except InvalidInput as err:
-                checked, alone = err.fields, err.message
-            fields = {**checked, **{k: v[0] for k, v in missing.items() if k not in checked}}
-            if len(fields) == 1:  # one problem: say it as the service (or this page) words it
-                raise InvalidInput(alone if checked else next(iter(missing.values()))[1], fields)
-            if fields:
-                raise InvalidInput(ngettext("%(num)d field needs correcting; it is marked below.",
-                                            "%(num)d fields need correcting; they are marked below.",
-                                            len(fields)), fields)
+            all_at_once(form.page_errors(), lambda: service.validate_registration(actor, data, origin))
             case = service.register(actor, data, via="web", origin=origin)
         except ServiceError as err:
             db.session.rollback()
-            errors = {FIELD_NAMES.get(k, k): v for k, v in err.fields.items()}
-            return render_template("cases/new.html", values=request.form, errors=errors, message=err.message,
+            return render_template("cases/new.html", values=form.posted, errors=page_fields(err.fields),
+                                   message=err.message,
                                    may_dispatch=_may_dispatch(actor), **queries.form_reference()), err.status
         if case.status == "closed":
             flash(_("Case %(no)s registered and closed on the call.", no=case.case_no), "ok")
@@ -310,24 +245,23 @@ def show(case_no: str):
 def act(case_no: str, action: str):
     actor = current_actor()
     case = service.get_case(actor, case_no)
-    if action not in ACTION_PARAMS:
+    if action not in actions.SPECS:
         return render_template("error.html", code=404, message=_("Page not found.")), 404
-    parser = FORM_PARSERS.get(action)
-    params = parser(request.form) if parser else {k: request.form.get(k, "") for k in ACTION_PARAMS[action]}
+    form = action_form(actions.SPECS[action])()
     try:
-        service.perform(actor, case, action, request.form.get("version"), params)
+        service.perform(actor, case, action, form.version.data, form.params())
     except ServiceError as err:
         # Nothing of the failed move stays: roll back and show the case as it is now.
         db.session.rollback()
         case = service.get_case(actor, case_no)
         page = _render_case(case, status=err.status, message=err.message, failed=action, errors=err.fields,
-                            values=request.form, stale=isinstance(err, StaleVersion))
+                            values=form.posted, stale=isinstance(err, StaleVersion))
         db.session.commit()  # only the record that the case was shown (the move is rolled back), like a failed login
         return page
     flash(success_message(action, case), "ok")
-    if request.form.get("next") == "queue" and actor.has_role("handler"):
+    if form.next_page.data == "queue" and actor.has_role("handler"):
         return redirect(url_for("cases.queue"))
-    if request.form.get("next") == "followup" and actor.has_role("operator", "supervisor"):
+    if form.next_page.data == "followup" and actor.has_role("operator", "supervisor"):
         return redirect(url_for("cases.followup"))
     return redirect(url_for("cases.show", case_no=case.case_no))
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from hotline import clock
 from hotline.auth.access import allow, current_actor
 from hotline.digest import builder, formats, service, settings as digest_settings
+from hotline.digest.forms import BuildForm, EditorForm, ItemForm, SettingsForm
 from hotline.digest.models import ITEM_SECTIONS
 from hotline.digest.responses import atom_response, docx_response, text_response
 from hotline.errors import IllegalMove, ServiceError, StaleVersion
@@ -62,7 +63,7 @@ def index():
 def build():
     """Build any past or future date on demand; a date already built is opened, not built again."""
     try:
-        day = _day(request.form.get("date") or "")
+        day = _day(BuildForm().date.data or "")
     except ServiceError as err:
         db.session.rollback()
         return render_template("digest/index.html", digests=service.recent_digests(),
@@ -93,6 +94,7 @@ def _render_editor(digest, status: int = 200, message: str | None = None, errors
 
 
 def _act(day: str, what: str, fn):
+    form = EditorForm()
     digest = service.require_digest(_day(day))
     try:
         fn(digest)
@@ -100,9 +102,9 @@ def _act(day: str, what: str, fn):
         db.session.rollback()
         digest = service.require_digest(_day(day))
         return _render_editor(digest, status=err.status, message=err.message, errors=err.fields,
-                              values=request.form, failed=request.form.get("key") or what,
+                              values=form.posted, failed=form.key.data or what,
                               stale=isinstance(err, StaleVersion))
-    anchor = request.form.get("key")
+    anchor = form.key.data
     return redirect(url_for("digest.show", day=day) + (f"#i-{anchor.replace(':', '-')}" if anchor else ""))
 
 
@@ -110,7 +112,7 @@ def _act(day: str, what: str, fn):
 @allow(*PRODUCERS)
 def rebuild(day: str):
     def do(digest):
-        service.rebuild(digest, current_actor(), request.form.get("version"))
+        service.rebuild(digest, current_actor(), EditorForm().version.data)
         flash(_("Rebuilt as version %(n)d; the edited version stays in the history.", n=digest.revision_no), "ok")
     return _act(day, "rebuild", do)
 
@@ -118,9 +120,9 @@ def rebuild(day: str):
 @bp.post("/digest/<day>/items/edit")
 @allow(*PRODUCERS)
 def edit_item(day: str):
-    f = request.form
+    f = EditorForm()
     return _act(day, "edit", lambda d: _flash_changes(service.edit_item(
-        d, current_actor(), f.get("version"), f.get("key", ""), f.get("title"), f.get("text"), f.get("allowed"))))
+        d, current_actor(), f.version.data, f.key.data, f.title.data, f.text.data, f.allowed.data)))
 
 
 def _flash_changes(rev) -> None:
@@ -142,47 +144,47 @@ def redaction_summary(changes) -> str:
 @bp.post("/digest/<day>/items/move")
 @allow(*PRODUCERS)
 def move_item(day: str):
-    f = request.form
-    return _act(day, "move", lambda d: service.move_item(d, current_actor(), f.get("version"), f.get("key", ""),
-                                                         f.get("direction", "")))
+    f = EditorForm()
+    return _act(day, "move", lambda d: service.move_item(d, current_actor(), f.version.data, f.key.data,
+                                                         f.direction.data))
 
 
 @bp.post("/digest/<day>/items/drop")
 @allow(*PRODUCERS)
 def drop_item(day: str):
-    f = request.form
-    return _act(day, "drop", lambda d: service.drop_item(d, current_actor(), f.get("version"), f.get("key", "")))
+    f = EditorForm()
+    return _act(day, "drop", lambda d: service.drop_item(d, current_actor(), f.version.data, f.key.data))
 
 
 @bp.post("/digest/<day>/items/restore")
 @allow(*PRODUCERS)
 def restore_item(day: str):
-    f = request.form
-    return _act(day, "restore", lambda d: service.restore_item(d, current_actor(), f.get("version"),
-                                                               f.get("key", "")))
+    f = EditorForm()
+    return _act(day, "restore", lambda d: service.restore_item(d, current_actor(), f.version.data,
+                                                               f.key.data))
 
 
 @bp.post("/digest/<day>/items/add")
 @allow(*PRODUCERS)
 def add_item(day: str):
-    f = request.form
+    f = EditorForm()
     return _act(day, "add", lambda d: _flash_changes(service.add_item(
-        d, current_actor(), f.get("version"), f.get("section"), f.get("title"), f.get("text"), f.get("source"))))
+        d, current_actor(), f.version.data, f.section.data, f.title.data, f.text.data, f.source.data)))
 
 
 @bp.post("/digest/<day>/items/clearance")
 @allow(*PRODUCERS)
 def clearance(day: str):
-    f = request.form
+    f = EditorForm()
     return _act(day, "clearance", lambda d: service.clear_employer(
-        d, current_actor(), f.get("version"), f.get("key", ""), f.get("cleared") == "1", f.get("note", "")))
+        d, current_actor(), f.version.data, f.key.data, f.cleared.data == "1", f.note.data))
 
 
 @bp.post("/digest/<day>/approve")
 @allow(*PRODUCERS)
 def approve(day: str):
     def do(digest):
-        service.approve(digest, current_actor(), request.form.get("version"))
+        service.approve(digest, current_actor(), EditorForm().version.data)
         flash(_("Version %(n)d approved for air.", n=digest.revision_no), "ok")
     return _act(day, "approve", do)
 
@@ -191,7 +193,7 @@ def approve(day: str):
 @allow(*PRODUCERS)
 def aired(day: str):
     def do(digest):
-        service.mark_aired(digest, current_actor(), request.form.get("version"))
+        service.mark_aired(digest, current_actor(), EditorForm().version.data)
         flash(_("Marked as aired."), "ok")
     return _act(day, "aired", do)
 
@@ -199,9 +201,9 @@ def aired(day: str):
 @bp.post("/digest/<day>/versions/restore")
 @allow(*PRODUCERS)
 def restore_version(day: str):
-    f = request.form
-    return _act(day, "restore_version", lambda d: service.restore_revision(d, current_actor(), f.get("version"),
-                                                                           f.get("number")))
+    f = EditorForm()
+    return _act(day, "restore_version", lambda d: service.restore_revision(d, current_actor(), f.version.data,
+                                                                           f.number.data))
 
 
 # ---------------------------------------------------------------- versions
@@ -309,11 +311,12 @@ def items():
 @allow(*PRODUCERS)
 def new_item():
     if request.method == "POST":
+        form = ItemForm()
         try:
-            item = service.save_item(current_actor(), request.form)
+            item = service.save_item(current_actor(), form.submitted())
         except ServiceError as err:
             db.session.rollback()
-            return render_template("digest/item_form.html", item=None, values=request.form, errors=err.fields,
+            return render_template("digest/item_form.html", item=None, values=form.posted, errors=err.fields,
                                    message=err.message, sections=ITEM_SECTIONS), err.status
         flash(_("Item “%(title)s” saved.", title=item.title), "ok")
         if getattr(item, "redaction_changes", None):
@@ -330,12 +333,13 @@ def new_item():
 def edit_content_item(item_id: int):
     item = service.get_item(item_id)
     if request.method == "POST":
+        form = ItemForm()
         try:
-            item = service.save_item(current_actor(), request.form, item)
+            item = service.save_item(current_actor(), form.submitted(), item)
         except ServiceError as err:
             db.session.rollback()
             item = service.get_item(item_id)
-            return render_template("digest/item_form.html", item=item, values=request.form, errors=err.fields,
+            return render_template("digest/item_form.html", item=item, values=form.posted, errors=err.fields,
                                    message=err.message, sections=ITEM_SECTIONS,
                                    stale=isinstance(err, StaleVersion)), err.status
         flash(_("Item “%(title)s” saved.", title=item.title), "ok")
@@ -357,12 +361,13 @@ def edit_content_item(item_id: int):
 def settings_page():
     row = digest_settings.get()
     if request.method == "POST":
+        form = SettingsForm()
         try:
-            digest_settings.update(current_actor(), request.form)
+            digest_settings.update(current_actor(), form.submitted())
         except ServiceError as err:
             db.session.rollback()
             row = digest_settings.get()
-            return render_template("digest/settings.html", s=row, values=request.form, errors=err.fields,
+            return render_template("digest/settings.html", s=row, values=form.posted, errors=err.fields,
                                    message=err.message), err.status
         flash(_("Digest settings saved. They apply to the next build."), "ok")
         return redirect(url_for("digest.settings_page"))

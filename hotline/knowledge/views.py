@@ -13,6 +13,7 @@ from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.json_body import json_object
 from hotline.knowledge import classify, group, service as kb
+from hotline.knowledge.forms import ArticleForm, VersionForm
 from hotline.knowledge.models import ARTICLE_STATUSES
 from hotline.knowledge.service import READERS, WRITERS
 from hotline.knowledge.suggest import suggest as make_suggestion
@@ -20,7 +21,6 @@ from hotline.reference.models import Category
 from hotline.reports.hot import tokenizer
 
 bp = Blueprint("knowledge", __name__)
-FORM_FIELDS = ("title", "question", "answer", "category", "legal_basis", "valid_from", "valid_to")
 
 
 def _categories():
@@ -51,11 +51,12 @@ def index():
 @allow(*WRITERS)
 def new():
     if request.method == "POST":
+        form = ArticleForm()
         try:
-            article = kb.create(current_actor(), {k: request.form.get(k, "") for k in FORM_FIELDS})
+            article = kb.create(current_actor(), form.article())
         except ServiceError as err:
             db.session.rollback()
-            return render_template("knowledge/form.html", article=None, values=request.form, errors=err.fields,
+            return render_template("knowledge/form.html", article=None, values=form.posted, errors=err.fields,
                                    message=err.message, categories=_categories()), err.status
         flash(_("Article saved as a draft."), "ok")
         return redirect(url_for("knowledge.show", article_id=article.id))
@@ -78,13 +79,14 @@ def edit(article_id: int):
     actor = current_actor()
     article = kb.get(actor, article_id)
     if request.method == "POST":
+        form = ArticleForm()
         try:
-            version = int(request.form.get("version") or 0)
-            kb.update(actor, article, {k: request.form.get(k, "") for k in FORM_FIELDS}, version)
+            version = int(form.version.data or 0)
+            kb.update(actor, article, form.article(), version)
         except (ServiceError, ValueError) as err:
             db.session.rollback()
             message = err.message if isinstance(err, ServiceError) else _("Reload the page and try again.")
-            return render_template("knowledge/form.html", article=kb.get(actor, article_id), values=request.form,
+            return render_template("knowledge/form.html", article=kb.get(actor, article_id), values=form.posted,
                                    errors=getattr(err, "fields", {}), message=message,
                                    categories=_categories()), getattr(err, "status", 422)
         flash(_("New version saved as a draft; review and publish it again."), "ok")
@@ -98,7 +100,7 @@ def _change_status(article_id: int, step: str):
     actor = current_actor()
     article = kb.get(actor, article_id)
     try:
-        version = int(request.form.get("version") or 0)
+        version = int(VersionForm().version.data or 0)
     except ValueError:
         version = -1
     try:

@@ -11,6 +11,7 @@ from hotline.auth.access import ANY_USER, allow, current_actor, public
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import csrf, db
 from hotline.notify import delivery, receipts, service, templates
+from hotline.notify.forms import TemplatesForm
 from hotline.notify.models import NOTICE_STATUSES, Notice
 from hotline.notify.sms import backend_name
 
@@ -77,10 +78,11 @@ def sms_templates():
     values = None
     if request.method == "POST":
         try:
-            templates.save(current_actor(), request.form)
+            form = TemplatesForm()
+            templates.save(current_actor(), form.submitted())
         except ServiceError as err:
             db.session.rollback()
-            errors, message, status, values = err.fields, err.message, err.status, request.form
+            errors, message, status, values = err.fields, err.message, err.status, form.posted
         else:
             flash(_("SMS templates saved."), "ok")
             return redirect(url_for("notify.sms_templates"))

@@ -20,12 +20,14 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.auth.access import allow, current_actor
-from hotline.cases import intake, queries, service as cases
+from hotline.cases import queries, service as cases
+from hotline.cases.forms import RadioCaseForm, page_fields
 from hotline.dates import parse_date
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.phones import display_phone, mask_phone
 from hotline.radio import line, schedule, service
+from hotline.radio.forms import CallInForm, CallInStepForm, PlanEpisodeForm, ProgrammeForm
 from hotline.radio.models import PROGRAMME_KINDS, CallIn, Episode, Programme
 from hotline.redact import person_label, redact
 from hotline.telephony.models import ANONYMOUS
@@ -139,8 +141,9 @@ def queue_fragment(episode_id: int):
 def add_callin(episode_id: int):
     episode = schedule.get_episode(episode_id)
     try:
-        callin = service.add_callin(current_actor(), episode, request.form,
-                                    status="screening" if request.form.get("screen_now") else "ringing")
+        form = CallInForm()
+        callin = service.add_callin(current_actor(), episode, form.submitted(),
+                                    status="screening" if form.screen_now.data else "ringing")
     except ServiceError as err:
         return _fail(err, episode)
     flash(_("Call-in from %(who)s added to the queue.", who=callin.name or display_phone(callin.phone) or _("a caller")),
@@ -154,7 +157,8 @@ def edit_callin(callin_id: int):
     callin = service.get_callin(callin_id)
     episode = callin.episode
     try:
-        service.update_callin(current_actor(), callin, request.form.get("version"), request.form)
+        form = CallInForm()
+        service.update_callin(current_actor(), callin, form.version.data, form.submitted())
     except ServiceError as err:
         return _fail(err, episode)
     return redirect(url_for("radio.console", episode_id=episode.id) + f"#c{callin.id}")
@@ -168,7 +172,8 @@ def move_callin(callin_id: int, action: str):
     if action not in service.MOVES:
         return render_template("error.html", code=404, message=_("Page not found.")), 404
     try:
-        service.move(current_actor(), callin, action, request.form.get("version"), request.form.get("reason", ""))
+        form = CallInStepForm()
+        service.move(current_actor(), callin, action, form.version.data, form.reason.data)
     except ServiceError as err:
         return _fail(err, episode)
     _push_line()
@@ -209,7 +214,7 @@ def episode_step(episode_id: int, step: str):
     episode = schedule.get_episode(episode_id)
     try:
         if step == "start":
-            service.start_episode(current_actor(), episode, outside_ok=request.form.get("outside_ok") == "1")
+            service.start_episode(current_actor(), episode, outside_ok=CallInStepForm().outside_ok.data == "1")
         else:
             service.end_episode(current_actor(), episode)
             _push_line()
@@ -233,28 +238,17 @@ def make_case(callin_id: int):
         flash(_("This call-in is already case %(no)s.", no=callin.case.case_no), "warn")
         return redirect(url_for("cases.show", case_no=callin.case.case_no))
     if request.method == "POST":
-        form = request.form
-        outcome = form.get("outcome") or "close"
-        if outcome == "dispatch" and not may_dispatch:
-            outcome = "register"  # dispatching is the operators' move; the case waits on their list
-        data = intake.registration_from_form(form, outcome)  # the hotline case form's fields, read alike
+        form = RadioCaseForm()
+        data = form.case_data(may_dispatch)
         try:
-            if outcome not in ("close", "register", "dispatch"):
-                raise InvalidInput(_("Choose what happens with the call."), {"outcome": _("Unknown choice.")})
-            for name, text in (("type", _("Choose the case type.")), ("category", _("Choose the category."))):
-                if not data[name]:
-                    raise InvalidInput(text, {name: _("Required.")})
-            if outcome == "dispatch" and not data.get("department"):
-                raise InvalidInput(_("Choose the department to dispatch the case to."), {"department": _("Required.")})
-            case = service.make_case(actor, callin, form.get("version"), data)
+            form.check(may_dispatch, data)
+            case = service.make_case(actor, callin, form.version.data, data)
         except ServiceError as err:
             db.session.rollback()
             callin = service.get_callin(callin_id)
-            names = {"caller.phone": "phone", "caller.name": "caller_name", "caller.district": "caller_district",
-                     "caller.employer": "caller_employer", "caller": "phone"}
-            errors = {names.get(k, k): v for k, v in err.fields.items()}
-            return render_template("radio/case.html", callin=callin, values=form, errors=errors, message=err.message,
-                                   may_dispatch=may_dispatch, **queries.form_reference()), err.status
+            return render_template("radio/case.html", callin=callin, values=form.posted,
+                                   errors=page_fields(err.fields), message=err.message, may_dispatch=may_dispatch,
+                                   **queries.form_reference()), err.status
         flash(_("Radio case %(no)s saved from the call-in.", no=case.case_no), "ok")
         return redirect(url_for("radio.console", episode_id=callin.episode_id) + f"#c{callin.id}")
     return render_template("radio/case.html", callin=callin, values=service.case_defaults(callin), errors={},
@@ -323,12 +317,13 @@ def save_programme(programme_id: int | None = None):
     if programme_id and programme is None:
         return render_template("error.html", code=404, message=_("Page not found.")), 404
     try:
-        programme = schedule.save_programme(current_actor(), request.form, programme)
+        form = ProgrammeForm()
+        programme = schedule.save_programme(current_actor(), form.submitted(), programme)
     except ServiceError as err:
         db.session.rollback()
         return render_template("radio/schedule.html", programmes=schedule.programmes(active_only=False),
                                upcoming=schedule.upcoming_episodes(), errors=err.fields, message=err.message,
-                               values=request.form, kinds=PROGRAMME_KINDS,
+                               values=form.posted, kinds=PROGRAMME_KINDS,
                                failed=programme_id or "new"), err.status
     flash(_("Programme %(name)s saved.", name=programme.name), "ok")
     return redirect(url_for("radio.schedule_page"))
@@ -337,23 +332,23 @@ def save_programme(programme_id: int | None = None):
 @bp.post("/radio/episodes/plan")
 @allow(*PRODUCERS)
 def plan_episode():
-    form = request.form
-    raw_id = (form.get("programme_id") or "").strip()
+    form = PlanEpisodeForm()
+    raw_id = (form.programme_id.data or "").strip()
     # ASCII digits of an id in range: str.isdigit() also takes "²", and a longer number fails the query.
     programme = db.session.get(Programme, int(raw_id)) if re.fullmatch(r"[0-9]{1,9}", raw_id) else None
     try:
         if programme is None:
             raise InvalidInput(_("Choose the programme."), {"programme_id": _("Required.")})
-        day = parse_date(form.get("air_date") or "", "air_date", wrong=_("Use YYYY-MM-DD."))
-        episode = schedule.plan_episode(current_actor(), programme, day, form.get("topic") or "",
-                                        form.get("guests") or "")
+        day = parse_date(form.air_date.data or "", "air_date", wrong=_("Use YYYY-MM-DD."))
+        episode = schedule.plan_episode(current_actor(), programme, day, form.topic.data or "",
+                                        form.guests.data or "")
     except ServiceError as err:
         db.session.rollback()
         return render_template("radio/schedule.html", programmes=schedule.programmes(active_only=False),
                                upcoming=schedule.upcoming_episodes(), errors=err.fields, message=err.message,
-                               values=form, kinds=PROGRAMME_KINDS, failed="plan"), err.status
+                               values=form.posted, kinds=PROGRAMME_KINDS, failed="plan"), err.status
     flash(_("Episode of %(day)s planned.", day=episode.air_date.isoformat()), "ok")
-    if form.get("open") and programme.kind == "live":
+    if form.open.data and programme.kind == "live":
         return redirect(url_for("radio.console", episode_id=episode.id))
     return redirect(url_for("radio.schedule_page"))
 

@@ -19,6 +19,7 @@ from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.reports import export, hot, importer, kpis
+from hotline.reports.forms import ImportForm
 from hotline.reports.periods import PRESETS, parse_period, preset_period
 
 bp = Blueprint("reports", __name__)
@@ -344,11 +345,12 @@ def kpi_export(fmt_name: str):
 def ledger_import():
     if request.method == "GET":
         return render_template("reports/import.html", report=None, message=None)
-    upload = request.files.get("file")
+    form = ImportForm()
+    upload = form.file.data
     if upload is None or not upload.filename:
         return render_template("reports/import.html", report=None,
                                message=_("Choose the Excel or CSV file to import.")), 422
-    dry_run = request.form.get("action") != "import"
+    dry_run = form.action.data != "import"
     data = upload.stream.read(importer.MAX_BYTES + 1)
     try:
         report = importer.import_ledger(current_actor(), upload.filename, data, dry_run)

@@ -53,6 +53,7 @@ from hotline.telephony import (
     twiml,
     voice_survey,
 )
+from hotline.telephony.forms import CallbackAttemptForm, SettingsForm, SmsHandleForm
 from hotline.telephony.models import ANONYMOUS, ATTEMPT_OUTCOMES, CALL_STATUSES, Recording
 from hotline.telephony.webhooks import public_url, webhook, webhook_params
 
@@ -297,8 +298,8 @@ def _unreached_surveys(actor):
 @allow("operator", "supervisor")
 def callback_attempt(entry_id: int):
     try:
-        entry = callback_list.log_attempt(current_actor(), entry_id, request.form.get("outcome") or "",
-                                    request.form.get("note") or "")
+        form = CallbackAttemptForm()
+        entry = callback_list.log_attempt(current_actor(), entry_id, form.outcome.data or "", form.note.data or "")
     except ServiceError as err:
         db.session.rollback()
         flash(err.message, "error")
@@ -411,7 +412,7 @@ def sms_list():
 @bp.post("/calls/sms/<int:sms_id>")
 @allow("operator")
 def sms_handle(sms_id: int):
-    result = request.form.get("result") or None
+    result = SmsHandleForm().result.data or None
     if result is not None and result not in SURVEY_RESULTS:
         result = None
     try:
@@ -441,10 +442,11 @@ def settings_page():
     status = 200
     if request.method == "POST":
         try:
-            line.update(current_actor(), request.form)
+            form = SettingsForm()
+            line.update(current_actor(), form.submitted())
         except ServiceError as err:
             db.session.rollback()
-            errors, message, values, status = err.fields, err.message, request.form, err.status
+            errors, message, values, status = err.fields, err.message, form.posted, err.status
         else:
             flash(_("Telephony settings saved."), "ok")
             return redirect(url_for("telephony.settings_page"))

@@ -13,7 +13,7 @@ from hotline.notify import delivery
 from hotline.notify.models import Notice
 from hotline.telephony import sms as caller_sms
 from hotline.telephony.models import InboundSms, SurveyRequest
-from test_telephony import CALLER, line  # noqa: F401  (the fixture)
+from telephony.test_telephony import CALLER, line  # noqa: F401  (the fixture)
 
 SURVEY_TEXT = "【苏州市总工会】您的工单20261130-0001已办结。请对办理结果进行评价：回复1满意 2基本满意 3不满意。回复TD退订"
 BASE = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "公司拖欠工资",

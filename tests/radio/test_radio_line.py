@@ -14,7 +14,7 @@ from hotline.extensions import db
 from hotline.jobs import run_job
 from hotline.radio.models import CallIn
 from hotline.telephony import settings as line_settings
-from test_radio import producer, show  # noqa: F401  (fixtures)
+from radio.test_radio import producer, show  # noqa: F401  (fixtures)
 from twilio_http import RecordingHttpClient, twilio_error
 
 TOKEN = "secret-token"

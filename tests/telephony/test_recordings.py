@@ -18,7 +18,7 @@ from hotline.extensions import db
 from hotline.jobs import run_job
 from hotline.telephony import recordings
 from hotline.telephony.models import Recording
-from test_telephony import CALLER, TOKEN, line  # noqa: F401  (the fixture)
+from telephony.test_telephony import CALLER, TOKEN, line  # noqa: F401  (the fixture)
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + bytes(2000)
 ACCOUNT = "AC" + "1" * 32

@@ -14,7 +14,7 @@ from hotline.extensions import db
 from hotline.notify import delivery, templates
 from hotline.notify.models import Notice, SmsOptOut, SmsTemplate
 from sms_gateways import AliyunStandIn, TencentStandIn
-from test_telephony import CALLER, line  # noqa: F401  (the fixture)
+from telephony.test_telephony import CALLER, line  # noqa: F401  (the fixture)
 
 BASE = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "公司拖欠工资",
         "caller": {"phone": "138 1234 5678", "name": "王建国"}}

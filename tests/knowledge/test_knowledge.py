@@ -19,7 +19,7 @@ from hotline.knowledge.employer import normalise
 from hotline.knowledge.models import Article, ArticleUse, ArticleVersion, ClassifierModel, GroupAlert, GroupAlertCase
 from hotline.notify.models import Notice
 
-DATA = Path(__file__).parent / "data" / "intake_summaries.tsv"
+DATA = Path(__file__).parent.parent / "data" / "intake_summaries.tsv"
 
 
 def hand_written() -> list[list[str]]:

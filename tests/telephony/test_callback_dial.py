@@ -7,7 +7,7 @@ from sqlalchemy import select
 from conftest import csrf_from, get_user
 from hotline.extensions import db
 from hotline.telephony.models import Callback, CallbackAttempt
-from test_telephony import CALLER, PUBLIC, entries, line  # noqa: F401  (the fixture)
+from telephony.test_telephony import CALLER, PUBLIC, entries, line  # noqa: F401  (the fixture)
 from twilio_http import twilio_error
 
 OPERATOR_PHONE = "+8613900000005"

@@ -14,7 +14,7 @@ from hotline.jobs import run_job
 from hotline.notify.models import Notice
 from hotline.telephony import settings as line_settings
 from hotline.telephony.models import SurveyRequest
-from test_telephony import CALLER, PUBLIC, line  # noqa: F401  (the fixture)
+from telephony.test_telephony import CALLER, PUBLIC, line  # noqa: F401  (the fixture)
 
 BASE = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "公司拖欠工资",
         "caller": {"phone": "138 1234 5678", "name": "王建国"}, "resolved_on_call": True, "answer": "已解答"}
