@@ -41,7 +41,10 @@ DEMO_USERS = [
 
 
 def seed_reference() -> dict[str, int]:
-    added = {"departments": 0, "types": 0, "categories": 0, "calendar_years": 0, "articles": 0}
+    from hotline.orgs.service import ensure_root
+
+    added = {"organisations": ensure_root(), "departments": 0, "types": 0, "categories": 0, "calendar_years": 0,
+             "articles": 0}
     for order, (code, name) in enumerate(DEPARTMENTS):
         if db.session.scalar(select(Department.id).where(Department.code == code)) is None:
             db.session.add(Department(code=code, name=name, active=True, sort_order=order))

@@ -95,8 +95,14 @@ def clean_flag(raw: Any) -> bool:
 # ---------------------------------------------------------------- departments
 
 
-def departments() -> list[Department]:
-    return list(db.session.scalars(select(Department).order_by(Department.sort_order, Department.id)))
+def departments(actor=None) -> list[Department]:
+    """Every department, or (given the administrator) those of her organisation's subtree."""
+    stmt = select(Department).order_by(Department.org_id, Department.sort_order, Department.id)
+    if actor is not None:
+        from hotline.orgs import service as orgs
+
+        stmt = stmt.where(Department.org_id.in_(sorted(orgs.subtree_ids(actor.org_id))))
+    return list(db.session.scalars(stmt))
 
 
 def department_users() -> dict[int, int]:
@@ -110,9 +116,11 @@ def department_users() -> dict[int, int]:
     return {dept_id: n for dept_id, n in rows}
 
 
-def get_department(code: Any) -> Department:
+def get_department(code: Any, actor=None) -> Department:
+    from hotline.orgs import service as orgs
+
     row = db.session.scalar(select(Department).where(Department.code == code)) if isinstance(code, str) else None
-    if row is None:
+    if row is None or (actor is not None and not orgs.covers(actor.org_id, row.org_id)):
         raise NotFound(_("Department %(code)s was not found.", code=str(code)[:40]))
     return row
 
@@ -121,13 +129,18 @@ def _next_sort(model) -> int:
     return (db.session.scalar(select(func.max(model.sort_order))) or 0) + 1
 
 
-def create_department(code: Any, name: Any, sort_order: Any = None) -> Department:
+def create_department(code: Any, name: Any, sort_order: Any = None, org_code: Any = None, actor=None) -> Department:
+    """A new department of an organisation (default: the root); an admin adds only within her subtree."""
+    from hotline.orgs import service as orgs
+
+    org = orgs.lookup(org_code) if org_code not in (None, "") else (orgs.by_id(actor.org_id) if actor else orgs.root())
+    orgs.check_covers(actor, org)
     code, name = clean_code(code), clean_name(name)
     order = clean_sort(sort_order, _next_sort(Department))
     if db.session.scalar(select(Department.id).where(Department.code == code)) is not None:
         raise InvalidInput(_("A department with the code %(code)s already exists. Nothing was saved.", code=code),
                            {"code": _("Taken.")})
-    dept = Department(code=code, name=name, active=True, sort_order=order)
+    dept = Department(code=code, name=name, active=True, sort_order=order, org_id=org.id)
     db.session.add(dept)
     db.session.flush()
     log.info("department %s created", code)
@@ -141,8 +154,9 @@ def department_members(dept: Department) -> list:
                                    .order_by(User.display_name)))
 
 
-def update_department(code: Any, name: Any, active: Any, sort_order: Any = None, head: Any = None) -> Department:
-    dept = get_department(code)
+def update_department(code: Any, name: Any, active: Any, sort_order: Any = None, head: Any = None,
+                      actor=None) -> Department:
+    dept = get_department(code, actor)
     dept.name = clean_name(name)
     dept.sort_order = clean_sort(sort_order, dept.sort_order)
     dept.active = clean_flag(active)

@@ -43,8 +43,8 @@ def index():
         covered=covered,
         gaps=workdays.uncovered_years_ahead(),
         today=clock.local_now().date(),
-        user_count=len(users_service.list_users()),
-        department_count=len(service.departments()),
+        user_count=len(users_service.list_users(current_actor())),
+        department_count=len(service.departments(current_actor())),
         category_count=len(service.categories()),
     )
 
@@ -62,8 +62,8 @@ def _user_form_data(form) -> dict:
 
 
 def _users_page(form=EMPTY, error=None, fields=None):
-    return render_template("admin/users.html", users=users_service.list_users(), roles=ROLES,
-                           departments=service.departments(), form=form, error=error, fields=fields or {})
+    return render_template("admin/users.html", users=users_service.list_users(current_actor()), roles=ROLES,
+                           departments=service.departments(current_actor()), form=form, error=error, fields=fields or {})
 
 
 @bp.route("/users")
@@ -78,6 +78,7 @@ def create_user():
     form = request.form
     try:
         user = users_service.admin_create_user(form.get("username", ""), password=form.get("password", ""),
+                                               org_code=form.get("org"), actor=current_actor(),
                                                **_user_form_data(form))
     except ServiceError as err:
         return _users_page(form, **_failed(err)), _status(err)
@@ -86,7 +87,7 @@ def create_user():
 
 
 def _user_page(user, form=None, error=None, fields=None, password_error=None):
-    return render_template("admin/user_edit.html", user=user, roles=ROLES, departments=service.departments(),
+    return render_template("admin/user_edit.html", user=user, roles=ROLES, departments=service.departments(current_actor()),
                            form=form, error=error, fields=fields or {}, password_error=password_error,
                            is_self=user.id == current_actor().id)
 
@@ -94,13 +95,13 @@ def _user_page(user, form=None, error=None, fields=None, password_error=None):
 @bp.route("/users/<int:user_id>")
 @allow("admin")
 def edit_user(user_id: int):
-    return _user_page(users_service.get_user(user_id))
+    return _user_page(users_service.get_user(user_id, current_actor()))
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @allow("admin")
 def update_user(user_id: int):
-    user = users_service.get_user(user_id)
+    user = users_service.get_user(user_id, current_actor())
     form = request.form
     try:
         users_service.update_user(current_actor(), user, active=form.get("active") == "1", **_user_form_data(form))
@@ -113,7 +114,7 @@ def update_user(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @allow("admin")
 def reset_password(user_id: int):
-    user = users_service.get_user(user_id)
+    user = users_service.get_user(user_id, current_actor())
     try:
         users_service.reset_password(current_actor(), user, request.form.get("password", ""))
     except ServiceError as err:
@@ -139,7 +140,7 @@ TOKEN_STATE_LABELS = {"active": _l("Active"), "expired": _l("Expired"), "revoked
 def _tokens_page(new_token=None, error=None, fields=None, form=EMPTY, status=200):
     who = (request.args.get("user") or "").strip()[:64] or None
     return render_template("admin/tokens.html", tokens=users_service.list_tokens(who), who=who,
-                           users=[u for u in users_service.list_users() if u.active],
+                           users=[u for u in users_service.list_users(current_actor()) if u.active],
                            scopes=TOKEN_SCOPES, state=users_service.token_state, new_token=new_token,
                            locks=users_service.locks(), form=form, error=error, fields=fields or {},
                            default_days=current_app.config["API_TOKEN_DAYS"], SCOPE_LABELS=SCOPE_LABELS,
@@ -195,7 +196,7 @@ def _safe_back(target: str | None) -> str | None:
 
 
 def _departments_page(form=EMPTY, error=None, fields=None):
-    return render_template("admin/departments.html", departments=service.departments(),
+    return render_template("admin/departments.html", departments=service.departments(current_actor()),
                            members=service.department_users(), form=form, error=error, fields=fields or {})
 
 
@@ -210,7 +211,8 @@ def departments():
 def create_department():
     form = request.form
     try:
-        dept = service.create_department(form.get("code"), form.get("name"), form.get("sort_order"))
+        dept = service.create_department(form.get("code"), form.get("name"), form.get("sort_order"),
+                                         form.get("org"), actor=current_actor())
     except ServiceError as err:
         return _departments_page(form, **_failed(err)), _status(err)
     flash(_("Department %(name)s was created.", name=dept.name), "ok")
@@ -220,7 +222,7 @@ def create_department():
 @bp.route("/departments/<code>")
 @allow("admin")
 def edit_department(code: str):
-    dept = service.get_department(code)
+    dept = service.get_department(code, current_actor())
     return render_template("admin/department_edit.html", dept=dept, form=None, error=None, fields={},
                            members=service.department_members(dept))
 
@@ -231,9 +233,9 @@ def update_department(code: str):
     form = request.form
     try:
         dept = service.update_department(code, form.get("name"), form.get("active"), form.get("sort_order"),
-                                         form.get("head"))
+                                         form.get("head"), actor=current_actor())
     except ServiceError as err:
-        dept = service.get_department(code)
+        dept = service.get_department(code, current_actor())
         return render_template("admin/department_edit.html", dept=dept, form=form,
                                members=service.department_members(dept), **_failed(err)), _status(err)
     flash(_("Department %(name)s was saved.", name=dept.name), "ok")

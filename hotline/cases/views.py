@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, has_request_context, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
@@ -21,6 +21,7 @@ from hotline.cases import access, actions, present, queries, service
 from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
+from hotline.orgs import service as orgs
 from hotline.reference.models import CaseType, Category, Department
 from hotline.templating import (
     REPLY_METHOD_LABELS,
@@ -80,6 +81,7 @@ DECISION_LABELS = {"reopen": _l("Reopen (重办)"), "uphold": _l("Uphold (维持
 # The telephony "call" event (hotline/telephony/service.py).
 FIELD_LABELS.update({"call": _l("Call"), "wait_seconds": _l("Waiting time (s)"), "talk_seconds": _l("Talk time (s)"),
                      "message_seconds": _l("Voicemail length (s)")})
+FIELD_LABELS.update({"org": _l("Organisation")})
 TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
 
 
@@ -113,15 +115,23 @@ FORM_PARSERS = {"edit": _edit_form, "survey": _survey_form}
 
 # ---------------------------------------------------------------- reference data for the forms
 
-def reference(with_handlers: bool = True) -> dict[str, Any]:
+def reference(with_handlers: bool = True, org_id: int | None = None) -> dict[str, Any]:
+    """The forms' choices; with `org_id`, only that organisation's departments and handlers (each level
+    dispatches to its own)."""
+    if org_id is None and has_request_context() and current_actor() is not None:
+        org_id = current_actor().org_id
     types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
     categories = list(db.session.scalars(
         select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
-    departments = list(db.session.scalars(
-        select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)))
-    handlers = list(db.session.scalars(
-        select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
-        .order_by(User.department_id, User.display_name))) if with_handlers else []
+    dept_stmt = select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)
+    if org_id is not None:
+        dept_stmt = dept_stmt.where(Department.org_id == org_id)
+    departments = list(db.session.scalars(dept_stmt))
+    handler_stmt = (select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
+                    .order_by(User.department_id, User.display_name))
+    if org_id is not None:
+        handler_stmt = handler_stmt.where(User.org_id == org_id)
+    handlers = list(db.session.scalars(handler_stmt)) if with_handlers else []
     return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
             "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
             "survey_results": SURVEY_RESULTS}
@@ -268,6 +278,7 @@ def _parse_iso(value: Any) -> datetime | None:
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
     dept_names = {d.code: d.name for d in db.session.scalars(select(Department))}
+    org_names = {o.code: o.name for o in orgs.all_orgs()}
     usernames: set[str] = set()
     for event in case.events:
         for part in (event.data.get("before"), event.data.get("after")):
@@ -285,6 +296,8 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return str(STATUS_LABELS.get(value, value))
         if key == "department":
             return dept_names.get(value, str(value))
+        if key == "org":
+            return org_names.get(value, str(value))
         if key == "handler":
             return user_names.get(value, str(value))
         if key == "survey_result":
@@ -359,7 +372,11 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     private = access.can_see_private(actor, case)
     allowed = service.allowed_actions(actor, case)
     actions = [a for a in ACTION_ORDER if a in allowed]
-    ref = reference(with_handlers=bool({"assign", "reassign"} & set(actions)))  # only the dispatch form lists them
+    # Only the dispatch form lists handlers; the case's own organisation's departments.
+    ref = reference(with_handlers=bool({"assign", "reassign"} & set(actions)), org_id=case.org_id)
+    ref["child_orgs"] = orgs.children(orgs.by_id(case.org_id)) if "transfer" in actions else []
+    ref["levels"] = service.levels(case)
+    ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
