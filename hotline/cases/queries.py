@@ -45,6 +45,7 @@ class CaseFilter:
     type: str | None = None
     category: str | None = None
     department: str | None = None
+    org: str | None = None  # the cases owned by this organisation's subtree
     handler: str | None = None
     channel: str | None = None
     phone: str | None = None
@@ -92,6 +93,7 @@ def parse_filter(args) -> CaseFilter:
     f.type = get("type")
     f.category = get("category")
     f.department = get("department")
+    f.org = get("org")
     f.handler = get("handler")
     f.channel = get("channel")
     if f.channel and f.channel not in CHANNELS:
@@ -241,6 +243,10 @@ def build_query(actor: User, f: CaseFilter):
             raise InvalidInput(_("Unknown department: %(code)s", code=f.department[:32]),
                                {"department": _("Unknown department.")})
         stmt = stmt.where(Case.department_id == dept_id)
+    if f.org:
+        from hotline.orgs import service as orgs
+
+        stmt = stmt.where(Case.org_id.in_(sorted(orgs.subtree_ids(orgs.lookup(f.org).id))))
     if f.handler == NONE_VALUE:
         stmt = stmt.where(Case.handler_id.is_(None))
     elif f.handler:

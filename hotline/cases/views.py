@@ -442,7 +442,7 @@ def queue():
                            mine_total=mine_total, dept_total=dept_total, limit=queries.QUEUE_LIMIT)
 
 
-FILTER_KEYS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
+FILTER_KEYS = ("status", "type", "category", "department", "org", "handler", "channel", "overdue", "from", "to",
                "phone", "q", "limit", "sort")
 # The reports' drill-down filters (hotline/cases/queries.py), shown under "More filters".
 MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "closed_to")
