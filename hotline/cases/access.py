@@ -46,7 +46,11 @@ def in_org(actor: User, org_id: int | None, registered_org_id: int | None) -> bo
 
 def org_condition(actor: User, owner=None, registrar=None):
     """The organisation rule in SQL (None: no restriction). `owner`/`registrar` default to the case's columns."""
-    ids = org_ids(actor)
+    return ids_condition(org_ids(actor), owner, registrar)
+
+
+def ids_condition(ids: frozenset[int] | None, owner=None, registrar=None):
+    """The organisation rule for a set of organisations (a subtree): owned by one, or registered by one."""
     if ids is None:
         return None
     owner = Case.org_id if owner is None else owner
