@@ -23,6 +23,14 @@ bp = Blueprint("admin", __name__)
 EMPTY = MultiDict()
 
 
+def _org_choices() -> dict:
+    """The organisations an admin manages (hotline/orgs/): hers and those below it."""
+    from hotline.orgs import service as orgs
+
+    visible = orgs.visible_orgs(current_actor())
+    return {"orgs": visible, "org_names": {o.id: o.name for o in visible}}
+
+
 def _failed(err: ServiceError) -> dict:
     return {"error": err.message, "fields": err.fields or {}}
 
@@ -63,7 +71,8 @@ def _user_form_data(form) -> dict:
 
 def _users_page(form=EMPTY, error=None, fields=None):
     return render_template("admin/users.html", users=users_service.list_users(current_actor()), roles=ROLES,
-                           departments=service.departments(current_actor()), form=form, error=error, fields=fields or {})
+                           departments=service.departments(current_actor()), form=form, error=error, fields=fields or {},
+                           **_org_choices())
 
 
 @bp.route("/users")
@@ -197,7 +206,8 @@ def _safe_back(target: str | None) -> str | None:
 
 def _departments_page(form=EMPTY, error=None, fields=None):
     return render_template("admin/departments.html", departments=service.departments(current_actor()),
-                           members=service.department_users(), form=form, error=error, fields=fields or {})
+                           members=service.department_users(), form=form, error=error, fields=fields or {},
+                           **_org_choices())
 
 
 @bp.route("/departments")
