@@ -88,6 +88,8 @@ def works_the_case(actor: User, case: Case) -> bool:
 
 def can_see_private(actor: User, case: Case) -> bool:
     """Whether this person reads the caller (number, name, employer, district) and the detail of the case."""
+    if not in_org(actor, case.org_id, case.registered_org_id):
+        return False  # e.g. a call of another organisation's case on the call log
     if works_the_case(actor, case):
         return True
     if case.confidential:
