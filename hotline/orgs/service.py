@@ -33,11 +33,22 @@ def _cache() -> dict:
 
 
 def all_orgs() -> list[Organisation]:
-    return list(db.session.scalars(select(Organisation).order_by(Organisation.path)))
+    cache = _cache()
+    if "all" not in cache:
+        cache["all"] = list(db.session.scalars(select(Organisation).order_by(Organisation.path)))
+    return list(cache["all"])
 
 
 def by_id(org_id: int | None) -> Organisation | None:
-    return db.session.get(Organisation, org_id) if org_id is not None else None
+    """One organisation, kept for the request: the session's identity map holds objects weakly, and the
+    visibility rule asks for the same few organisations once per case shown."""
+    if org_id is None:
+        return None
+    cache = _cache()
+    key = ("org", org_id)
+    if key not in cache:
+        cache[key] = db.session.get(Organisation, org_id)
+    return cache[key]
 
 
 def root() -> Organisation:
@@ -64,7 +75,7 @@ def subtree_ids(org_id: int | None) -> frozenset[int]:
     cache = _cache()
     key = ("subtree", org_id)
     if key not in cache:
-        org = db.session.get(Organisation, org_id)
+        org = by_id(org_id)
         if org is None:
             cache[key] = frozenset()
         else:
@@ -74,9 +85,7 @@ def subtree_ids(org_id: int | None) -> frozenset[int]:
 
 
 def is_root(org_id: int | None) -> bool:
-    if org_id is None:
-        return False
-    org = db.session.get(Organisation, org_id)
+    org = by_id(org_id)
     return org is not None and org.parent_id is None
 
 
