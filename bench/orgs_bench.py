@@ -106,6 +106,7 @@ def main(argv=None) -> None:
         ("dashboard, month, by org (roll-up)", f"/reports?{month}&by=org"),
     ]
     rows = []
+    load_before = os.getloadavg()
     for who, username in (("root", "broot_op"), ("sub-org", "bwj_op")):
         client = client_for(username)
         for name, path in cases[:2]:
@@ -117,9 +118,9 @@ def main(argv=None) -> None:
         client = client_for(username)
         for name, path in cases[2:]:
             rows.append((name, who, *median_ms(page(client, path), args.runs)))
-        rows.append(("GET /api/v1/… equivalent: kpis via page ?org=", who,
+        rows.append(("dashboard, month, ?org=bench_wj", who,
                      *median_ms(page(client, f"/reports?{month}&org=bench_wj"), args.runs)))
-    print(f"\nload average before: {os.getloadavg()}")
+    print(f"\nload average before: {load_before}")
     print("| request | user | median ms | max ms |\n|---|---|---:|---:|")
     for name, who, med, worst in rows:
         print(f"| {name} | {who} | {med:,.0f} | {worst:,.0f} |")
