@@ -81,10 +81,11 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_hotline_case_registered_org_id_organisation'), 'organisation', ['registered_org_id'], ['id'])
 
     if op.get_bind().dialect.name == "sqlite":
-        # SQLite's batch mode re-created hotline_case without its search triggers (see the channels migration).
+        # SQLite's batch mode re-created hotline_case without its search triggers: the text search's
+        # (summary, detail, answer, employer, name; the intake-help migration), rebuilt.
         from hotline import search
 
-        for statement in search.SQLITE_UP:
+        for statement in search.TEXT_SQLITE_UP:
             op.execute(statement)
 
 
@@ -120,5 +121,5 @@ def downgrade():
     if op.get_bind().dialect.name == "sqlite":
         from hotline import search
 
-        for statement in search.SQLITE_UP:
+        for statement in search.TEXT_SQLITE_UP:
             op.execute(statement)
