@@ -79,6 +79,7 @@ def test_a_case_walks_from_the_city_to_wujiang_and_back(app, api, tree, clock, l
     clock.set(local(2026, 11, 30, 11, 0))
     case = act(api, "operator", case, "transfer", org="wujiang", note="属地处理")
     assert case["reply_due_at"] == due  # deadlines keep running from registration
+    assert (case["org"], case["registered_org"]) == ("wujiang", "city")
     # It is on 吴江's dispatch list, not the city's.
     listed = api("wj_operator").get("/cases?status=registered").get_json()["items"]
     assert [c["case_no"] for c in listed] == [case["case_no"]]

@@ -406,6 +406,11 @@ _CASE_PROPS = {
     "broadcast_ok": {"type": "boolean"},
     "resolved_on_call": {"type": "boolean"},
     "department": {"type": ["string", "null"]},
+    "org": {"type": "string", "description": "The organisation that owns the case now (GET /reference)."},
+    "registered_org": {"type": "string", "description": "The organisation that registered it (closes it "
+                                                         "and does the 回访 unless it delegates both)."},
+    "sent_up": {**DATE_TIME_OR_NULL, "description": "上报: asked the parent organisation to take it back at this "
+                                                    "time, waiting for its review."},
     "handler": {"type": ["string", "null"]},
     "accept_due_at": DATE_TIME_OR_NULL,
     "reply_due_at": DATE_TIME,
