@@ -6,7 +6,6 @@ from __future__ import annotations
 import tempfile
 
 import pytest
-from click.testing import CliRunner
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
