@@ -57,6 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from hotline.orgs.views import bp as orgs_bp
+
+    app.register_blueprint(orgs_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     from hotline.notify.views import bp as notify_bp
 

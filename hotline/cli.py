@@ -56,10 +56,11 @@ def demo_cmd():
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help="operator|handler|producer|supervisor|admin; repeatable")
 @click.option("--department", default=None, help="department code (handlers)")
+@click.option("--org", "org_code", default=None, help="organisation code (default: the root)")
 @click.option("--phone", default=None)
 @click.option("--display-name", default=None)
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
-def user_add(name, roles, department, phone, display_name, password_stdin):
+def user_add(name, roles, department, org_code, phone, display_name, password_stdin):
     """Create a user."""
     from hotline.auth.service import create_user
 
@@ -69,7 +70,7 @@ def user_add(name, roles, department, phone, display_name, password_stdin):
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     role_list = [r for item in roles for r in item.split(",") if r]
     try:
-        user = create_user(name, display_name or name, role_list, password, department, phone)
+        user = create_user(name, display_name or name, role_list, password, department, phone, org_code)
     except ServiceError as err:
         _fail(err)
     db.session.commit()
@@ -280,6 +281,10 @@ def serve_cmd(host, port):
 from hotline.telephony.simulate import simulate_cli  # noqa: E402  (telephony, trying it without Twilio)
 
 hotline_cli.add_command(simulate_cli)
+from hotline.orgs.commands import department_cli, org_cli  # noqa: E402  (hotline/orgs/)
+
+hotline_cli.add_command(org_cli)
+hotline_cli.add_command(department_cli)
 
 from hotline.backup.commands import backup_cmd, restore_cmd  # noqa: E402  (docs/backup.md)
 

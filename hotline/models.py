@@ -1,4 +1,5 @@
 """Imports every model so that metadata (and Alembic) sees every table."""
+from hotline.orgs.models import Organisation  # noqa: F401
 from hotline.auth.models import ApiToken, LoginAttempt, User, UserRole, UserSession  # noqa: F401
 from hotline.cases.models import Case, CaseCounter, CaseEvent  # noqa: F401
 from hotline.reference.models import CaseType, Category, Department  # noqa: F401

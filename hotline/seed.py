@@ -38,10 +38,23 @@ DEMO_USERS = [
     ("admin", "管理员", ["admin"], None, None),
     ("editor", "孙知远", ["editor"], None, None),  # 知识库管理员
 ]
+# The organisations the city works through (hotline/orgs/): (code, name, its departments, its demo users).
+# 吴江区总工会 runs the radio programmes, so the demo producer works there.
+DEMO_ORGS = [
+    ("wujiang", "吴江区总工会", [("wj_rights", "维权部"), ("wj_legal", "法律服务站")],
+     [("wj_operator", "沈燕", ["operator"], None), ("wj_handler", "陆文", ["handler"], "wj_rights"),
+      ("wj_supervisor", "钱志刚", ["supervisor"], None), ("wj_admin", "吴江管理员", ["admin"], None)]),
+    ("taicang", "太仓市总工会", [("tc_rights", "权益保障部"), ("tc_service", "职工服务中心")],
+     [("tc_operator", "顾敏", ["operator"], None), ("tc_handler", "浦建华", ["handler"], "tc_rights"),
+      ("tc_supervisor", "邵红", ["supervisor"], None)]),
+]
 
 
 def seed_reference() -> dict[str, int]:
-    added = {"departments": 0, "types": 0, "categories": 0, "calendar_years": 0, "articles": 0}
+    from hotline.orgs.service import ensure_root
+
+    added = {"organisations": ensure_root(), "departments": 0, "types": 0, "categories": 0, "calendar_years": 0,
+             "articles": 0}
     for order, (code, name) in enumerate(DEPARTMENTS):
         if db.session.scalar(select(Department.id).where(Department.code == code)) is None:
             db.session.add(Department(code=code, name=name, active=True, sort_order=order))
@@ -83,8 +96,17 @@ def seed_demo() -> list[tuple[str, str, str]]:
     created = []
     for username, name, roles, dept, phone in DEMO_USERS:
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
-            auth.create_user(username, name, roles, DEMO_PASSWORD, dept, phone)
+            org = "wujiang" if username == "producer" else None
+            if org:
+                _demo_org(org)
+            auth.create_user(username, name, roles, DEMO_PASSWORD, dept, phone, org_code=org)
             created.append((username, ",".join(roles), DEMO_PASSWORD))
+    for code, _name, _depts, people in DEMO_ORGS:
+        _demo_org(code)
+        for username, name, roles, dept in people:
+            if db.session.scalar(select(User.id).where(User.username == username)) is None:
+                auth.create_user(username, name, roles, DEMO_PASSWORD, dept, None, org_code=code)
+                created.append((username, ",".join(roles), DEMO_PASSWORD))
     db.session.flush()
     if not created:
         return created
@@ -119,7 +141,35 @@ def seed_demo() -> list[tuple[str, str, str]]:
     for case, (result, solved) in zip(closed, answers * len(closed)):
         cases.perform(operator, case, "survey", case.version, {"result": result, "resolved": solved})
     from hotline.digest.demo import seed_radio_demo
+    from hotline.radio.models import Programme
 
-    seed_radio_demo(operator)  # programme schedule, bulletin items, cases cleared for air
+    # The radio call-ins are 吴江's: its operator logs them, and its programmes draw on its own cases.
+    wj_operator = db.session.scalar(select(User).where(User.username == "wj_operator"))
+    seed_radio_demo(wj_operator)  # programme schedule, bulletin items, cases cleared for air
+    wujiang = _demo_org("wujiang")
+    for programme in db.session.scalars(select(Programme)):
+        programme.org_id = wujiang.id
+    # One case handed down from the city to 吴江, so the path shows on a case page.
+    case = cases.register(operator, {"channel": "hotline", "type": "complaint", "category": "wages",
+                                     "summary": "吴江某电子厂拖欠三十名工人两个月工资",
+                                     "caller": {"phone": "13962512351", "name": "沈师傅"},
+                                     "detail": "工厂位于吴江经济开发区，来电人希望区总工会介入。"})
+    cases.perform(operator, case, "transfer", case.version, {"org": "wujiang", "note": "属地处理，请吴江区总工会跟进。"})
     db.session.flush()
     return created
+
+
+def _demo_org(code: str):
+    """One of the demo organisations under the root, with its departments (idempotent)."""
+    from hotline.orgs import service as orgs
+    from hotline.orgs.models import Organisation
+
+    org = db.session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is not None:
+        return org
+    _code, name, depts, _people = next(o for o in DEMO_ORGS if o[0] == code)
+    org = orgs.create(None, code, name)
+    for order, (dept_code, dept_name) in enumerate(depts):
+        db.session.add(Department(code=dept_code, name=dept_name, active=True, sort_order=order, org_id=org.id))
+    db.session.flush()
+    return org

@@ -25,7 +25,7 @@ BACKENDS = [b for b in os.environ.get("HOTLINE_TEST_BACKENDS", "sqlite,postgresq
 PASSWORD = "correct-horse-battery"
 # Monday 2026-11-30 10:00 in Shanghai: a plain working day.
 DEFAULT_NOW = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)
-REFERENCE_TABLES = ("department", "case_type", "category", "calendar_year", "calendar_day",
+REFERENCE_TABLES = ("organisation", "department", "case_type", "category", "calendar_year", "calendar_day",
                     "knowledge_article", "knowledge_article_version")  # the seeded 知识库 articles
 APPEND_ONLY_TABLES = ("case_event", "case_view", "admin_change")
 

@@ -24,6 +24,7 @@ class UserForm(Form):
 class NewUserForm(UserForm):
     username = text()
     password = text()
+    org = text(default=None)  # the organisation's code (hotline/orgs/); the admin's own when absent
 
 
 class EditUserForm(UserForm):
@@ -52,6 +53,7 @@ class DepartmentForm(Form):
     sort_order = text(default=None)
     active = text(default=None)
     head = text(default=None)
+    org = text(default=None)  # a new department's organisation (hotline/orgs/)
 
 
 class TypesForm(Form):

@@ -22,15 +22,13 @@ from hotline.dates import parse_date
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.limits import YEAR_MAX, YEAR_MIN
+from hotline.reference.fields import clean_code, clean_flag, clean_name
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 from hotline.workdays.models import CalendarDay, CalendarYear
 
 log = logging.getLogger("hotline.admin")
 
-CODE_RE = re.compile(r"^[a-z0-9_]+$")
-CODE_MAX = 32
-NAME_MAX = 64
 NOTE_MAX = 64
 REPLY_DAYS_MIN, REPLY_DAYS_MAX = 1, 60
 SORT_MAX = 9999
@@ -38,29 +36,6 @@ DATE_LINES_MAX = 200
 RANGE_DAYS_MAX = 31
 
 # ---------------------------------------------------------------- field checks
-
-
-def clean_code(raw: Any, field_name: str = "code") -> str:
-    code = (raw or "").strip() if isinstance(raw, str) else ""
-    if not code:
-        raise InvalidInput(_("Please enter a code."), {field_name: _("Required.")})
-    if len(code) > CODE_MAX or not CODE_RE.match(code):
-        raise InvalidInput(
-            _("The code %(code)s is not valid: use at most %(max)d lowercase letters, digits and underscores.",
-              code=code[:40], max=CODE_MAX),
-            {field_name: _("Lowercase letters, digits and underscores only.")},
-        )
-    return code
-
-
-def clean_name(raw: Any, field_name: str = "name") -> str:
-    name = (raw or "").strip() if isinstance(raw, str) else ""
-    if not name:
-        raise InvalidInput(_("Please enter a name."), {field_name: _("Required.")})
-    if len(name) > NAME_MAX:
-        raise InvalidInput(_("The name is too long: at most %(max)d characters.", max=NAME_MAX),
-                           {field_name: _("At most %(max)d characters.", max=NAME_MAX)})
-    return name
 
 
 def clean_int(raw: Any, field_name: str, label: str, low: int, high: int, required: bool = True) -> int | None:
@@ -90,15 +65,17 @@ def clean_sort(raw: Any, default: int) -> int:
     return default if value is None else value
 
 
-def clean_flag(raw: Any) -> bool:
-    return raw in (True, "1", "on", "true", "yes")
-
-
 # ---------------------------------------------------------------- departments
 
 
-def departments() -> list[Department]:
-    return list(db.session.scalars(select(Department).order_by(Department.sort_order, Department.id)))
+def departments(actor=None) -> list[Department]:
+    """Every department, or (given the administrator) those of her organisation's subtree."""
+    stmt = select(Department).order_by(Department.org_id, Department.sort_order, Department.id)
+    if actor is not None:
+        from hotline.orgs import service as orgs
+
+        stmt = stmt.where(Department.org_id.in_(sorted(orgs.subtree_ids(actor.org_id))))
+    return list(db.session.scalars(stmt))
 
 
 def department_users() -> dict[int, int]:
@@ -112,9 +89,11 @@ def department_users() -> dict[int, int]:
     return {dept_id: n for dept_id, n in rows}
 
 
-def get_department(code: Any) -> Department:
+def get_department(code: Any, actor=None) -> Department:
+    from hotline.orgs import service as orgs
+
     row = db.session.scalar(select(Department).where(Department.code == code)) if isinstance(code, str) else None
-    if row is None:
+    if row is None or (actor is not None and not orgs.covers(actor.org_id, row.org_id)):
         raise NotFound(_("Department %(code)s was not found.", code=str(code)[:40]))
     return row
 
@@ -123,13 +102,18 @@ def _next_sort(model) -> int:
     return (db.session.scalar(select(func.max(model.sort_order))) or 0) + 1
 
 
-def create_department(code: Any, name: Any, sort_order: Any = None) -> Department:
+def create_department(code: Any, name: Any, sort_order: Any = None, org_code: Any = None, actor=None) -> Department:
+    """A new department of an organisation (default: the root); an admin adds only within her subtree."""
+    from hotline.orgs import service as orgs
+
+    org = orgs.lookup(org_code) if org_code not in (None, "") else (orgs.by_id(actor.org_id) if actor else orgs.root())
+    orgs.check_covers(actor, org)
     code, name = clean_code(code), clean_name(name)
     order = clean_sort(sort_order, _next_sort(Department))
     if db.session.scalar(select(Department.id).where(Department.code == code)) is not None:
         raise InvalidInput(_("A department with the code %(code)s already exists. Nothing was saved.", code=code),
                            {"code": _("Taken.")})
-    dept = Department(code=code, name=name, active=True, sort_order=order)
+    dept = Department(code=code, name=name, active=True, sort_order=order, org_id=org.id)
     db.session.add(dept)
     db.session.flush()
     log.info("department %s created", code)
@@ -143,8 +127,9 @@ def department_members(dept: Department) -> list:
                                    .order_by(User.display_name)))
 
 
-def update_department(code: Any, name: Any, active: Any, sort_order: Any = None, head: Any = None) -> Department:
-    dept = get_department(code)
+def update_department(code: Any, name: Any, active: Any, sort_order: Any = None, head: Any = None,
+                      actor=None) -> Department:
+    dept = get_department(code, actor)
     dept.name = clean_name(name)
     dept.sort_order = clean_sort(sort_order, dept.sort_order)
     dept.active = clean_flag(active)

@@ -23,6 +23,14 @@ bp = Blueprint("admin", __name__)
 EMPTY: MultiDict = MultiDict()
 
 
+def _org_choices() -> dict:
+    """The organisations an admin manages (hotline/orgs/): hers and those below it."""
+    from hotline.orgs import service as orgs
+
+    visible = orgs.visible_orgs(current_actor())
+    return {"orgs": visible, "org_names": {o.id: o.name for o in visible}}
+
+
 def _failed(err: ServiceError) -> dict:
     return {"error": err.message, "fields": err.fields or {}}
 
@@ -43,8 +51,8 @@ def index():
         covered=covered,
         gaps=workdays.uncovered_years_ahead(),
         today=clock.local_now().date(),
-        user_count=len(users_service.list_users()),
-        department_count=len(service.departments()),
+        user_count=len(users_service.list_users(current_actor())),
+        department_count=len(service.departments(current_actor())),
         category_count=len(service.categories()),
     )
 
@@ -53,8 +61,9 @@ def index():
 
 
 def _users_page(form=EMPTY, error=None, fields=None):
-    return render_template("admin/users.html", users=users_service.list_users(), roles=ROLES,
-                           departments=service.departments(), form=form, error=error, fields=fields or {})
+    return render_template("admin/users.html", users=users_service.list_users(current_actor()), roles=ROLES,
+                           departments=service.departments(current_actor()), form=form, error=error, fields=fields or {},
+                           **_org_choices())
 
 
 @bp.route("/users")
@@ -68,7 +77,8 @@ def users():
 def create_user():
     form = forms.NewUserForm()
     try:
-        user = users_service.admin_create_user(form.username.data, password=form.password.data, **form.account())
+        user = users_service.admin_create_user(form.username.data, password=form.password.data,
+                                               org_code=form.org.data, actor=current_actor(), **form.account())
     except ServiceError as err:
         return _users_page(form.posted, **_failed(err)), _status(err)
     flash(_("User %(name)s was created. They can log in now.", name=user.username), "ok")
@@ -76,7 +86,7 @@ def create_user():
 
 
 def _user_page(user, form=None, error=None, fields=None, password_error=None):
-    return render_template("admin/user_edit.html", user=user, roles=ROLES, departments=service.departments(),
+    return render_template("admin/user_edit.html", user=user, roles=ROLES, departments=service.departments(current_actor()),
                            form=form, error=error, fields=fields or {}, password_error=password_error,
                            is_self=user.id == current_actor().id)
 
@@ -84,13 +94,13 @@ def _user_page(user, form=None, error=None, fields=None, password_error=None):
 @bp.route("/users/<int:user_id>")
 @allow("admin")
 def edit_user(user_id: int):
-    return _user_page(users_service.get_user(user_id))
+    return _user_page(users_service.get_user(user_id, current_actor()))
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @allow("admin")
 def update_user(user_id: int):
-    user = users_service.get_user(user_id)
+    user = users_service.get_user(user_id, current_actor())
     form = forms.EditUserForm()
     try:
         users_service.update_user(current_actor(), user, active=form.active.data == "1", **form.account())
@@ -103,7 +113,7 @@ def update_user(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @allow("admin")
 def reset_password(user_id: int):
-    user = users_service.get_user(user_id)
+    user = users_service.get_user(user_id, current_actor())
     try:
         users_service.reset_password(current_actor(), user, forms.PasswordResetForm().password.data)
     except ServiceError as err:
@@ -129,7 +139,7 @@ TOKEN_STATE_LABELS = {"active": _l("Active"), "expired": _l("Expired"), "revoked
 def _tokens_page(new_token=None, error=None, fields=None, form=EMPTY, status=200):
     who = (request.args.get("user") or "").strip()[:64] or None
     return render_template("admin/tokens.html", tokens=users_service.list_tokens(who), who=who,
-                           users=[u for u in users_service.list_users() if u.active],
+                           users=[u for u in users_service.list_users(current_actor()) if u.active],
                            scopes=TOKEN_SCOPES, state=users_service.token_state, new_token=new_token,
                            locks=users_service.locks(), form=form, error=error, fields=fields or {},
                            default_days=current_app.config["API_TOKEN_DAYS"], SCOPE_LABELS=SCOPE_LABELS,
@@ -183,8 +193,9 @@ def _safe_back(target: str | None) -> str | None:
 
 
 def _departments_page(form=EMPTY, error=None, fields=None):
-    return render_template("admin/departments.html", departments=service.departments(),
-                           members=service.department_users(), form=form, error=error, fields=fields or {})
+    return render_template("admin/departments.html", departments=service.departments(current_actor()),
+                           members=service.department_users(), form=form, error=error, fields=fields or {},
+                           **_org_choices())
 
 
 @bp.route("/departments")
@@ -198,7 +209,8 @@ def departments():
 def create_department():
     form = forms.DepartmentForm()
     try:
-        dept = service.create_department(form.code.data, form.name.data, form.sort_order.data)
+        dept = service.create_department(form.code.data, form.name.data, form.sort_order.data, form.org.data,
+                                         actor=current_actor())
     except ServiceError as err:
         return _departments_page(form.posted, **_failed(err)), _status(err)
     flash(_("Department %(name)s was created.", name=dept.name), "ok")
@@ -208,7 +220,7 @@ def create_department():
 @bp.route("/departments/<code>")
 @allow("admin")
 def edit_department(code: str):
-    dept = service.get_department(code)
+    dept = service.get_department(code, current_actor())
     return render_template("admin/department_edit.html", dept=dept, form=None, error=None, fields={},
                            members=service.department_members(dept))
 
@@ -219,9 +231,9 @@ def update_department(code: str):
     form = forms.DepartmentForm()
     try:
         dept = service.update_department(code, form.name.data, form.active.data, form.sort_order.data,
-                                         form.head.data)
+                                         form.head.data, actor=current_actor())
     except ServiceError as err:
-        dept = service.get_department(code)
+        dept = service.get_department(code, current_actor())
         return render_template("admin/department_edit.html", dept=dept, form=form.posted,
                                members=service.department_members(dept), **_failed(err)), _status(err)
     flash(_("Department %(name)s was saved.", name=dept.name), "ok")

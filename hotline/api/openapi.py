@@ -170,6 +170,7 @@ LIST_PARAMS = [
     _q("type", {"type": "string", "enum": TYPE_CODES}),
     _q("category", {"type": "string"}, "Category code."),
     _q("department", {"type": "string"}, "Department code."),
+    _q("org", {"type": "string"}, "Organisation code: the cases its subtree owns (within what the caller sees)."),
     _q("handler", {"type": "string"}, "Handler user name."),
     _q("channel", {"type": "string", "enum": list(CHANNELS)}),
     _q("phone", {"type": "string", "pattern": PHONE_PATTERN}, "Caller phone, any accepted spelling."),
@@ -204,12 +205,15 @@ LIST_PARAMS = [
     _q("closed_to", {"type": "string", "format": "date"}, "Last local closing date (YYYY-MM-DD), inclusive."),
 ]
 
-KPI_GROUPINGS = ["category", "type", "department", "handler", "channel"]
+KPI_GROUPINGS = ["category", "type", "department", "handler", "channel", "org"]
 KPI_PARAMS = [
     _q("from", {"type": "string", "format": "date"},
        "First local registration date (YYYY-MM-DD); with `to`. Without both: this month up to today."),
     _q("to", {"type": "string", "format": "date"}, "Last local registration date (YYYY-MM-DD), inclusive."),
-    _q("by", {"type": "string", "enum": KPI_GROUPINGS}, "Also give the figures per group."),
+    _q("by", {"type": "string", "enum": KPI_GROUPINGS}, "Also give the figures per group; `org`: one row per "
+       "organisation of the subtree, each counting its own cases and those of every organisation below it."),
+    _q("org", {"type": "string", "minLength": 1}, "Organisation code (GET /reference): the figures of the cases "
+       "its subtree owns. Default: the caller's organisation. Another organisation's figures: 403."),
 ]
 
 DUE_PARAMS = [
@@ -393,6 +397,11 @@ _CASE_PROPS = {
     "broadcast_ok": {"type": "boolean"},
     "resolved_on_call": {"type": "boolean"},
     "department": {"type": ["string", "null"]},
+    "org": {"type": "string", "description": "The organisation that owns the case now (GET /reference)."},
+    "registered_org": {"type": "string", "description": "The organisation that registered it (closes it "
+                                                         "and does the 回访 unless it delegates both)."},
+    "sent_up": {**DATE_TIME_OR_NULL, "description": "上报: asked the parent organisation to take it back at this "
+                                                    "time, waiting for its review."},
     "handler": {"type": ["string", "null"]},
     "accept_due_at": DATE_TIME_OR_NULL,
     "reply_due_at": DATE_TIME,
@@ -474,12 +483,13 @@ KPIS = {
         "from": {"type": "string", "format": "date"},
         "to": {"type": "string", "format": "date"},
         "by": {"type": ["string", "null"], "enum": [*KPI_GROUPINGS, None]},
+        "org": {"type": "string", "description": "The organisation whose subtree the figures cover."},
         "totals": {"type": "object", "additionalProperties": False, "required": [*_KPI_PROPS, "calls"],
                    "properties": {**_KPI_PROPS, "calls": _CALLS}},
         "groups": {"type": "array", "items": {
             "type": "object", "additionalProperties": False, "required": ["key", "label", *_KPI_PROPS],
             "properties": {"key": {"type": ["string", "null"],
-                                   "description": "Code (category, type, department, channel) or user name "
+                                   "description": "Code (category, type, department, channel, org) or user name "
                                                   "(handler); null for cases without a department or handler."},
                            "label": {"type": "string"}, **_KPI_PROPS}}},
     },
@@ -487,9 +497,18 @@ KPIS = {
 
 REFERENCE = {
     "type": "object", "additionalProperties": False,
-    "required": ["channels", "types", "categories", "departments"],
-    "properties": {k: {"type": "array", "items": _ref("CodeName")}
-                   for k in ("channels", "types", "categories", "departments")},
+    "required": ["channels", "types", "categories", "departments", "organisations"],
+    "properties": {
+        **{k: {"type": "array", "items": _ref("CodeName")} for k in ("channels", "types", "categories")},
+        "departments": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["code", "name", "org"],
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                           "org": {"type": "string", "description": "The organisation it belongs to."}}}},
+        "organisations": {"type": "array", "description": "The organisation tree, root first.", "items": {
+            "type": "object", "additionalProperties": False, "required": ["code", "name", "parent"],
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                           "parent": {"type": ["string", "null"], "description": "null for the root."}}}},
+    },
 }
 
 DUE = {

@@ -54,11 +54,19 @@ def get_reference():
         stmt = select(model).where(*where).order_by(model.sort_order, model.code)
         return [{"code": r.code, "name": r.name} for r in db.session.scalars(stmt)]
 
+    from hotline.orgs import service as orgs
+
+    org_rows = orgs.all_orgs()
+    by_id = {o.id: o for o in org_rows}
+    departments = [{"code": d.code, "name": d.name, "org": by_id[d.org_id].code if d.org_id in by_id else None}
+                   for d in db.session.scalars(select(Department).where(Department.active.is_(True))
+                                               .order_by(Department.sort_order, Department.code))]
     return jsonify(
         channels=[{"code": code, "name": str(label)} for code, label in CHANNEL_LABELS.items()],
         types=rows(CaseType),
         categories=rows(Category, Category.active.is_(True)),
-        departments=rows(Department, Department.active.is_(True)),
+        departments=departments,
+        organisations=[orgs.as_reference(o, by_id) for o in org_rows if o.active],
     )
 
 
@@ -71,7 +79,10 @@ def report_kpis():
     if by is not None and by not in kpis.GROUPINGS:
         raise InvalidInput(_("Unknown grouping: %(v)s", v=by[:20]), {"by": _("Unknown grouping.")})
     period = parse_period({"from": request.args.get("from"), "to": request.args.get("to")})
-    return jsonify(kpis.compute(period, by).as_dict())
+    org = kpis.report_org(current_actor(), request.args.get("org"))  # another organisation's figures: 403
+    result = kpis.compute(period, by, org=org).as_dict()
+    result["org"] = org.code
+    return jsonify(result)
 
 
 @bp.post("/cases")

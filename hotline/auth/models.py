@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db_types import UTCDateTime
@@ -22,6 +22,9 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(256))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # The organisation she works for (hotline/orgs/): her cases, figures and administration stay in its subtree.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, default=1,
+                                        server_default=text("1"))
     phone: Mapped[str | None] = mapped_column(String(20))
     locale: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

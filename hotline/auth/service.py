@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from hotline import clock
 from hotline.auth.models import ROLES, TOKEN_SCOPES, ApiToken, LoginAttempt, User, UserRole, UserSession
 from hotline.db_helpers import get_or_404
-from hotline.errors import Forbidden, InvalidInput
+from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.phones import normalize_phone
 from hotline.reference.models import Department
@@ -47,14 +47,18 @@ def check_password_strength(password: str, username: str = "", display_name: str
 
 
 def create_user(username: str, display_name: str, roles: list[str], password: str,
-                department_code: str | None = None, phone: str | None = None) -> User:
+                department_code: str | None = None, phone: str | None = None, org_code: str | None = None) -> User:
+    from hotline.orgs import service as orgs
+
+    # The organisation first: an unknown one is refused before anything is built.
+    org = orgs.lookup(org_code) if org_code not in (None, "") else orgs.root()
     username = (username or "").strip()
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise InvalidInput(_("User names use letters, digits, dot, dash and underscore."), {"username": _("Invalid.")})
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidInput(_("User %(name)s already exists.", name=username), {"username": _("Taken.")})
     user = User(username=username, display_name=(display_name or username).strip()[:64], password_hash="",
-                created_at=clock.now(), active=True, session_epoch=0)
+                created_at=clock.now(), active=True, session_epoch=0, org_id=org.id)
     set_roles(user, roles)
     set_department(user, department_code)
     if phone:
@@ -81,6 +85,9 @@ def set_department(user: User, code: str | None) -> None:
     dept = db.session.scalar(select(Department).where(Department.code == code))
     if dept is None:
         raise InvalidInput(_("Unknown department: %(code)s", code=code), {"department": _("Unknown department.")})
+    if user.org_id is not None and dept.org_id != user.org_id:
+        raise InvalidInput(_("%(dept)s belongs to another organisation.", dept=dept.name),
+                           {"department": _("Another organisation's department.")})
     user.department_id = dept.id
     user.department = dept
 
@@ -386,8 +393,14 @@ def revoke_tokens(user: User, reason: str) -> int:
 # ---------------------------------------------------------------- user administration (admin pages)
 
 
-def list_users() -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.active.desc(), User.username)))
+def list_users(actor: User | None = None) -> list[User]:
+    """Every account, or (given the administrator) those of her organisation's subtree."""
+    stmt = select(User).order_by(User.active.desc(), User.username)
+    if actor is not None:
+        from hotline.orgs import service as orgs
+
+        stmt = stmt.where(User.org_id.in_(sorted(orgs.subtree_ids(actor.org_id))))
+    return list(db.session.scalars(stmt))
 
 
 def user_by_name(username) -> User:
@@ -400,8 +413,14 @@ def user_by_name(username) -> User:
     return user
 
 
-def get_user(user_id: int) -> User:
-    return get_or_404(User, user_id, _("User not found."))
+def get_user(user_id: int, actor: User | None = None) -> User:
+    """A user by id; with `actor`, only within her organisation's subtree (another gets 404, as a stranger)."""
+    from hotline.orgs import service as orgs  # orgs reads users: imported when used, not at start-up
+
+    user = get_or_404(User, user_id, _("User not found."))
+    if actor is not None and not orgs.covers(actor.org_id, user.org_id):
+        raise NotFound(_("User not found."))
+    return user
 
 
 def _admin_display_name(display_name: str | None, username: str) -> str:
@@ -427,11 +446,17 @@ def _admin_department(code: str | None, current: User | None = None) -> str | No
 
 
 def admin_create_user(username: str, display_name: str | None, roles: list[str], password: str,
-                      department_code: str | None = None, phone: str | None = None) -> User:
-    """An administrator creates an account; a handler must be given a department."""
+                      department_code: str | None = None, phone: str | None = None, org_code: str | None = None,
+                      actor: User | None = None) -> User:
+    """An administrator creates an account in her organisation's subtree; a handler must be given a department."""
+    from hotline.orgs import service as orgs
+
+    org = orgs.lookup(org_code) if org_code not in (None, "") else (
+        orgs.by_id(actor.org_id) if actor is not None else orgs.root())
+    orgs.check_covers(actor, org)
     name = _admin_display_name(display_name, username)
     code = _admin_department(department_code)
-    return create_user(username, name, roles, password, code, (phone or "").strip() or None)
+    return create_user(username, name, roles, password, code, (phone or "").strip() or None, org.code)
 
 
 def update_user(actor: User, user: User, *, display_name: str | None, roles: list[str],

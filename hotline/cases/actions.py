@@ -78,6 +78,10 @@ class ActionSpec:
     danger: bool = False
     moves_version: bool = True  # False: changes no field of the case (others' pages do not go stale)
     form: type | None = None  # the page's form when its fields are not the params one to one (cases/forms.py)
+    # Which organisation's operators/supervisors may do it (hotline/orgs/): "owner" (the case's current
+    # organisation), "closer" (the one that registered it, or the owner when that one delegates closure and
+    # 回访), "parent" (the level above the owner) or "any" (any level that sees the case).
+    org_side: str = "owner"
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -96,6 +100,13 @@ def _local(value) -> str:
 
 def _dept(case) -> str:
     return case.department.name if case.department else ""
+
+
+def _org(case) -> str:
+    from hotline.orgs import service as orgs
+
+    org = orgs.by_id(case.org_id)
+    return org.name if org else ""
 
 
 # ---------------------------------------------------------------- guards
@@ -122,6 +133,20 @@ def _edit_allowed(actor, case) -> str | None:
     return None
 
 
+def _up_waiting(actor, case) -> str | None:
+    return None if case.up_requested_at is not None else _("There is no request to send this case up.")
+
+
+def _can_send_up(actor, case) -> str | None:
+    from hotline.orgs import service as orgs
+
+    if case.up_requested_at is not None:
+        return _("This case is already waiting for the level above to take it back.")
+    if orgs.is_root(case.org_id):
+        return _("The top level has no level above to send the case to.")
+    return None
+
+
 def _review_pending(actor, case) -> str | None:
     return None if case.review_pending else _("This case is not waiting for a review.")
 
@@ -129,6 +154,8 @@ def _review_pending(actor, case) -> str | None:
 _DEPARTMENT = {"type": "string", "minLength": 1, "description": "Department code from GET /reference.",
                "examples": ["legal_aid"]}
 _HANDLER = {"type": ["string", "null"], "description": "User name of a handler of that department."}
+_ORG = {"type": "string", "minLength": 1, "description": "Organisation code from GET /reference: a child of the "
+        "case's current organisation.", "examples": ["wujiang"]}
 
 _CALLER_EDIT = {
     "type": "object",
@@ -170,6 +197,36 @@ ACTIONS: tuple[ActionSpec, ...] = (
         params=(Param("department", _DEPARTMENT, True), Param("handler", _HANDLER)),
         events={"reassign": _l("Reassigned")}),
     ActionSpec(
+        "transfer", ("registered",), None, ("operator", "supervisor"), _l("Hand down"), _l("hand down"),
+        "下派: hand a registered case down to a child organisation (operator, supervisor of the case's current "
+        "organisation), with a note; it joins that organisation's dispatch list and its deadlines keep running "
+        "from registration.",
+        lambda c: _("Case %(no)s handed down to %(org)s.", no=c.case_no, org=_org(c)),
+        params=(Param("org", _ORG, True), Param("note", text_schema(REASON_MAX))),
+        events={"transfer": _l("Handed down")}),
+    ActionSpec(
+        "send_up", ("registered",), None, ("operator", "supervisor"), _l("Send up"), _l("send up"),
+        "上报: ask the level above to take the case back (operator, supervisor of the case's current "
+        "organisation), with a reason; the parent organisation reviews it (accept_up / refuse_up).",
+        lambda c: _("Case %(no)s sent up; the level above will review it.", no=c.case_no),
+        params=(Param("reason", text_schema(TEXT_MAX, required=True), True),),
+        events={"send_up": _l("Sent up")}, guard=_can_send_up, danger=True),
+    ActionSpec(
+        "accept_up", ("registered",), None, ("operator", "supervisor"), _l("Take the case back"),
+        _l("take back"),
+        "Accept a request to send the case up (operator, supervisor of the parent organisation): the case "
+        "joins the parent's dispatch list.",
+        lambda c: _("Case %(no)s taken back; it is on your dispatch list.", no=c.case_no),
+        events={"send_up_accept": _l("Taken back")}, guard=_up_waiting, quick=True, org_side="parent"),
+    ActionSpec(
+        "refuse_up", ("registered",), None, ("operator", "supervisor"), _l("Refuse to take back"),
+        _l("refuse to take back"),
+        "Refuse a request to send the case up, with a reason (operator, supervisor of the parent organisation); "
+        "the lower level keeps it.",
+        lambda c: _("Case %(no)s stays with %(org)s.", no=c.case_no, org=_org(c)),
+        params=(Param("reason", text_schema(TEXT_MAX, required=True), True),),
+        events={"send_up_refuse": _l("Send-up refused")}, guard=_up_waiting, org_side="parent"),
+    ActionSpec(
         "accept_return", ("assigned", "accepted"), "registered", ("operator", "supervisor"),
         _l("Accept the return"), _l("accept the return of"),
         "退单审核: accept the department's return; the case goes back to the dispatch list (operator, supervisor).",
@@ -187,7 +244,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "close", ("replied",), "closed", ("operator", "supervisor"), _l("Close"), _l("close"),
         "办结 a replied case (operator, supervisor).",
         lambda c: _("Case %(no)s closed.", no=c.case_no),
-        events={"close": _l("Closed")}, quick=True),
+        events={"close": _l("Closed")}, quick=True, org_side="closer"),
     ActionSpec(
         "survey", ("replied", "closed"), None, ("operator",), _l("Record survey"), _l("record a survey for"),
         "回访: record the caller's verdict on a replied or closed case (operator): `result` (unreachable when "
@@ -196,7 +253,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         lambda c: _("Survey result for case %(no)s recorded.", no=c.case_no),
         params=(Param("result", {"type": "string", "enum": list(SURVEY_RESULTS)}, True),
                 Param("resolved", flag_schema("已解决 (true) / 未解决 (false); leave out when unreachable."))),
-        events={"survey": _l("Survey recorded")}, form=SurveyForm),
+        events={"survey": _l("Survey recorded")}, form=SurveyForm, org_side="closer"),
     ActionSpec(
         "review", ("replied", "closed"), None, ("supervisor",), _l("Review"), _l("review"),
         "Review a case whose 回访 was dissatisfied or unresolved (supervisor): `decision` reopen (重办: back to "
@@ -207,7 +264,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         params=(Param("decision", {"type": "string", "enum": list(REVIEW_DECISIONS)}, True),
                 Param("reason", text_schema(TEXT_MAX,
                                             description="Required to uphold; the instruction when reopening."))),
-        events={"review": _l("Reviewed")}, guard=_review_pending),
+        events={"review": _l("Reviewed")}, guard=_review_pending, org_side="closer"),
     ActionSpec(
         "approve_extension", ("assigned", "accepted"), None, ("supervisor",), _l("Approve extension"),
         _l("approve the extension of"), "Approve the waiting extension request (supervisor).",
@@ -243,7 +300,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         _l("add a note to"), "Add a note to the timeline (operator, supervisor, a handler of the department).",
         lambda c: _("Note added to case %(no)s.", no=c.case_no),
         params=(Param("text", text_schema(TEXT_MAX, required=True), True),),
-        department_handler=True, events={"note": _l("Note")}, moves_version=False),
+        department_handler=True, events={"note": _l("Note")}, moves_version=False, org_side="any"),
     ActionSpec(
         "extend", ("assigned", "accepted"), None, (), _l("Request extension"), _l("request an extension for"),
         "延期: ask for a later reply deadline, before the current one passes (a handler of the department); "
@@ -259,7 +316,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "督办 (supervisor): the handler and the department head are notified.",
         lambda c: _("Case %(no)s escalated.", no=c.case_no),
         params=(Param("note", text_schema(REASON_MAX)),),
-        events={"escalate": _l("Escalated")}),
+        events={"escalate": _l("Escalated")}, org_side="any"),
     ActionSpec(
         "return", ("assigned", "accepted"), None, (), _l("Return"), _l("return"),
         "退回 a misrouted case (a handler of the department), with a reason; it waits for the centre's review "
@@ -279,7 +336,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "重办 a closed case (supervisor).",
         lambda c: _("Case %(no)s reopened; reply due %(due)s.", no=c.case_no, due=_local(c.reply_due_at)),
         params=(Param("reason", text_schema(TEXT_MAX, required=True), True),),
-        events={"reopen": _l("Reopened")}),
+        events={"reopen": _l("Reopened")}, org_side="closer"),
 )
 
 # The order above is the order of the action forms on the case page: the likely next step first.

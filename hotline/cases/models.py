@@ -49,6 +49,13 @@ class Case(db.Model):
         # Merges are rare; without this, checking the self-reference scans the table.
         Index("ix_hotline_case_merged_into_id", "merged_into_id",
               postgresql_where=text("merged_into_id IS NOT NULL"), sqlite_where=text("merged_into_id IS NOT NULL")),
+        # Organisation scope (hotline/orgs/): a sub-organisation's users read the cases owned by their subtree
+        # (never the root's, id 1) and those it registered that moved elsewhere. Both partial, so the
+        # migration builds them over a table where every case is the root's, and they stay small.
+        Index("ix_hotline_case_org_id", "org_id", "created_at",
+              postgresql_where=text("org_id <> 1"), sqlite_where=text("org_id <> 1")),
+        Index("ix_hotline_case_registered_org_id", "registered_org_id",
+              postgresql_where=text("registered_org_id <> org_id"), sqlite_where=text("registered_org_id <> org_id")),
         Index("ix_hotline_case_next_watch_at", "next_watch_at",
               postgresql_where=text("next_watch_at IS NOT NULL"), sqlite_where=text("next_watch_at IS NOT NULL")),
     )
@@ -75,6 +82,14 @@ class Case(db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The organisation that owns the case now (its dispatch list, its departments) and the one that
+    # registered it (closes it and does the 回访, unless it delegates both). 1 is the root.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), default=1, server_default=text("1"))
+    registered_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), default=1,
+                                                   server_default=text("1"))
+    # 上报: the owning level asks its parent to take the case back; the parent reviews it.
+    up_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    up_reason: Mapped[str | None] = mapped_column(Text)
     accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reply_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # True when a deadline was counted through a year the calendar does not cover yet.

@@ -11,6 +11,13 @@ from hotline.cases.models import Case
 from hotline.dates import local_iso
 
 
+def _org_code(org_id: int | None) -> str | None:
+    from hotline.orgs import service as orgs
+
+    org = orgs.by_id(org_id)
+    return org.code if org else None
+
+
 def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str, Any]:
     private = access.can_see_private(actor, case)
     if private:
@@ -34,6 +41,9 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str,
         "broadcast_ok": case.broadcast_ok,
         "resolved_on_call": case.resolved_on_call,
         "department": case.department.code if case.department else None,
+        "org": _org_code(case.org_id),
+        "registered_org": _org_code(case.registered_org_id),
+        "sent_up": local_iso(case.up_requested_at),
         "handler": case.handler.username if case.handler else None,
         "accept_due_at": local_iso(case.accept_due_at),
         "reply_due_at": local_iso(case.reply_due_at),

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select, text, true
 from sqlalchemy.orm import defaultload
 
 from hotline import clock, search
+from hotline.auth.access import current_actor
 from hotline.auth.models import User, UserRole
 from hotline.cases import access
 from hotline.cases.deadlines import overdue_condition
@@ -47,6 +49,7 @@ class CaseFilter:
     type: str | None = None
     category: str | None = None
     department: str | None = None
+    org: str | None = None  # the cases owned by this organisation's subtree
     handler: str | None = None
     channel: str | None = None
     phone: str | None = None
@@ -83,6 +86,7 @@ def parse_filter(args) -> CaseFilter:
     f.type = get("type")
     f.category = get("category")
     f.department = get("department")
+    f.org = get("org")
     f.handler = get("handler")
     f.channel = get("channel")
     if f.channel and f.channel not in CHANNELS:
@@ -224,6 +228,10 @@ def build_query(actor: User, f: CaseFilter):
             raise InvalidInput(_("Unknown department: %(code)s", code=f.department[:32]),
                                {"department": _("Unknown department.")})
         stmt = stmt.where(Case.department_id == dept_id)
+    if f.org:
+        from hotline.orgs import service as orgs
+
+        stmt = stmt.where(Case.org_id.in_(sorted(orgs.subtree_ids(orgs.lookup(f.org).id))))
     if f.handler == NONE_VALUE:
         stmt = stmt.where(Case.handler_id.is_(None))
     elif f.handler:
@@ -488,17 +496,24 @@ def supervise_rows(actor: User, tab: str, limit: int = SUPERVISE_LIMIT) -> list[
 
 # ---------------------------------------------------------------- the case forms
 
-def form_reference(with_handlers: bool = True) -> dict[str, Any]:
+def form_reference(with_handlers: bool = True, org_id: int | None = None) -> dict[str, Any]:
     """What the case forms offer (the hotline's, the radio's, the list filters): types, categories,
-    departments, handlers and the fixed vocabularies."""
+    departments, handlers and the fixed vocabularies. Departments and handlers are one organisation's (each
+    level dispatches to its own): `org_id`, else the signed-in person's."""
+    if org_id is None and has_request_context() and current_actor() is not None:
+        org_id = current_actor().org_id
     types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
     categories = list(db.session.scalars(
         select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
-    departments = list(db.session.scalars(
-        select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)))
-    handlers = list(db.session.scalars(
-        select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
-        .order_by(User.department_id, User.display_name))) if with_handlers else []
+    dept_stmt = select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)
+    if org_id is not None:
+        dept_stmt = dept_stmt.where(Department.org_id == org_id)
+    departments = list(db.session.scalars(dept_stmt))
+    handler_stmt = (select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
+                    .order_by(User.department_id, User.display_name))
+    if org_id is not None:
+        handler_stmt = handler_stmt.where(User.org_id == org_id)
+    handlers = list(db.session.scalars(handler_stmt)) if with_handlers else []
     return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
             "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
             "survey_results": SURVEY_RESULTS}

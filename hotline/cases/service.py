@@ -32,6 +32,7 @@ from hotline.errors import Forbidden, IllegalMove, InvalidInput, NotFound, Stale
 from hotline.extensions import db
 from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
 from hotline.notify import service as watch
+from hotline.orgs import service as orgs
 from hotline.phones import normalize_phone
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
@@ -47,11 +48,12 @@ class Move:
     to_status: str | None  # None: status unchanged
     roles: tuple[str, ...]
     department_handler: bool = False  # a handler of the case's department may do it
+    org_side: str = "owner"  # which organisation's operators/supervisors (hotline/cases/actions.py)
 
 
 # The lifecycle, in one table (architecture §2), derived from the action specs (hotline/cases/actions.py).
 MOVES: dict[str, Move] = {
-    spec.name: Move(spec.from_statuses, spec.to_status, spec.roles, spec.department_handler)
+    spec.name: Move(spec.from_statuses, spec.to_status, spec.roles, spec.department_handler, spec.org_side)
     for spec in action_specs.ACTIONS
 }
 
@@ -140,13 +142,18 @@ def lookup_category(code: Any) -> Category:
     return row
 
 
-def lookup_department(code: Any) -> Department:
+def lookup_department(code: Any, org_id: int | None = None) -> Department:
+    """An active department by code; with `org_id`, one of that organisation's (each level dispatches to its own)."""
     row = None
     if isinstance(code, str):
         row = db.session.scalar(select(Department).where(Department.code == code, Department.active.is_(True)))
     if row is None:
         raise InvalidInput(_("Unknown department: %(code)s", code=str(code)[:40]),
                            {"department": _("Unknown department.")})
+    if org_id is not None and row.org_id != org_id:
+        raise InvalidInput(_("%(dept)s belongs to another organisation; dispatch to one of this organisation's "
+                             "departments, or hand the case down.", dept=row.name),
+                           {"department": _("Another organisation's department.")})
     return row
 
 
@@ -264,7 +271,7 @@ def validate_registration(actor: User | None, data: dict[str, Any],
     elif resolved and dispatch:
         errors.add(_("A case closed on the call is not dispatched."), {"department": _("Leave empty.")})
     elif dispatch:
-        department = errors.check(lookup_department, dispatch)
+        department = errors.check(lookup_department, dispatch, actor.org_id if actor is not None else None)
         if department is not None and data.get("handler"):
             errors.check(lookup_handler, data.get("handler"), department)
     if broadcast_ok and confidential:
@@ -312,6 +319,9 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
         resolved_on_call=resolved,
         status="closed" if resolved else "registered",
         registered_by_id=actor.id if actor else None,
+        # The registering level owns the case first; the telephony system registers for the root.
+        org_id=actor.org_id if actor is not None else orgs.root().id,
+        registered_org_id=actor.org_id if actor is not None else orgs.root().id,
         reply_due_at=due.at,
         due_uncertain=due.uncertain,
         created_at=now,
@@ -364,9 +374,25 @@ def allowed_actions(actor: User, case: Case) -> list[str]:
     return result
 
 
+def acting_org_ok(actor: User, case: Case, side: str) -> bool:
+    """Whether the actor's organisation is the one that does this kind of move (hotline/cases/actions.py org_side)."""
+    if side == "any":
+        return True
+    if side == "parent":
+        owner = orgs.by_id(case.org_id)
+        return owner is not None and owner.parent_id is not None and owner.parent_id == actor.org_id
+    if side == "closer":
+        registrar = orgs.by_id(case.registered_org_id)
+        if registrar is not None and registrar.delegate_closure:
+            return actor.org_id in (case.org_id, case.registered_org_id)
+        return actor.org_id == case.registered_org_id
+    return actor.org_id == case.org_id
+
+
 def _check(actor: User | None, case: Case, name: str, move: Move) -> None:
     if actor is not None:
-        allowed = actor.has_role(*move.roles) or (move.department_handler and access.works_in_department(actor, case))
+        allowed = (actor.has_role(*move.roles) and acting_org_ok(actor, case, move.org_side)) or (
+            move.department_handler and access.works_in_department(actor, case))
         if not allowed:
             raise Forbidden(_("You may not %(action)s this case.", action=action_label(name)))
     if case.status not in move.from_statuses:
@@ -423,7 +449,7 @@ def perform(actor: User | None, case: Case, action: str, version: Any, params: d
 
 
 def _assign(case: Case, actor: User | None, dept_code: Any, handler_name: Any, *, reassign: bool) -> None:
-    department = lookup_department(dept_code)
+    department = lookup_department(dept_code, case.org_id)
     handler = lookup_handler(handler_name, department) if handler_name else None
     before = {"department": case.department.code if case.department else None,
               "handler": case.handler.username if case.handler else None, "status": case.status}
@@ -806,6 +832,89 @@ def _do_edit(case, actor, p):
     _event(case, "edit", actor, reason=reason, before=before, after=after)
 
 
+def _do_transfer(case, actor, p):
+    """下派: the case goes one level down, to a child of its current organisation; the deadlines keep running."""
+    target = orgs.lookup(p.get("org"))
+    current = orgs.by_id(case.org_id)
+    note = _text(p.get("note"), "note", _("Note"), action_specs.REASON_MAX, False)
+    if target.id == case.org_id:
+        raise InvalidInput(_("Case %(no)s is already with %(org)s.", no=case.case_no, org=target.name),
+                           {"org": _("The case's own organisation.")})
+    if current is None or target.parent_id != current.id or not target.active:
+        raise InvalidInput(_("%(org)s is not directly below %(current)s: a case is handed down one level at a time.",
+                             org=target.name, current=current.name if current else ""),
+                           {"org": _("Not a child organisation.")})
+    case.org_id = target.id
+    case.up_requested_at = None
+    case.up_reason = None
+    _event(case, "transfer", actor, note=note, before={"org": current.code}, after={"org": target.code})
+    with watch.default_locale():
+        body = _("12351 case %(no)s was handed down to %(org)s by %(from)s. Please dispatch it.",
+                 no=case.case_no, org=target.name, **{"from": current.name})
+        if note:
+            body += " " + note[:80]
+    watch.case_notice(case, "transfer", org_dispatchers(target.id), body)
+
+
+def _do_send_up(case, actor, p):
+    """上报: ask the level above to take the case back; its operators and supervisors review it."""
+    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    current = orgs.by_id(case.org_id)
+    case.up_requested_at = clock.now()
+    case.up_reason = reason
+    _event(case, "send_up", actor, reason=reason, org=current.code if current else None)
+    with watch.default_locale():
+        body = _("12351 case %(no)s: %(org)s asks the level above to take it back (%(reason)s). Please review it.",
+                 no=case.case_no, org=current.name if current else "", reason=reason[:60])
+    watch.case_notice(case, "send_up", org_dispatchers(current.parent_id if current else None), body)
+
+
+def _do_accept_up(case, actor, p):
+    current = orgs.by_id(case.org_id)
+    parent = orgs.by_id(current.parent_id) if current else None
+    reason = case.up_reason
+    case.org_id = parent.id
+    case.up_requested_at = None
+    case.up_reason = None
+    _event(case, "send_up_accept", actor, reason=reason, before={"org": current.code}, after={"org": parent.code})
+
+
+def _do_refuse_up(case, actor, p):
+    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    case.up_requested_at = None
+    case.up_reason = None
+    _event(case, "send_up_refuse", actor, reason=reason)
+    with watch.default_locale():
+        body = _("12351 case %(no)s stays with your organisation: %(reason)s", no=case.case_no, reason=reason[:80])
+    watch.case_notice(case, "send_up_refuse", org_dispatchers(case.org_id), body)
+
+
+def org_dispatchers(org_id: int | None) -> list[User]:
+    """The operators and supervisors of one organisation: those who dispatch its cases."""
+    if org_id is None:
+        return []
+    from hotline.auth.models import UserRole
+
+    return list(db.session.scalars(
+        select(User).join(UserRole).where(User.org_id == org_id, User.active.is_(True),
+                                          UserRole.role.in_(("operator", "supervisor"))).order_by(User.id)))
+
+
+def levels(case: Case) -> list[dict[str, Any]]:
+    """The case's path through the organisations (市总 → 吴江区总工会 → 维权部) and each level's times:
+    when it arrived, when it left (handed down or taken back up)."""
+    names = {o.code: o for o in orgs.all_orgs()}
+    first = orgs.by_id(case.registered_org_id)
+    path = [{"org": first, "arrived_at": case.created_at, "left_at": None, "how": "register"}]
+    for event in case.events:
+        if event.kind in ("transfer", "send_up_accept"):
+            path[-1]["left_at"] = event.at
+            org = names.get((event.data.get("after") or {}).get("org"))
+            path.append({"org": org, "arrived_at": event.at, "left_at": None,
+                         "how": "down" if event.kind == "transfer" else "up"})
+    return path
+
+
 def _do_note(case, actor, p):
     text = _text(p.get("text"), "text", _("Note"), TEXT_MAX, True)
     _event(case, "note", actor, text=text)
@@ -817,6 +926,7 @@ HANDLERS = {
     "reply": _do_reply, "close": _do_close, "extend": _do_extend, "approve_extension": _do_approve_extension,
     "reject_extension": _do_reject_extension, "escalate": _do_escalate, "merge": _do_merge,
     "reopen": _do_reopen, "survey": _do_survey, "review": _do_review, "edit": _do_edit, "note": _do_note,
+    "transfer": _do_transfer, "send_up": _do_send_up, "accept_up": _do_accept_up, "refuse_up": _do_refuse_up,
 }
 assert set(HANDLERS) == set(MOVES)
 

@@ -25,6 +25,7 @@ from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
 from hotline.forms import all_at_once
 from hotline.notify.service import mark_case_read
+from hotline.orgs import service as orgs
 from hotline.reference.models import CaseType, Category, Department
 from hotline.templating import REPLY_METHOD_LABELS, STATUS_LABELS, SURVEY_LABELS, local_dt
 
@@ -74,6 +75,7 @@ DECISION_LABELS = {"reopen": _l("Reopen (重办)"), "uphold": _l("Uphold (维持
 # The telephony "call" event (hotline/telephony/calls.py).
 FIELD_LABELS.update({"call": _l("Call"), "wait_seconds": _l("Waiting time (s)"), "talk_seconds": _l("Talk time (s)"),
                      "message_seconds": _l("Voicemail length (s)")})
+FIELD_LABELS.update({"org": _l("Organisation")})
 TEXT_LABELS = {"reason": _l("Reason"), "content": _l("Reply"), "note": _l("Note"), "text": _l("Note")}
 
 
@@ -160,6 +162,7 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
     dept_names = {d.code: d.name for d in db.session.scalars(select(Department))}
+    org_names = {o.code: o.name for o in orgs.all_orgs()}
     usernames: set[str] = set()
     for event in case.events:
         for part in (event.data.get("before"), event.data.get("after")):
@@ -177,6 +180,8 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return str(STATUS_LABELS.get(value, value))
         if key == "department":
             return dept_names.get(value, str(value))
+        if key == "org":
+            return org_names.get(value, str(value))
         if key == "handler":
             return user_names.get(value, str(value))
         if key == "survey_result":
@@ -220,7 +225,11 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     private = access.can_see_private(actor, case)
     allowed = service.allowed_actions(actor, case)
     actions = [a for a in ACTION_ORDER if a in allowed]
-    ref = queries.form_reference(with_handlers=bool({"assign", "reassign"} & set(actions)))  # only the dispatch form lists them
+    # Only the dispatch form lists handlers; the case's own organisation's departments.
+    ref = queries.form_reference(with_handlers=bool({"assign", "reassign"} & set(actions)), org_id=case.org_id)
+    ref["child_orgs"] = orgs.children(orgs.by_id(case.org_id)) if "transfer" in actions else []
+    ref["levels"] = service.levels(case)
+    ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
@@ -283,7 +292,7 @@ def queue():
                            mine_total=mine_total, dept_total=dept_total, limit=queries.QUEUE_LIMIT)
 
 
-FILTER_KEYS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
+FILTER_KEYS = ("status", "type", "category", "department", "org", "handler", "channel", "overdue", "from", "to",
                "phone", "q", "limit", "sort")
 # The reports' drill-down filters (hotline/cases/queries.py), shown under "More filters".
 MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "closed_to")

@@ -204,6 +204,20 @@ def qa_item(settings, case: Case, employer_cleared: bool = False, redacted: tupl
             "ref": {"case": case.case_no, "case_id": case.id, "employer_cleared": employer_cleared}}
 
 
+def digest_org_condition():
+    """The digest programme's organisation: its digest draws from its own subtree's cases (the organisation rule,
+    hotline/cases/access.py), unless that organisation's setting widens it to every case. None: no limit."""
+    from hotline.cases import access
+    from hotline.orgs import service as orgs
+    from hotline.radio import schedule
+
+    programme = schedule.programme_of_kind("digest")
+    org = orgs.by_id(programme.org_id) if programme is not None else None
+    if org is None or org.parent_id is None or org.digest_scope == "all":
+        return None
+    return access.ids_condition(orgs.subtree_ids(org.id))
+
+
 def qa_candidates(settings, day: date, cutoff: datetime) -> list[dict[str, Any]]:
     """Closed cases the caller let us air, with an answer, never confidential, closed in the last days."""
     start, end = local_bounds(day)
@@ -213,6 +227,9 @@ def qa_candidates(settings, day: date, cutoff: datetime) -> list[dict[str, Any]]
                                Case.confidential.is_(False), Case.answer.is_not(None), Case.answer != "",
                                Case.merged_into_id.is_(None), Case.closed_at >= since, Case.closed_at < end)
             .order_by(Case.closed_at.desc(), Case.id.desc()).limit(QA_CANDIDATES))
+    org_scope = digest_org_condition()
+    if org_scope is not None:
+        stmt = stmt.where(org_scope)
     cases = [c for c in db.session.scalars(stmt)]
     used = used_case_ids(day)
     cases = [c for c in cases if c.id not in used]

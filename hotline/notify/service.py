@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline import clock
 from hotline.auth.models import User, UserRole
-from hotline.cases import events as case_events
+from hotline.cases import access, events as case_events
 from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, passed, watched_deadlines
 from hotline.cases.models import Case
 from hotline.dates import key_iso
@@ -120,6 +120,8 @@ def case_notice(case: Case, kind: str, recipients: Iterable[User], body: str, sm
         if user is None or user.id in seen or not user.active:
             continue
         seen.add(user.id)
+        if not access.in_org(user, case.org_id, case.registered_org_id):
+            continue  # another organisation's supervisors are not told about cases they cannot open
         sent += enqueue(user, kind, f"{kind}:{case.id}:v{case.version}", text, case, sms=sms)
     return sent
 
@@ -148,6 +150,7 @@ def refresh_watch(case: Case) -> None:
 
 
 WATCH_COLUMNS = (Case.id, Case.case_no, Case.status, Case.version, Case.handler_id, Case.department_id,
+                 Case.org_id, Case.registered_org_id,
                  Case.reply_due_at, Case.accept_due_at, Case.reply_warned_for, Case.reply_flagged_for,
                  Case.accept_warned_for, Case.accept_flagged_for, Case.next_watch_at)
 
@@ -275,8 +278,8 @@ def _scan_batch(batch: list[SimpleNamespace], now: datetime, recipients: "_Recip
                              {"deadline": which, "due_at": key_iso(due)}))
         workers = recipients.workers(case)
         if level == "overdue":
-            people = list({u.id: u for u in workers + recipients.head(case.department_id)
-                           + recipients.supervisors()}.values())
+            sups = [u for u in recipients.supervisors() if access.in_org(u, case.org_id, case.registered_org_id)]
+            people = list({u.id: u for u in workers + recipients.head(case.department_id) + sups}.values())
             body = _("12351 case %(no)s (%(cat)s) is overdue: the %(what)s deadline was %(due)s.",
                      no=case.case_no, cat=case.category_name, what=_deadline_name(which), due=short_time(due))
         else:
@@ -351,10 +354,18 @@ def send_reminders(now: datetime | None = None) -> dict[str, int]:
         stats["recipients"] += 1
         stats["notices"] += enqueue(user, "reminder", f"reminder:{day.isoformat()}", _reminder_text(numbers),
                                     template="staff_reminder", params=_reminder_params(numbers))
-    total = db.session.scalar(select(func.count()).select_from(Case).where(overdue)) or 0
-    if total:
-        first = list(db.session.scalars(select(Case.case_no).where(overdue).order_by(Case.reply_due_at).limit(3)))
-        for user in supervisors():
+    by_scope: dict[object, tuple[int, list[str]]] = {}
+    for user in supervisors():
+        # Each supervisor hears of the overdue cases her organisation sees (the root's: all of them).
+        scope_key = access.org_ids(user)
+        if scope_key not in by_scope:
+            cond = overdue if scope_key is None else and_(overdue, access.org_condition(user))
+            count = db.session.scalar(select(func.count()).select_from(Case).where(cond)) or 0
+            first = list(db.session.scalars(select(Case.case_no).where(cond).order_by(Case.reply_due_at).limit(3))) \
+                if count else []
+            by_scope[scope_key] = (count, first)
+        total, first = by_scope[scope_key]
+        if total:
             stats["recipients"] += 1
             stats["notices"] += enqueue(user, "reminder", f"reminder:{day.isoformat()}",
                                         _reminder_text(first, total), template="staff_reminder",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.auth.models import User
@@ -35,6 +35,8 @@ class Programme(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The organisation that runs it (hotline/orgs/): its digest draws from that organisation's cases.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), default=1, server_default=text("1"))
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -142,7 +142,9 @@ def save_programme(actor, form: dict[str, Any], programme: Programme | None = No
     if errors:
         raise InvalidInput(_("The programme was not saved; see the marked fields."), errors)
     if programme is None:
-        programme = Programme(code=code, sort_order=len(programmes(False)), version=1)
+        # A new programme belongs to its producer's organisation (吴江区总工会's 《工会之声》 and 《职工之声》).
+        programme = Programme(code=code, sort_order=len(programmes(False)), version=1,
+                              org_id=getattr(actor, "org_id", None) or 1)
         db.session.add(programme)
     programme.name = name
     programme.kind = kind

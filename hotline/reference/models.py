@@ -17,6 +17,9 @@ class Department(db.Model):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     # The department head also receives 超期 notices and the morning reminder for the department.
     head_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", use_alter=True))
+    # The organisation it belongs to (hotline/orgs/); 1 is the root, the city's 12351 centre.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, default=1,
+                                        server_default=text("1"))
 
 
 class CaseType(db.Model):

@@ -114,39 +114,46 @@ def rising(now_count: int, now_total: int, before_count: int, before_total: int,
     return share - before >= min_rise and (before == 0 or share >= RATIO * before)
 
 
-def _in(period: Period):
-    return and_(Case.created_at >= period.start_utc, Case.created_at < period.end_utc)
+def _in(period: Period, org=None):
+    """The period's cases; `org`: the organisation rule's condition (hotline/cases/access.py), or None."""
+    cond = and_(Case.created_at >= period.start_utc, Case.created_at < period.end_utc)
+    return cond if org is None else and_(cond, org)
 
 
-def _fingerprint(period: Period) -> tuple[int, int]:
-    count, last = db.session.execute(select(func.count(Case.id), func.max(Case.id)).where(_in(period))).one()
+def _fingerprint(period: Period, org=None) -> tuple[int, int]:
+    count, last = db.session.execute(select(func.count(Case.id), func.max(Case.id)).where(_in(period, org))).one()
     return int(count or 0), int(last or 0)
 
 
-def _sample(period: Period, count: int) -> list[tuple[int, str, str, bool]]:
+def _sample(period: Period, count: int, org=None) -> list[tuple[int, str, str, bool]]:
     stride = max(1, -(-count // SAMPLE))
-    stmt = select(Case.id, Case.case_no, Case.summary, Case.confidential).where(_in(period))
+    stmt = select(Case.id, Case.case_no, Case.summary, Case.confidential).where(_in(period, org))
     if stride > 1:
         stmt = stmt.where(Case.id % stride == 0)
     return [tuple(r) for r in db.session.execute(stmt.order_by(Case.id.desc()).limit(SAMPLE * 2))]
 
 
-def _category_counts(period: Period) -> dict[int, int]:
+def _category_counts(period: Period, org=None) -> dict[int, int]:
     return dict(db.session.execute(
-        select(Case.category_id, func.count(Case.id)).where(_in(period)).group_by(Case.category_id)).tuples().all())
+        select(Case.category_id, func.count(Case.id)).where(_in(period, org)).group_by(Case.category_id)).tuples().all())
 
 
-def hot_topics(period: Period) -> HotTopics:
+def hot_topics(period: Period, actor=None) -> HotTopics:
+    """Rising topics among the cases the actor's organisation sees (every case for the root's users)."""
+    from hotline.cases import access
+
+    org = access.org_condition(actor) if actor is not None else None
+    org_key = tuple(sorted(access.org_ids(actor) or ())) if actor is not None else ()
     previous = period.previous()
-    now_print, before_print = _fingerprint(period), _fingerprint(previous)
-    cache_key = (str(db.engine.url), period.first, period.last, previous.first, now_print, before_print)
+    now_print, before_print = _fingerprint(period, org), _fingerprint(previous, org)
+    cache_key = (str(db.engine.url), period.first, period.last, previous.first, now_print, before_print, org_key)
     if cache_key in _cache:
         _cache.move_to_end(cache_key)
         return _cache[cache_key]
     now_total, before_total = now_print[0], before_print[0]
 
     # categories
-    now_cats, before_cats = _category_counts(period), _category_counts(previous)
+    now_cats, before_cats = _category_counts(period, org), _category_counts(previous, org)
     names = {r.id: (r.code, r.name) for r in db.session.execute(select(Category.id, Category.code, Category.name))}
     categories = []
     for cat_id, n in now_cats.items():
@@ -162,13 +169,13 @@ def hot_topics(period: Period) -> HotTopics:
         # Examples never quote a confidential case: the page is for administrators too, who never read
         # those (hotline/cases/access.py); the counts still include them.
         rows = db.session.execute(select(Case.case_no, Case.summary).where(
-            _in(period), Case.category_id == cat_id, Case.confidential.is_(False))
+            _in(period, org), Case.category_id == cat_id, Case.confidential.is_(False))
             .order_by(Case.id.desc()).limit(EXAMPLES))
         topic.examples = [{"case_no": no, "summary": summary} for no, summary in rows]
 
     # words
-    now_docs = _sample(period, now_total)
-    before_docs = _sample(previous, before_total)
+    now_docs = _sample(period, now_total, org)
+    before_docs = _sample(previous, before_total, org)
     now_words: Counter[str] = Counter()
     examples: dict[str, list[dict[str, str]]] = {}
     for _id, case_no, summary, confidential in now_docs:  # newest first: the first examples are the latest

@@ -52,8 +52,9 @@ from hotline.templating import CHANNEL_LABELS
 
 log = logging.getLogger(__name__)
 
-GROUPINGS = ("category", "type", "department", "handler", "channel")
+GROUPINGS = ("category", "type", "department", "handler", "channel", "org")
 GROUP_COLUMNS = {
+    "org": Case.org_id,  # rolled up: each organisation's row counts its whole subtree (compute)
     "category": Case.category_id,
     "type": Case.type_code,
     "department": Case.department_id,
@@ -254,8 +255,17 @@ def _tune() -> None:
         db.session.execute(select(func.set_config("work_mem", "64MB", True), func.set_config("jit", "off", True)))
 
 
+def _org_where(org_ids: frozenset[int] | None):
+    """The cases owned by an organisation's subtree (None: every case, the root's figures)."""
+    return None if org_ids is None else Case.org_id.in_(sorted(org_ids))
+
+
+def _where(*conds):
+    return and_(*[c for c in conds if c is not None])
+
+
 def _aggregate(period: Period, now: datetime, by: str | None,
-               with_days: bool) -> tuple[Any, list[Any], dict[date, int]]:
+               with_days: bool, org_ids: frozenset[int] | None = None) -> tuple[Any, list[Any], dict[date, int]]:
     """(totals, one row per group, {local day: registered}) over the cases registered in the period.
 
     Every case falls in exactly one group (cases without a department or handler form the None
@@ -264,7 +274,7 @@ def _aggregate(period: Period, now: datetime, by: str | None,
     """
     _tune()
     columns = count_columns(now)
-    where = _in_period(period)
+    where = _where(_in_period(period), _org_where(org_ids))
     groups: list[Any] = []
     total: Any
     if by:
@@ -336,19 +346,23 @@ def call_figures(period: Period) -> dict[str, int] | None:
 # ---------------------------------------------------------------- the report
 
 def compute(period: Period, by: str | None = None, now: datetime | None = None,
-            with_calls: bool = True, with_days: bool = False) -> Report:
+            with_calls: bool = True, with_days: bool = False, org=None) -> Report:
+    """The figures of the cases owned by `org`'s subtree (an Organisation; None or the root: every case)."""
     if by is not None and by not in GROUPINGS:
         raise ValueError(by)
     now = now or clock.now()
-    total_row, rows, days = _aggregate(period, now, by, with_days)
+    org_ids = _org_ids(org)
+    total_row, rows, days = _aggregate(period, now, by, with_days, org_ids)
     totals = Figures(label=_("All cases"))
     totals.add(total_row)
-    overdue = overdue_now(now, by)
+    overdue = overdue_now(now, by, org_ids)
     totals.overdue_open = sum(overdue.values())
-    if with_calls:
+    if with_calls and org_ids is None:  # the calls are the centre's switchboard, not an organisation's
         totals.calls = call_figures(period)
     groups: list[Figures] = []
-    if by:
+    if by == "org":
+        groups = _rolled_up(org, rows, overdue)
+    elif by:
         keys = [r.group_key for r in rows]
         # A group with overdue cases but none registered in the period still gets its row.
         keys += [k for k in overdue if k not in set(keys)]
@@ -364,39 +378,70 @@ def compute(period: Period, by: str | None = None, now: datetime | None = None,
         groups.sort(key=lambda g: (-g.registered, -g.overdue_open, g.label))
     report = Report(period, by, totals, groups)
     if with_days:
-        report.days = daily(period, days)
+        report.days = daily(period, days, org=org)
     return report
 
 
-def daily(period: Period, intake: dict[date, int] | None = None) -> list[dict[str, Any]]:
+def _org_ids(org) -> frozenset[int] | None:
+    from hotline.orgs import service as orgs
+
+    if org is None or org.parent_id is None:
+        return None
+    return orgs.subtree_ids(org.id)
+
+
+def _rolled_up(org, rows: list[Any], overdue: dict[Any, int]) -> list[Figures]:
+    """by=org: one row per organisation of the subtree, each counting its own cases and those of every
+    organisation below it (逐级汇总), in tree order."""
+    from hotline.orgs import service as orgs
+
+    top = org or orgs.root()
+    members = [o for o in orgs.all_orgs() if o.path.startswith(top.path)]
+    by_key = {r.group_key: r for r in rows}
+    out = []
+    for member in members:
+        fig = Figures(key=member.code, label=member.name)
+        below = orgs.subtree_ids(member.id)
+        for org_id in below:
+            if org_id in by_key:
+                fig.add(by_key[org_id])
+        fig.overdue_open = sum(n for k, n in overdue.items() if k in below)
+        out.append(fig)
+    return out
+
+
+def daily(period: Period, intake: dict[date, int] | None = None, org=None) -> list[dict[str, Any]]:
     """Cases registered, and cases closed, on each local day of the period."""
     _tune()
+    org_where = _org_where(_org_ids(org))
     if intake is None:
         day = local_day(Case.created_at)
         intake = {_as_date(d): int(n) for d, n in db.session.execute(
-            select(day, func.count()).where(_in_period(period)).group_by(day))}
+            select(day, func.count()).where(_where(_in_period(period), org_where)).group_by(day))}
     closed_day = local_day(Case.closed_at)
     closures = {_as_date(d): int(n) for d, n in db.session.execute(
         select(closed_day, func.count())
-        .where(Case.closed_at >= period.start_utc, Case.closed_at < period.end_utc).group_by(closed_day))}
+        .where(_where(Case.closed_at >= period.start_utc, Case.closed_at < period.end_utc, org_where))
+        .group_by(closed_day))}
     return [{"day": d, "registered": intake.get(d, 0), "closed": closures.get(d, 0)} for d in period.dates()]
 
 
-def overdue_now(now: datetime, by: str | None = None) -> dict[Any, int]:
+def overdue_now(now: datetime, by: str | None = None, org_ids: frozenset[int] | None = None) -> dict[Any, int]:
     """超期 as one definition: open cases past their running deadline now, whenever registered
     ({group key: count}; without a grouping {None: total})."""
-    cond = overdue_condition(now)
+    cond = _where(overdue_condition(now), _org_where(org_ids))
     if by is None:
         return {None: int(db.session.scalar(select(func.count()).select_from(Case).where(cond)) or 0)}
     col = GROUP_COLUMNS[by]
     return {k: int(n) for k, n in db.session.execute(select(col, func.count()).where(cond).group_by(col))}
 
 
-def overdue_board(now: datetime | None = None, limit: int = 12) -> dict[str, Any]:
+def overdue_board(now: datetime | None = None, limit: int = 12, org=None) -> dict[str, Any]:
     """Every case overdue now, whenever registered: count per department and the longest overdue."""
     now = now or clock.now()
-    cond = overdue_condition(now)
-    per_dept = list(overdue_now(now, "department").items())
+    org_ids = _org_ids(org)
+    cond = _where(overdue_condition(now), _org_where(org_ids))
+    per_dept = list(overdue_now(now, "department", org_ids).items())
     labels = group_labels("department", [d for d, _n in per_dept])
     departments = sorted(({"key": labels[d][0], "label": labels[d][1], "count": n} for d, n in per_dept),
                           key=lambda r: (-r["count"], r["label"]))  # type: ignore[operator]
@@ -412,6 +457,21 @@ def drill_args(period: Period, metric: str, by: str | None = None, key: Any = No
     if by:
         args[by] = key if key is not None else NONE_VALUE
     return args
+
+
+def report_org(actor: User, code: Any = None):
+    """Whose figures a request asks for: `code` (an organisation in the actor's subtree), else the actor's own.
+    Unknown → InvalidInput; another organisation's figures → Forbidden (403)."""
+    from hotline.errors import Forbidden
+    from hotline.orgs import service as orgs
+
+    own = orgs.by_id(actor.org_id) or orgs.root()
+    if code in (None, ""):
+        return own
+    org = orgs.lookup(code)
+    if not orgs.covers(own.id, org.id):
+        raise Forbidden(_("The figures of %(org)s are not yours to see.", org=org.name))
+    return org
 
 
 def change(current: float | int | None, previous: float | int | None) -> float | None:

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from hotline import clock
@@ -18,6 +18,7 @@ from hotline.auth.access import allow, current_actor
 from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
+from hotline.orgs import service as orgs
 from hotline.reports import export, hot, importer, kpis
 from hotline.reports.forms import ImportForm
 from hotline.reports.periods import PRESETS, parse_period, preset_period
@@ -26,7 +27,7 @@ bp = Blueprint("reports", __name__)
 
 ROLES = ("supervisor", "admin")
 GROUPING_LABELS = {"category": _l("Category"), "type": _l("Type"), "department": _l("Department"),
-                   "handler": _l("Handler"), "channel": _l("Channel")}
+                   "handler": _l("Handler"), "channel": _l("Channel"), "org": _l("Organisation (with those below)")}
 PRESET_LABELS = {"today": _l("Today"), "week": _l("This week"), "month": _l("This month"), "year": _l("This year"),
                  "custom": _l("Custom range")}
 CHART_GROUPS = 15  # bars per grouping chart (the table has them all)
@@ -118,6 +119,7 @@ def _list_url(args: dict[str, str] | None) -> str | None:
     """The case list with these filters (url_for once, then plain encoding: a year has thousands of links)."""
     if args is None:
         return None
+    args = {**g.get("report_org_args", {}), **args}  # a sub-organisation's figures: its cases only
     return url_for("cases.list_cases") + ("?" + urlencode(args) if args else "")
 
 
@@ -215,6 +217,20 @@ def _in_app(app, fn, *args):
             db.session.remove()
 
 
+def _compute_for(org_id: int, period, by, now):
+    """kpis.compute in a worker thread: the organisation is read again in that thread's session."""
+    return kpis.compute(period, by, now, org=orgs.by_id(org_id))
+
+
+def _daily_for(org_id: int, period):
+    return kpis.daily(period, org=orgs.by_id(org_id))
+
+
+def _org_arg(org) -> dict[str, Any]:
+    """The case list's filter for an organisation's figures (none for the root: every case)."""
+    return {"org": org.code} if org is not None and org.parent_id is not None else {}
+
+
 def _by_arg() -> str:
     by = (request.args.get("by") or "category").strip()
     if by not in kpis.GROUPINGS:
@@ -228,6 +244,9 @@ def dashboard():
     errors: dict[str, str] = {}
     message = None
     status = 200
+    actor = current_actor()
+    org = kpis.report_org(actor, request.args.get("org"))  # another organisation's figures: 403
+    g.report_org_args = _org_arg(org)
     try:
         period = parse_period(request.args)
         by = _by_arg()
@@ -236,11 +255,12 @@ def dashboard():
     now = clock.now()
     # The previous period and the days are separate scans: run them beside the main one.
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
+    org_id = org.id
     with ThreadPoolExecutor(max_workers=2) as pool:
-        previous_job = pool.submit(_in_app, app, kpis.compute, period.previous(), None, now)
-        days_job = pool.submit(_in_app, app, kpis.daily, period)
-        report = kpis.compute(period, by, now)
-        board = kpis.overdue_board(now)
+        previous_job = pool.submit(_in_app, app, _compute_for, org_id, period.previous(), None, now)
+        days_job = pool.submit(_in_app, app, _daily_for, org_id, period)
+        report = kpis.compute(period, by, now, org=org)
+        board = kpis.overdue_board(now, org=org)
         previous, report.days = previous_job.result(), days_job.result()
     volume_chart, rate_chart = _group_charts(report)
     args = {"from": period.first.isoformat(), "to": period.last.isoformat()}
@@ -250,7 +270,8 @@ def dashboard():
         total_cells=_row_cells(report, report.totals, True),
         group_rows=[(g, _row_cells(report, g, False)) for g in report.groups],
         daily_chart=_daily_chart(report.days or []), volume_chart=volume_chart, rate_chart=rate_chart,
-        board=board, overdue_url=url_for("cases.list_cases", overdue="1"),
+        board=board, overdue_url=url_for("cases.list_cases", overdue="1", **_org_arg(org)),
+        org=org, orgs=orgs.visible_orgs(actor),
         presets=PRESETS, preset_labels=PRESET_LABELS, groupings=kpis.GROUPINGS, grouping_labels=GROUPING_LABELS,
         errors=errors, message=message, args=args,
         values={"period": request.args.get("period", "") if not errors else "month",
@@ -266,7 +287,7 @@ def hot_topics():
         period = parse_period(request.args)
     except InvalidInput as err:
         return render_template("error.html", code=422, message=err.message), 422
-    topics = hot.hot_topics(period)
+    topics = hot.hot_topics(period, current_actor())
     template = "reports/_hot.html" if request.args.get("partial") == "1" else "reports/hot.html"
     return render_template(template, topics=topics, period=period)
 
@@ -306,7 +327,7 @@ def ledger_export(fmt_name: str):
     return _send(out, f"12351台账_{period_name}.{fmt_name}", fmt_name)
 
 
-_LEDGER_ARGS = ("status", "type", "category", "department", "handler", "channel", "overdue", "from", "to",
+_LEDGER_ARGS = ("status", "type", "category", "department", "org", "handler", "channel", "overdue", "from", "to",
                 "phone", "q", "on_time", "on_call", "reopened", "survey", "closed_from", "closed_to")
 
 
@@ -321,18 +342,21 @@ def kpi_export(fmt_name: str):
         by = _by_arg()
     except InvalidInput as err:
         return render_template("error.html", code=422, message=err.message), 422
+    org = kpis.report_org(current_actor(), request.args.get("org"))  # another organisation's figures: 403
     now = clock.now()
     name = f"12351指标_{period.first.isoformat()}_{period.last.isoformat()}"
+    if org.parent_id is not None:
+        name += f"_{org.code}"
     import tempfile
 
     out = tempfile.TemporaryFile()
     if fmt_name == "csv":
-        export.kpi_csv(kpis.compute(period, by, now), out)
+        export.kpi_csv(kpis.compute(period, by, now, org=org), out)
         name += f"_{by}"
     else:
-        current = kpis.compute(period, None, now, with_days=True)
-        previous = kpis.compute(period.previous(), None, now)
-        by_group = {g: kpis.compute(period, g, now, with_calls=False) for g in kpis.GROUPINGS}
+        current = kpis.compute(period, None, now, with_days=True, org=org)
+        previous = kpis.compute(period.previous(), None, now, org=org)
+        by_group = {g: kpis.compute(period, g, now, with_calls=False, org=org) for g in kpis.GROUPINGS}
         export.kpi_workbook(current, previous, by_group, current.days or [], out, export.period_notes(period))
     out.seek(0)
     return _send(out, f"{name}.{fmt_name}", fmt_name)

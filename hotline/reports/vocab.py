@@ -81,9 +81,9 @@ KPI_COLUMNS: list[tuple[str, str, str]] = [
     ("avg_reply_hours", "平均答复时长(小时)", "hours"),
 ]
 GROUPING_ZH = {"category": "类别", "type": "诉求类型", "department": "承办部门", "handler": "承办人",
-               "channel": "渠道"}
+               "channel": "渠道", "org": "组织（含下级）"}
 GROUP_SHEETS = {"category": "按类别", "type": "按诉求类型", "department": "按承办部门", "handler": "按承办人",
-                "channel": "按渠道"}
+                "channel": "按渠道", "org": "按组织"}
 DEFINITIONS = [
     ("受理量", "期间内（按本地日期）登记的工单数。"),
     ("办结率", "期间内登记、现已办结的工单 ÷ 受理量。"),

@@ -536,13 +536,14 @@ def test_bad_list_filters_are_422(api, query, field):
 
 def test_reference_lists(api):
     body = api("handler").get("/reference").get_json()
-    assert set(body) == {"channels", "types", "categories", "departments"}
+    assert set(body) == {"channels", "types", "categories", "departments", "organisations"}
     assert [c["code"] for c in body["channels"]] == ["hotline", "radio", "voicemail", "walk_in", "letter", "online"]
     assert all(isinstance(c["name"], str) and c["name"] for c in body["channels"])
     assert [t["code"] for t in body["types"]] == ["consult", "help", "legal_aid", "complaint", "suggestion"]
     assert body["types"][0] == {"code": "consult", "name": "问题咨询"}
     assert {"code": "wages", "name": "工资报酬/欠薪"} in body["categories"]
-    assert body["departments"][0] == {"code": "legal_aid", "name": "法律援助中心"}
+    assert body["departments"][0] == {"code": "legal_aid", "name": "法律援助中心", "org": "city"}
+    assert body["organisations"] == [{"code": "city", "name": "苏州市总工会职工援助中心（12351）", "parent": None}]
     english = api("handler").get("/reference?lang=en").get_json()
     assert english["channels"][0] == {"code": "hotline", "name": "12351 hotline"}
 

@@ -20,6 +20,7 @@ from hotline.cases import service
 from hotline.cases.models import CHANNELS, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case, CaseEvent
 from hotline.extensions import db
 from hotline.seed import TYPES
+from conftest import PASSWORD
 
 PREFIX = "/api/v1"
 DOC_URI = "urn:hotline:openapi"
@@ -340,7 +341,7 @@ def _case_in(api, state: str) -> dict:
     """A case in `state`, dispatched to legal_aid/handler where that matters."""
     client = api("operator")
     body = {"type": "consult", "category": "wages", "summary": "询问欠薪", "caller": {"phone": "13812345678"}}
-    if state != "registered":
+    if state not in ("registered", "handed_down", "sent_up"):
         body.update(department="legal_aid", handler="handler")
     case = client.post("/cases", json=body).get_json()
     steps = {"assigned": [], "accepted": [("handler", "accept", {})],
@@ -351,7 +352,11 @@ def _case_in(api, state: str) -> dict:
              "returned": [("handler", "return", {"reason": "不属本部门"})],
              "review": [("handler", "accept", {}), ("handler", "reply", {"content": "已答复"}),
                         ("operator", "close", {}), ("operator", "survey", {"result": "dissatisfied"})],
-             "registered": []}[state]
+             "registered": [],
+             # 下派 to 吴江 (a child of the root), and 吴江 asking to send it back up
+             "handed_down": [("operator", "transfer", {"org": "wujiang"})],
+             "sent_up": [("operator", "transfer", {"org": "wujiang"}), ("wj_operator", "send_up", {"reason": "非本级"})],
+             }[state]
     for username, action, params in steps:
         resp = api(username).post(f"/cases/{case['case_no']}/{action}", json={"version": case["version"], **params})
         assert resp.status_code == 200, resp.get_json()
@@ -380,7 +385,23 @@ ACTION_SETUP = {
     "review": ("review", "supervisor", {"decision": "reopen"}),
     "edit": ("registered", "operator", {"caller.phone": "13812345678", "confidential": False,
                                         "broadcast_ok": False}),
+    "transfer": ("registered", "operator", {"org": "wujiang"}),
+    "send_up": ("handed_down", "wj_operator", {}),
+    "accept_up": ("sent_up", "operator", {}),
+    "refuse_up": ("sent_up", "supervisor", {}),
 }
+
+
+@pytest.fixture
+def wujiang(app, users):
+    """A child organisation of the root with an operator, for the organisation moves."""
+    from hotline.auth.service import create_user
+    from hotline.orgs import service as orgs
+
+    with app.app_context():
+        orgs.create(None, "wujiang", "吴江区总工会")
+        create_user("wj_operator", "吴江接线员", ["operator"], PASSWORD, org_code="wujiang")
+        db.session.commit()
 
 
 def test_every_action_is_set_up_here():
@@ -389,7 +410,7 @@ def test_every_action_is_set_up_here():
 
 @pytest.mark.parametrize("full", [False, True], ids=["required", "full"])
 @pytest.mark.parametrize("action", list(service.MOVES))
-def test_action_requests_from_the_schema_succeed(doc, api, action, full):
+def test_action_requests_from_the_schema_succeed(doc, api, wujiang, action, full):
     state, username, overrides = ACTION_SETUP[action]
     _case_in(api, "registered")  # 20261130-0001: a merge target
     case = _case_in(api, state)
@@ -401,7 +422,7 @@ def test_action_requests_from_the_schema_succeed(doc, api, action, full):
 
 
 @pytest.mark.parametrize("action", list(service.MOVES))
-def test_action_bodies_outside_the_schema_are_refused(doc, api, saved, action):
+def test_action_bodies_outside_the_schema_are_refused(doc, api, wujiang, saved, action):
     state, username, overrides = ACTION_SETUP[action]
     _case_in(api, "registered")
     case = _case_in(api, state)

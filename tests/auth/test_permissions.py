@@ -232,3 +232,83 @@ def test_declared_rules_of_sensitive_routes(app):
     declared = {rule.endpoint: rule_of(app.view_functions[rule.endpoint]) for rule, _method in routes(app)}
     for endpoint, roles in EXPECTED_RULES.items():
         assert declared.get(endpoint) == roles, f"{endpoint} declares {declared.get(endpoint)}, expected {roles}"
+
+
+# ---------------------------------------------------------------- organisation scope (hotline/orgs/)
+
+WUJIANG = {"summary": "吴江独有摘要寅卯辰", "phone": "13962500001", "name": "沈吴江", "detail": "吴江细节巳午未"}
+
+
+@pytest.fixture
+def sibling_clients(app, users, login):
+    """吴江区总工会 and 太仓市总工会 under the root: a case of 吴江's, and a 太仓 user of every role."""
+    from hotline.admin.service import create_department
+    from hotline.auth.service import create_user, issue_token
+    from hotline.orgs import service as orgs
+
+    with app.app_context():
+        orgs.create(None, "wujiang", "吴江区总工会")
+        orgs.create(None, "taicang", "太仓市总工会")
+        create_department("tc_rights", "权益保障部", None, "taicang")
+        create_user("wj_op", "吴江接线员", ["operator"], "correct-horse-battery", org_code="wujiang")
+        tokens = {}
+        for role in ROLES:
+            create_user(f"tc_{role}", f"太仓{role}", [role], "correct-horse-battery",
+                        "tc_rights" if role == "handler" else None, org_code="taicang")
+            tokens[role] = issue_token(get_user(f"tc_{role}"))
+        case = service.register(get_user("wj_op"), {
+            "channel": "radio", "type": "consult", "category": "wages", "summary": WUJIANG["summary"],
+            "caller": {"phone": WUJIANG["phone"], "name": WUJIANG["name"]}, "detail": WUJIANG["detail"]})
+        case_no = case.case_no
+        db.session.commit()
+    web = {role: login(app.test_client(), f"tc_{role}") for role in ROLES}
+    return web, tokens, case_no
+
+
+def test_route_matrix_org_scope(app, sibling_clients):
+    """Every route a role may use, by that role in a sibling organisation: the other organisation's case
+    is not found (404) on its own routes, appears in no answer, and a POST to it changes nothing."""
+    web, tokens, case_no = sibling_clients
+    def case_state():
+        from hotline.cases.models import Case, CaseEvent
+
+        return (db.session.execute(select(Case.__table__)).all(),
+                db.session.scalar(select(func.count()).select_from(CaseEvent)))
+
+    with app.app_context():
+        before = case_state()
+    problems, checked = [], 0
+    for rule, method in routes(app):
+        declared = rule_of(app.view_functions[rule.endpoint])
+        url = url_for_rule(rule, case_no)
+        on_case = "<case_no>" in rule.rule
+        if method == "POST" and not on_case:
+            continue  # other POSTs change the principal's own things; the matrix above covers them
+        if rule.rule in ("/logout",):
+            continue
+        for role in ROLES:
+            if not (ANY_USER in declared or role in declared):
+                continue
+            if url.startswith("/api/"):
+                resp = web["operator"].open(url, method=method, json={} if method == "POST" else None,
+                                            headers={"Authorization": f"Bearer {tokens[role]}"})
+            else:
+                data = None
+                if method == "POST":
+                    data = {"csrf_token": csrf_from(web[role].get("/notices").get_data(as_text=True))}
+                resp = web[role].open(url, method=method, data=data)
+            checked += 1
+            body = resp.get_data().decode("utf-8", "replace")
+            if resp.status_code >= 500:
+                problems.append(f"tc_{role} {method} {url} -> {resp.status_code}")
+            short_link = rule.rule == "/c/<case_no>" and resp.status_code == 302  # the SMS link: a redirect only
+            if on_case and resp.status_code not in (403, 404) and not short_link:
+                problems.append(f"tc_{role} {method} {url} -> {resp.status_code} (should be not found)")
+            shown = [k for k, v in WUJIANG.items() if v in body]
+            if shown and resp.status_code < 400:
+                problems.append(f"tc_{role} {method} {url} shows 吴江's {', '.join(shown)}")
+    with app.app_context():
+        assert case_state() == before  # settings rows made on first read aside, the case and its timeline stand
+    print(f"organisation scope: {checked} requests")
+    assert problems == [], "\n".join(problems)
+    assert checked > 200

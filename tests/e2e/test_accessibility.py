@@ -209,7 +209,7 @@ def pages_of(role: str, w: dict) -> list[str]:
         "supervisor": ["/reports", "/reports?by=department", "/reports/hot", "/reports/import", "/cases",
                        f"/cases/{w['assigned']}", f"/cases/{w['closed']}", "/calls", "/calls/callbacks",
                        "/notices"],
-        "admin": ["/admin", "/admin/users", f"/admin/users/{w['admin_id']}", "/admin/departments",
+        "admin": ["/admin", "/admin/orgs", "/admin/users", f"/admin/users/{w['admin_id']}", "/admin/departments",
                   "/admin/departments/legal_aid", "/admin/types", "/admin/categories", "/admin/categories/wages",
                   "/admin/calendar", "/admin/calendar/2026", "/admin/audit", "/admin/outbox", "/calls/settings",
                   "/radio/schedule"],
