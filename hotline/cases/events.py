@@ -78,6 +78,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("review", texts=("reason",), facts=("decision", "reply_due_at"), changes=True),
     Kind("edit", texts=("reason",), changes=True),
     Kind("note", texts=("text",)),
+    # The union network (hotline/orgs/): handed down one level, sent back up and the parent's answer.
+    Kind("transfer", texts=("note",), changes=True),
+    Kind("send_up", texts=("reason",), facts=("org",)),
+    Kind("send_up_accept", texts=("reason",), changes=True),
+    Kind("send_up_refuse", texts=("reason",)),
     # Telephony: a call linked to the case ended (hotline/telephony/calls.py).
     Kind("call", facts=("call", "wait_seconds", "talk_seconds", "message_seconds"), shape=_shape_call),
     # The deadline watch (hotline/notify/service.py).
