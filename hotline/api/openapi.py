@@ -422,6 +422,8 @@ _CASE_PROPS = {
     "created_at": DATE_TIME,
     "replied_at": DATE_TIME_OR_NULL,
     "closed_at": DATE_TIME_OR_NULL,
+    "external_id": {"type": ["string", "null"],
+                    "description": "The 12351 platform's id of a case it handed down (docs/exchange.md); else null."},
     "version": {"type": "integer", "minimum": 1},
 }
 

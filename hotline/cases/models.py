@@ -104,6 +104,8 @@ class Case(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     surveyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The provincial/national 12351 platform's id for a case it handed down (hotline/exchange/); None otherwise.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     case_type: Mapped[CaseType] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")

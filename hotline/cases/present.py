@@ -54,6 +54,7 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str,
         "created_at": iso(case.created_at),
         "replied_at": iso(case.replied_at),
         "closed_at": iso(case.closed_at),
+        "external_id": case.external_id,
         "version": case.version,
     }
     if with_events:

@@ -301,8 +301,13 @@ def validate_registration(actor: User | None, data: dict[str, Any]) -> dict[str,
             "resolved": resolved, "answer": answer, "dispatch": dispatch}
 
 
-def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> Case:
-    """Log a new case. `actor` None means the telephony system. May close on the call or dispatch at once."""
+def register(actor: User | None, data: dict[str, Any], *, via: str = "web", external_id: str | None = None,
+             due_by: datetime | None = None, origin: dict[str, Any] | None = None) -> Case:
+    """Log a new case. `actor` None means the telephony system. May close on the call or dispatch at once.
+
+    A case handed down by the 12351 platform (hotline/exchange/) brings its `external_id`, the platform's
+    deadline `due_by` (the reply deadline when earlier than the one counted here) and `origin`, kept on the
+    registration event."""
     v = validate_registration(actor, data)
     channel, case_type, category = v["channel"], v["case_type"], v["category"]
     phone, name, employer, district = v["phone"], v["name"], v["employer"], v["district"]
@@ -311,6 +316,8 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
 
     now = clock.now()
     due = workdays.reply_due(now, reply_days_for(case_type, category), urgent)
+    if due_by is not None and due_by < due.at:
+        due = workdays.Due(due_by, False)  # the platform's own deadline, not counted on our calendar
     case = Case(
         case_no=next_case_no(clock.to_local(now).date()),
         channel=channel,
@@ -334,6 +341,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
         created_at=now,
         updated_at=now,
         version=1,
+        external_id=external_id,
     )
     if resolved:
         case.replied_at = case.closed_at = now
@@ -341,7 +349,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web") -> C
     watch.refresh_watch(case)  # before the INSERT, so a new case starts at version 1
     db.session.add(case)
     _event(case, "register", actor, status=case.status, via=via, reply_due_at=_iso(due.at),
-           resolved_on_call=resolved)
+           resolved_on_call=resolved, **({"origin": origin} if origin else {}))
     db.session.flush()
     if dispatch:
         # Dispatch is the second step: one UPDATE, so the case is at version 2.
