@@ -141,6 +141,8 @@ def test_every_bad_line_is_reported_and_none_is_saved(app, users, tmp_path):
         {k: v for k, v in LINES[0].items() if k not in ("summary", "type")} | {"external_id": "X-6"},
         {**LINES[0], "external_id": "X-7", "type": "gossip"},
         {**LINES[0], "external_id": "X-8", "deadline": "2026-11-29T17:30:00+08:00"},
+        {**LINES[0], "external_id": "X-9", "caller_phone": "555", "category": "overtime",
+         "received_at": "2026-12-01T09:00:00+08:00"},
     ]
     path = write_jsonl(tmp_path / "bad.jsonl", bad)
     with path.open("a", encoding="utf-8") as f:
@@ -155,8 +157,11 @@ def test_every_bad_line_is_reported_and_none_is_saved(app, users, tmp_path):
     assert "row 6, field summary: 必填。" in out and "row 6, field type: 必填。" in out
     assert "row 7, field type: 未知诉求类型：gossip" in out
     assert "row 8, field deadline: 早于受理时间。" in out
-    assert "row 9, field -: 不是JSON对象。" in out
-    assert "9 rows, 1 new, 0 already imported, 9 errors; nothing saved" in out
+    # Several problems on one line: each named with its value.
+    assert "row 9, field received_at: 时间晚于当前时间。" in out
+    assert "row 9, field caller_phone: 555不是有效的电话号码。" in out and "row 9, field category: 未知类别：overtime" in out
+    assert "row 10, field -: 不是JSON对象。" in out
+    assert "10 rows, 1 new, 0 already imported, 12 errors; nothing saved" in out
     assert counts(app) == (0, 0)  # the good first line is not saved either
 
 

@@ -309,7 +309,7 @@ def _check_line(number: int, raw: dict[str, Any], look: _Lookups, actor: User | 
         if len(err.fields) == 1 and fields:
             fields = {next(iter(fields)): err.message}  # one problem: the full sentence names the value
         for key, reason in fields.items():
-            error(key, reason)
+            error(key, _naming_the_value(key, data) or reason)
         clean = None
     errors.extend(found)
     if found or clean is None or received is None or deadline is None:
@@ -325,6 +325,21 @@ def _check_line(number: int, raw: dict[str, Any], look: _Lookups, actor: User | 
     data["type"], data["category"], data["caller"]["phone"] = canonical["type"], canonical["category"], clean["phone"]
     return {"row": number, "external_id": external_id, "received_at": received_utc, "deadline": deadline_utc,
             "digest": digest, "data": data}
+
+
+def _naming_the_value(key: str, data: dict[str, Any]) -> str | None:
+    """The service's own sentence for a bad phone, type or category (it names the value), when several
+    fields of a line are wrong and the registration check gave only short reasons."""
+    checks = {"caller_phone": lambda: cases.normalize_phone(data["caller"]["phone"], "caller.phone"),
+              "type": lambda: cases.lookup_type(data["type"]),
+              "category": lambda: cases.lookup_category(data["category"])}
+    if key not in checks:
+        return None
+    try:
+        checks[key]()
+    except InvalidInput as err:
+        return err.message
+    return None
 
 
 # ---------------------------------------------------------------- the whole file
