@@ -71,8 +71,9 @@ def test_case_page_shows_the_platform_id(app, users, login):
     client = login(app.test_client(), "operator")
     page = client.get("/cases/20261130-0001").get_data(as_text=True)
     assert "Platform case id" in page and IDS[0] in page
+    assert "Handed down by the 12351 platform" in page  # the timeline's registration entry says where from
     zh = login(app.test_client(), "supervisor", lang="zh_Hans_CN").get("/cases/20261130-0001").get_data(as_text=True)
-    assert "平台编号" in zh
+    assert "平台编号" in zh and "12351平台下派" in zh
 
 
 def test_import_xlsx_then_the_same_cases_as_json_lines_are_skipped(app, users, tmp_path):
