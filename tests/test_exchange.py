@@ -275,3 +275,32 @@ def test_only_those_who_register_cases_may_be_named_as_importing(app, users, use
     result = run(app, "import", str(FIXTURE), "--user", username)
     assert result.exit_code == 2 and "只有接线员和编辑/导播可以登记工单。" in result.output
     assert counts(app) == (0, 0)
+
+
+def test_api_door_imports_all_or_nothing_with_the_same_rules(app, users, api):
+    operator = api("operator")
+    resp = operator.post("/exchange/import", {"lines": LINES, "dry_run": True})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json() == {"dry_run": True, "rows": 3, "new": IDS, "skipped": [], "imported": [],
+                               "ignored_fields": []}
+    assert counts(app) == (0, 0)
+    bad = [LINES[0], {**LINES[1], "category": "加班费", "platform_note": "x"}, "not an object"]
+    resp = operator.post("/exchange/import", {"lines": bad})
+    body = resp.get_json()
+    assert resp.status_code == 422 and body["error"]["code"] == "invalid"
+    assert body["error"]["fields"] == {"lines[1].category": "未知类别：加班费", "lines[2]": "不是JSON对象。"}
+    assert counts(app) == (0, 0)
+    resp = operator.post("/exchange/import", {"lines": LINES})
+    assert resp.status_code == 200
+    assert resp.get_json()["imported"] == [{"external_id": i, "case_no": f"20261130-000{n}"}
+                                           for n, i in enumerate(IDS, start=1)]
+    again = operator.post("/exchange/import", {"lines": LINES[:1]}).get_json()
+    assert again["imported"] == [] and again["skipped"] == [
+        {"line": 0, "external_id": IDS[0], "case_no": "20261130-0001"}]
+    with app.app_context():
+        assert case_by_external(IDS[0]).events[0].actor.username == "operator"
+    # Only operators register cases; a supervisor's token is refused and nothing changes.
+    before = counts(app)
+    assert api("supervisor").post("/exchange/import", {"lines": [{**LINES[0], "external_id": "S-1"}]}).status_code == 403
+    assert operator.post("/exchange/import", {"lines": []}).status_code == 422
+    assert counts(app) == before

@@ -118,6 +118,11 @@ class FileProblem(ServiceError):
     code = "invalid"
 
 
+class ImportConflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
 # ---------------------------------------------------------------- reading the file
 
 def _read_rows(filename: str, data: bytes, report: ExchangeReport) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -132,29 +137,36 @@ def _read_rows(filename: str, data: bytes, report: ExchangeReport) -> Iterator[t
     raise FileProblem(_("Give a JSON lines file (.jsonl) or an Excel file (.xlsx)."))
 
 
-def _read_jsonl(data: bytes, report: ExchangeReport) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_jsonl(data: bytes, report: ExchangeReport) -> Iterator[tuple[int, dict[str, Any] | None]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileProblem(_("The file is not UTF-8 text.")) from None
-    ignored: set[str] = set()
-    rows = []
+    rows: list[tuple[int, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            rows.append((number, json.loads(line)))
         except ValueError:
-            value = None
-        if not isinstance(value, dict):
             rows.append((number, None))
+    return _objects(rows, report)
+
+
+def _objects(rows: list[tuple[int, Any]], report: ExchangeReport) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """JSON values as lines: objects pass (their unknown keys noted), anything else is None."""
+    ignored: set[str] = set()
+    out = []
+    for number, value in rows:
+        if not isinstance(value, dict):
+            out.append((number, None))
             continue
         for key in value:
             if key not in FIELD_KEYS and key not in ignored:
                 ignored.add(key)
                 report.ignored_columns.append(str(key)[:40])
-        rows.append((number, value))
-    return iter(rows)
+        out.append((number, value))
+    return iter(out)
 
 
 def _read_xlsx(data: bytes, report: ExchangeReport) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -364,6 +376,11 @@ def check_file(actor: User | None, filename: str, data: bytes, report: ExchangeR
     rows = _read_rows(filename, data, report)
     if report.errors:
         return []
+    return _check_rows(actor, rows, report)
+
+
+def _check_rows(actor: User | None, rows: Iterator[tuple[int, dict[str, Any] | None]],
+                report: ExchangeReport) -> list[dict[str, Any]]:
     look = _Lookups()
     now = clock.now()
     clean: list[dict[str, Any]] = []
@@ -414,27 +431,61 @@ def import_file(actor: User | None, filename: str, data: bytes, dry_run: bool, *
     """Check the file; unless it is a dry run or has errors, register its new cases (flushed, not committed).
 
     `org`: the organisation the cases are registered for; None is where a case registered today belongs.
-    (Organisations, issue 18: pass it on to `register` below once registration takes one.)"""
+    (Organisations, issue 18: `_register` passes it on to `register` once registration takes one.)"""
     report = ExchangeReport(filename=filename, dry_run=dry_run)
     new = check_file(actor, filename, data, report)
-    if report.errors or dry_run:
+    return _register_all(actor, new, report, org)
+
+
+def import_lines(actor: User | None, lines: Any, dry_run: bool, *, org: Any = None) -> ExchangeReport:
+    """The same for lines sent as a JSON list (the API door); row n is lines[n - 1]."""
+    report = ExchangeReport(filename="api", dry_run=dry_run)
+    if not isinstance(lines, list) or not lines:
+        raise InvalidInput(_("Send the cases as a non-empty list in lines."), {"lines": _("Required.")})
+    if len(lines) > MAX_ROWS:
+        raise InvalidInput(_("Too many rows: at most %(n)d per file.", n=MAX_ROWS), {"lines": _("Too many.")})
+    new = _check_rows(actor, _objects(list(enumerate(lines, start=1)), report), report)
+    return _register_all(actor, new, report, org)
+
+
+def _register_all(actor: User | None, new: list[dict[str, Any]], report: ExchangeReport, org: Any) -> ExchangeReport:
+    if report.errors or report.dry_run:
         return report
+    filename = report.filename
     for line in new:
         case = _register(actor, line, filename, org)
         report.imported[line["external_id"]] = case.case_no
     return report
 
 
+def error_fields(report: ExchangeReport) -> dict[str, str]:
+    """The report's problems as the API's `fields`: lines[i].field -> reason (i counts from 0)."""
+    out: dict[str, str] = {}
+    for e in report.errors:
+        key = f"lines[{e.row - 1}]" + (f".{e.field}" if e.field else "")
+        out[key] = f"{out[key]} {e.reason}" if key in out else e.reason
+    return out
+
+
+def api_report(report: ExchangeReport) -> dict[str, Any]:
+    return {"dry_run": report.dry_run, "rows": report.rows, "new": report.new,
+            "skipped": [{"line": s.row - 1, "external_id": s.external_id, "case_no": s.case_no}
+                        for s in report.skipped],
+            "imported": [{"external_id": k, "case_no": v} for k, v in report.imported.items()],
+            "ignored_fields": report.ignored_columns}
+
+
 def _register(actor: User | None, line: dict[str, Any], filename: str, org: Any) -> Case:
     origin = {"external_id": line["external_id"], "received_at": line["received_at"].isoformat(),
               "deadline": line["deadline"].isoformat(), "digest": line["digest"], "file": filename[:120]}
     try:
+        # The one place the receiving organisation goes in (issue 18): `org=org` once `register` takes it.
         return cases.register(actor, dict(line["data"]), via=VIA, external_id=line["external_id"],
                               due_by=line["deadline"], origin=origin)
     except IntegrityError:
         # Another import registered the same external id meanwhile (the unique key caught it).
-        raise ServiceError(_("%(id)s was imported by someone else meanwhile; run the import again.",
-                             id=line["external_id"]), code="conflict") from None
+        raise ImportConflict(_("%(id)s was imported by someone else meanwhile; run the import again.",
+                               id=line["external_id"])) from None
 
 
 # ---------------------------------------------------------------- feedback for the platform
