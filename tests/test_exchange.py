@@ -64,6 +64,9 @@ def test_import_jsonl_registers_each_case_with_its_platform_id_and_deadline(app,
     assert body["external_id"] == IDS[0] and body["reply_due_at"] == "2026-12-01T17:30:00+08:00"
     listed = api("supervisor").get("/cases").get_json()["items"]
     assert {item["external_id"] for item in listed} == set(IDS)
+    # The search finds them (the migration adding external_id keeps SQLite's search triggers).
+    found = api("supervisor").get("/cases", query_string={"q": "拖欠三个月工资"}).get_json()["items"]
+    assert [item["external_id"] for item in found] == [IDS[0]]
 
 
 def test_case_page_shows_the_platform_id(app, users, login):

@@ -17,13 +17,12 @@ depends_on = None
 
 
 def upgrade():
-    # Nullable and without a default: adding it is a catalogue change, no rewrite of the case table.
-    with op.batch_alter_table('hotline_case', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('external_id', sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_hotline_case_external_id'), ['external_id'])
+    # Plain ALTER TABLE, not batch mode: on SQLite a batch re-creates hotline_case without the search triggers
+    # (hotline/search.py). Nullable, no default: PostgreSQL changes only the catalogue, the index starts empty.
+    op.add_column('hotline_case', sa.Column('external_id', sa.String(length=64), nullable=True))
+    op.create_index('uq_hotline_case_external_id', 'hotline_case', ['external_id'], unique=True)
 
 
 def downgrade():
-    with op.batch_alter_table('hotline_case', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_hotline_case_external_id'), type_='unique')
-        batch_op.drop_column('external_id')
+    op.drop_index('uq_hotline_case_external_id', table_name='hotline_case')
+    op.drop_column('hotline_case', 'external_id')  # SQLite 3.35+ drops a column in place
