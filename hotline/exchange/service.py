@@ -76,18 +76,12 @@ class RowError:
     field: str
     reason: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "reason": self.reason}
-
 
 @dataclass
 class Skipped:
     row: int
     external_id: str
     case_no: str | None  # None: the line repeats an earlier line of the same file
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "external_id": self.external_id, "case_no": self.case_no}
 
 
 @dataclass
@@ -100,15 +94,6 @@ class ExchangeReport:
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     imported: dict[str, str] = field(default_factory=dict)  # external id -> case number, once written
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"filename": self.filename, "dry_run": self.dry_run, "rows": self.rows, "new": len(self.new),
-                "skipped": [s.as_dict() for s in self.skipped], "errors": [e.as_dict() for e in self.errors],
-                "ignored_columns": self.ignored_columns, "imported": self.imported}
 
 
 class FileProblem(ServiceError):
