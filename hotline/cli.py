@@ -291,6 +291,10 @@ from hotline.backup.commands import backup_cmd, restore_cmd  # noqa: E402  (docs
 hotline_cli.add_command(backup_cmd)
 hotline_cli.add_command(restore_cmd)
 
+from hotline.exchange.commands import exchange_cli  # noqa: E402  (docs/exchange.md)
+
+hotline_cli.add_command(exchange_cli)
+
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(hotline_cli)

@@ -280,6 +280,42 @@ KB_LIST_PARAMS = [
     _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}),
 ]
 
+# The 12351 platform's cases as JSON (docs/exchange.md): each line is checked by the exchange service, which
+# names every problem as lines[i].field, so the line objects' own fields are not listed here.
+EXCHANGE_IMPORT_BODY = {
+    "type": "object", "additionalProperties": False, "required": ["lines"],
+    "description": "Cases handed down by the 12351 platform: all registered or none (docs/exchange.md).",
+    "properties": {
+        "lines": {"type": "array", "minItems": 1, "maxItems": 5000, "items": {"type": "object"},
+                  "description": "One object per case with the import file's fields: external_id, received_at, "
+                                 "caller_name, caller_phone, summary, detail, type, category, deadline, employer, "
+                                 "region, channel."},
+        "dry_run": {"type": "boolean", "description": "Check and report only; nothing is saved."},
+    },
+    "examples": [{"lines": [{"external_id": "JS-12351-20261130-000101", "received_at": "2026-11-30T08:41:00+08:00",
+                             "caller_phone": "13812345678", "summary": "公司拖欠三个月工资", "type": "consult",
+                             "category": "wages", "deadline": "2026-12-01T17:30:00+08:00"}], "dry_run": True}],
+}
+EXCHANGE_REPORT = {
+    "type": "object", "additionalProperties": False,
+    "required": ["dry_run", "rows", "new", "skipped", "imported", "ignored_fields"],
+    "properties": {
+        "dry_run": {"type": "boolean"},
+        "rows": {"type": "integer", "minimum": 0},
+        "new": {"type": "array", "items": {"type": "string"}, "description": "External ids not imported before."},
+        "skipped": {"type": "array", "description": "Lines imported before with the same content.", "items": {
+            "type": "object", "additionalProperties": False, "required": ["line", "external_id", "case_no"],
+            "properties": {"line": {"type": "integer", "minimum": 0, "description": "Index in lines."},
+                           "external_id": {"type": "string"},
+                           "case_no": {"type": ["string", "null"],
+                                       "description": "null: it repeats an earlier line of the same request."}}}},
+        "imported": {"type": "array", "description": "The cases registered (empty on a dry run).", "items": {
+            "type": "object", "additionalProperties": False, "required": ["external_id", "case_no"],
+            "properties": {"external_id": {"type": "string"}, "case_no": {"type": "string"}}}},
+        "ignored_fields": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
 # operationId -> the query parameters it accepts (besides lang); anything else is refused with 422.
 QUERY_PARAMS: dict[str, list[dict]] = {
     "get_reference": [],
@@ -301,6 +337,7 @@ QUERY_PARAMS: dict[str, list[dict]] = {
     "get_knowledge": [],
     "publish_knowledge": [],
     "suggest": [],
+    "exchange_import": [],
 }
 
 
@@ -327,6 +364,8 @@ def body_schema(operation_id: str) -> dict:
         return CASE_CREATE
     if operation_id in INTAKE_BODIES:
         return INTAKE_BODIES[operation_id]
+    if operation_id == "exchange_import":
+        return EXCHANGE_IMPORT_BODY
     return ACTION_BODIES[operation_id.removeprefix("case_")]
 
 
@@ -422,6 +461,8 @@ _CASE_PROPS = {
     "created_at": DATE_TIME,
     "replied_at": DATE_TIME_OR_NULL,
     "closed_at": DATE_TIME_OR_NULL,
+    "external_id": {"type": ["string", "null"],
+                    "description": "The 12351 platform's id of a case it handed down (docs/exchange.md); else null."},
     "version": {"type": "integer", "minimum": 1},
 }
 
@@ -782,6 +823,7 @@ def _build() -> dict:
         "Digest": DIGEST, "DigestItem": DIGEST_ITEM, "DigestLeftOut": DIGEST_LEFT_OUT,
         "Article": ARTICLE, "ArticleList": ARTICLE_LIST, "ArticleCreate": ARTICLE_CREATE,
         "PublishBody": PUBLISH_BODY, "SuggestBody": SUGGEST_BODY, "Suggestion": SUGGESTION,
+        "ExchangeImport": EXCHANGE_IMPORT_BODY, "ExchangeReport": EXCHANGE_REPORT,
         **{_schema_name(a): body for a, body in ACTION_BODIES.items()},
     }
     paths: dict[str, Any] = {
@@ -907,6 +949,17 @@ def _build() -> dict:
             "responses": {"200": _json(_ref("Suggestion"), "The suggestions; the operator decides."),
                           **_errors("BadJson", "Unauthorized", "Forbidden", "Invalid")},
         }},
+        "/exchange/import": {"post": {
+            "operationId": "exchange_import", "tags": ["exchange"],
+            "summary": "Register the cases the 12351 platform handed down (operator): checked first, all or none; "
+                       "a line imported before with the same content is skipped (docs/exchange.md). On any bad "
+                       "line: 422, nothing saved, `fields` names each problem as lines[i].field.",
+            "parameters": _params("exchange_import"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ExchangeImport")}}},
+            "responses": {"200": _json(_ref("ExchangeReport"), "What was (or, on a dry run, would be) registered."),
+                          **_errors("BadJson", "Unauthorized", "Forbidden", "Conflict", "Invalid",
+                                    "UnsupportedMediaType")},
+        }},
         "/openapi.json": {"get": {
             "operationId": "get_openapi", "tags": ["meta"], "security": [],
             "summary": "This document (no token needed).",
@@ -935,7 +988,7 @@ def _build() -> dict:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": t} for t in ("reference", "cases", "lifecycle", "notices", "workdays", "calls", "digests",
-                                       "knowledge", "meta")],
+                                       "knowledge", "exchange", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

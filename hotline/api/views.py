@@ -141,6 +141,21 @@ def case_action(case_no: str, action: str):
     return jsonify(present.case_to_dict(actor, case))
 
 
+@bp.post("/exchange/import")
+@allow("operator")
+def exchange_import():
+    """The 12351 platform's cases as a JSON list: the file import's rules (docs/exchange.md), all or none."""
+    check_query("exchange_import")
+    body = checked_body("exchange_import")
+    from hotline.exchange import service as exchange
+
+    report = exchange.import_lines(current_actor(), body.get("lines"), bool(body.get("dry_run")))
+    if report.errors:
+        raise InvalidInput(_("%(n)d problems in the cases sent; nothing was saved.", n=len(report.errors)),
+                           exchange.error_fields(report))
+    return jsonify(exchange.api_report(report))
+
+
 @bp.get("/notices")
 @allow(ANY_USER)
 def list_notices():

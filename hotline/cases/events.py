@@ -35,6 +35,7 @@ class Kind:
 
 def _shape_register(facts: dict[str, Any]) -> dict[str, Any]:
     facts.pop("status", None)
+    facts.pop("platform", None)  # the exchange's own record of what the platform sent (hotline/exchange/)
     if facts.get("resolved_on_call"):
         facts.pop("reply_due_at", None)  # closed on the call: no reply was due
     else:
@@ -57,7 +58,7 @@ def _shape_call(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("register", facts=("status", "via", "reply_due_at", "resolved_on_call", "file", "imported_at"),
+    Kind("register", facts=("status", "via", "reply_due_at", "resolved_on_call", "file", "imported_at", "platform"),
          shape=_shape_register),
     Kind("assign", facts=("accept_due_at",), changes=True),
     Kind("reassign", facts=("accept_due_at",), changes=True),

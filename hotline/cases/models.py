@@ -58,6 +58,9 @@ class Case(db.Model):
               postgresql_where=text("registered_org_id <> org_id"), sqlite_where=text("registered_org_id <> org_id")),
         Index("ix_hotline_case_next_watch_at", "next_watch_at",
               postgresql_where=text("next_watch_at IS NOT NULL"), sqlite_where=text("next_watch_at IS NOT NULL")),
+        # One case per platform id (hotline/exchange/). A unique index rather than a constraint: SQLite adds it
+        # without re-creating the table (which would drop the search triggers, hotline/search.py).
+        Index("uq_hotline_case_external_id", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +123,8 @@ class Case(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     surveyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The provincial/national 12351 platform's id for a case it handed down (hotline/exchange/); None otherwise.
+    external_id: Mapped[str | None] = mapped_column(String(64))
 
     case_type: Mapped[CaseType] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")

@@ -60,6 +60,7 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True) -> dict[str,
         "created_at": local_iso(case.created_at),
         "replied_at": local_iso(case.replied_at),
         "closed_at": local_iso(case.closed_at),
+        "external_id": case.external_id,
         "version": case.version,
     }
     if with_events:

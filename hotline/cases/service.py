@@ -289,9 +289,14 @@ def validate_registration(actor: User | None, data: dict[str, Any],
 
 
 def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
-             origin: signals.Origin | None = None) -> Case:
+             origin: signals.Origin | None = None, external_id: str | None = None,
+             due_by: datetime | None = None, platform: dict[str, Any] | None = None) -> Case:
     """Log a new case. `actor` None means the telephony system. May close on the call or dispatch at once.
-    `origin`: the call or call-back it comes from and the caller's SMS consent, for the subscribers."""
+    `origin`: the call or call-back it comes from and the caller's SMS consent, for the subscribers.
+
+    A case handed down by the 12351 platform (hotline/exchange/) brings its `external_id`, the platform's
+    deadline `due_by` (the reply deadline when earlier than the one counted here) and `platform` (what the
+    platform sent about it), kept on the registration event."""
     origin = origin or signals.Origin()
     v = validate_registration(actor, data, origin)
     channel, case_type, category = v["channel"], v["case_type"], v["category"]
@@ -301,6 +306,8 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
 
     now = clock.now()
     due = deadlines.reply_due_for(case_type, category, now, urgent)
+    if due_by is not None and due_by < due.at:
+        due = workdays.Due(due_by, False)  # the platform's own deadline, not counted on our calendar
     case = Case(
         case_no=next_case_no(clock.to_local(now).date()),
         channel=channel,
@@ -327,6 +334,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
         created_at=now,
         updated_at=now,
         version=1,
+        external_id=external_id,
     )
     if resolved:
         case.replied_at = case.closed_at = now
@@ -334,7 +342,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     watch.refresh_watch(case)  # before the INSERT, so a new case starts at version 1
     db.session.add(case)
     _event(case, "register", actor, status=case.status, via=via, reply_due_at=utc_iso(due.at),
-           resolved_on_call=resolved)
+           resolved_on_call=resolved, **({"platform": platform} if platform else {}))
     db.session.flush()
     if dispatch:
         # Dispatch is the second step: one UPDATE, so the case is at version 2.

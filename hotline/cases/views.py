@@ -55,7 +55,7 @@ ACTION_ORDER = actions.ORDER
 DUE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "ok": _l("On time")}
 
 VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "telephony": _l("Telephony"), "sms": _l("SMS"),
-              "import": _l("Ledger import")}
+              "import": _l("Ledger import"), "exchange": _l("Handed down by the 12351 platform")}
 
 FIELD_LABELS = {
     "status": _l("Status"), "department": _l("Department"), "handler": _l("Handler"),

@@ -488,7 +488,7 @@ def test_undocumented_query_parameters_are_refused(doc, api, saved, operation_id
                             if op["operationId"] == operation_id]
     case = _case_in(api, "registered")
     path = PREFIX + template.replace("{case_no}", case["case_no"]).replace("{article_id}", "1") + "?utm_source=x"
-    client = api("operator" if operation_id == "create_case" else "supervisor")
+    client = api("operator" if operation_id in ("create_case", "exchange_import") else "supervisor")
     before = saved()
     resp = client.client.open(path, method=method.upper(), headers=client.headers,
                               json={"version": case["version"]} if method == "post" else None)
