@@ -299,15 +299,34 @@ def search_fields(actor: User, case_private: bool) -> tuple[str, ...]:
     return fields if case_private else ("summary", "answer")
 
 
-def count_cases(actor: User, f: CaseFilter) -> int:
-    """How many cases the filters match (the list's total; equals the report figure it was opened from)."""
+def count_cases(actor: User, f: CaseFilter, cap: int | None = None) -> int:
+    """How many cases the filters match (the list's total; equals the report figure it was opened from).
+    With cap, counting stops after cap + 1 matches: the list page says "10,000+" rather than read every
+    match of a broad filter (a million closed cases take a second to count, the first page 2 ms)."""
     if f.q:
         # A search ranks the newest search.CANDIDATES matches: count up to that many (a common word matches a
         # fifth of a million cases, and counting them all would cost more than the search itself).
         capped = build_query(actor, f).with_only_columns(Case.id).order_by(None).limit(search.CANDIDATES)
         return db.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    if cap is not None:
+        capped = build_query(actor, f).with_only_columns(Case.id).order_by(None).limit(cap + 1)
+        return db.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
     stmt = build_query(actor, f).with_only_columns(func.count(Case.id)).order_by(None)
     return db.session.scalar(stmt) or 0
+
+
+def list_page(actor: User, f: CaseFilter, cursor: str | None, limit: int,
+              cap: int) -> tuple[list[Case], str | None, int, bool]:
+    """The list page: its rows, the next cursor, the total and whether the total is only a lower bound
+    (more than cap matches). A search counts its candidates (up to search.CANDIDATES), which the ranking
+    has just read, so the search runs once."""
+    if f.q:
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        rows, next_cursor, total = _ranked_with_total(actor, f, build_query(actor, f), cursor, limit)
+        return rows, next_cursor, total, False
+    rows, next_cursor = list_cases(actor, f, cursor=cursor, limit=limit)
+    total = count_cases(actor, f, cap=cap)
+    return rows, next_cursor, min(total, cap), total > cap
 
 
 def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int = 50) -> tuple[list[Case], str | None]:
@@ -370,6 +389,12 @@ def _cursor_due(raw: str) -> datetime | None:
 def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int) -> tuple[list[Case], str | None]:
     """A search: the newest matches (up to search.CANDIDATES) ranked by relevance, best first; the cursor
     is the position in that ranking."""
+    rows, next_cursor, _total = _ranked_with_total(actor, f, stmt, cursor, limit)
+    return rows, next_cursor
+
+
+def _ranked_with_total(actor: User, f: CaseFilter, stmt, cursor: str | None,
+                       limit: int) -> tuple[list[Case], str | None, int]:
     offset = decode_rank_cursor(cursor) if cursor else 0
     private_ok = access.private_filter_allowed(actor)  # the one rule on whose private parts count
     private = (private_ok if private_ok is not None else true()).label("private")
@@ -382,7 +407,7 @@ def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int) ->
     page_ids = [r.id for r in ranked[offset:offset + limit]]
     by_id = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(page_ids)))} if page_ids else {}
     more = offset + limit < len(ranked)
-    return [by_id[i] for i in page_ids], encode_rank_cursor(offset + limit) if more else None
+    return [by_id[i] for i in page_ids], encode_rank_cursor(offset + limit) if more else None, len(ranked)
 
 
 def encode_rank_cursor(offset: int) -> str:

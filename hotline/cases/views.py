@@ -442,18 +442,20 @@ def list_cases():
     try:
         f = queries.parse_filter(request.args)
         limit = queries.parse_limit(request.args.get("limit"))
-        cases, next_cursor = queries.list_cases(actor, f, cursor=cursor, limit=limit)
-        total = queries.count_cases(actor, f)
+        cap = current_app.config["HOTLINE_LIST_COUNT_CAP"]
+        cases, next_cursor, total, total_more = queries.list_page(actor, f, cursor, limit, cap)
     except InvalidInput as err:
         return render_template("cases/list.html", rows=[], args=args, errors=err.fields, message=err.message,
                                next_url=None, first_url=url_for("cases.list_cases", **active),
-                               cursor=cursor, total=None, more_open=True, export_args=None, **reference()), 422
+                               cursor=cursor, total=None, total_more=False, more_open=True, export_args=None,
+                               **reference()), 422
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
     export_args = {k: v for k, v in active.items() if k not in ("limit", "sort")}
     record_views(actor, cases, "web")  # the caller column
     return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
-                           cursor=cursor, total=total, more_open=more_open, export_args=export_args,
+                           cursor=cursor, total=total, total_more=total_more, more_open=more_open,
+                           export_args=export_args,
                            **reference())
 
 
