@@ -214,6 +214,10 @@ def decode_cursor(raw: str) -> int:
                            {"cursor": _("Invalid cursor.")}) from None
 
 
+# Lists show the handler's name only: their roles are not loaded with them (one statement less a page).
+NAMES_ONLY = defaultload(Case.handler).lazyload(User.role_rows)
+
+
 def build_query(actor: User, f: CaseFilter):
     stmt = access.scope(actor, select(Case))
     now = clock.now()
@@ -340,7 +344,7 @@ def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int
         return _list_by_due(stmt, cursor, limit)
     if cursor:
         stmt = stmt.where(Case.id < decode_cursor(cursor))
-    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
+    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1).options(NAMES_ONLY)))
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
@@ -358,7 +362,7 @@ def _list_by_due(stmt, cursor: str | None, limit: int) -> tuple[list[Case], str 
     # Open cases: deadline, then id; the others: newest first (descending id).
     stmt = stmt.order_by(case((is_open, 0), else_=1), case((is_open, due), else_=None),
                          case((is_open, Case.id), else_=-Case.id))
-    rows = list(db.session.scalars(stmt.limit(limit + 1)))
+    rows = list(db.session.scalars(stmt.limit(limit + 1).options(NAMES_ONLY)))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -405,7 +409,8 @@ def _ranked_with_total(actor: User, f: CaseFilter, stmt, cursor: str | None,
     ranked = sorted(rows, key=lambda r: (-search.relevance(r, f.q, search_fields(actor, r.id in private_ids)),
                                          -r.id))
     page_ids = [r.id for r in ranked[offset:offset + limit]]
-    by_id = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(page_ids)))} if page_ids else {}
+    by_id = {c.id: c for c in db.session.scalars(
+        select(Case).where(Case.id.in_(page_ids)).options(NAMES_ONLY))} if page_ids else {}
     more = offset + limit < len(ranked)
     return [by_id[i] for i in page_ids], encode_rank_cursor(offset + limit) if more else None, len(ranked)
 
@@ -471,7 +476,7 @@ def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> lis
     if cond is None:
         return []
     # The table shows the handler's name only: their roles need not be loaded.
-    stmt = (select(Case).where(cond).options(defaultload(Case.handler).lazyload(User.role_rows))
+    stmt = (select(Case).where(cond).options(NAMES_ONLY)
             .order_by(running_due(), Case.id).limit(limit))
     return list(db.session.scalars(stmt))
 

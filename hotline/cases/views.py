@@ -11,16 +11,19 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline import clock
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User, UserRole
 from hotline.cases import access, actions, present, queries, service
-from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case
+from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSES, SURVEY_RESULTS, Case, CaseEvent
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
+from hotline.reference import lookup
 from hotline.reference.models import CaseType, Category, Department
 from hotline.templating import (
     REPLY_METHOD_LABELS,
@@ -114,15 +117,12 @@ FORM_PARSERS = {"edit": _edit_form, "survey": _survey_form}
 # ---------------------------------------------------------------- reference data for the forms
 
 def reference(with_handlers: bool = True) -> dict[str, Any]:
-    types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
-    categories = list(db.session.scalars(
-        select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
-    departments = list(db.session.scalars(
-        select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)))
     handlers = list(db.session.scalars(
         select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
-        .order_by(User.department_id, User.display_name))) if with_handlers else []
-    return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
+        .order_by(User.department_id, User.display_name)
+        .options(lazyload(User.role_rows)))) if with_handlers else []  # a name list: their roles are not shown
+    return {"types": lookup.case_types(), "categories": lookup.active_categories(),
+            "departments": lookup.active_departments(), "handlers": handlers,
             "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
             "survey_results": SURVEY_RESULTS}
 
@@ -267,14 +267,19 @@ def _parse_iso(value: Any) -> datetime | None:
 
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
-    dept_names = {d.code: d.name for d in db.session.scalars(select(Department))}
+    if "events" in inspect(case).unloaded:
+        # The actors' names only: not their roles (one statement less than the relationship's own load).
+        set_committed_value(case, "events", list(db.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+            .options(joinedload(CaseEvent.actor).lazyload(User.role_rows)))))
+    dept_names = {d.code: d.name for d in lookup.all_rows(Department)}
     usernames: set[str] = set()
     for event in case.events:
         for part in (event.data.get("before"), event.data.get("after")):
             if isinstance(part, dict) and part.get("handler"):
                 usernames.add(part["handler"])
     user_names = {u.username: u.display_name for u in db.session.scalars(
-        select(User).where(User.username.in_(usernames)))} if usernames else {}
+        select(User).where(User.username.in_(usernames)).options(lazyload(User.role_rows)))} if usernames else {}
 
     def show(key: str, value: Any) -> str:
         if value is None or value == "":
@@ -304,8 +309,8 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return local_dt(moment)
         return str(value)
 
-    type_names = {t.code: t.name for t in db.session.scalars(select(CaseType))}
-    category_names = {c.code: c.name for c in db.session.scalars(select(Category))}
+    type_names = {t.code: t.name for t in lookup.all_rows(CaseType)}
+    category_names = {c.code: c.name for c in lookup.all_rows(Category)}
     entries = []
     for event in case.events:
         data = dict(event.data or {})
