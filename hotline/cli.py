@@ -259,10 +259,14 @@ def serve_cmd(host, port):
 
     from hotline.jobs import build_scheduler
 
+    from hotline.knowledge.views import warm_up
+
     app = current_app._get_current_object()
     if app.config["HOTLINE_SCHEDULER"]:
         build_scheduler(app).start()
         click.echo("scheduler started inside the web process")
+    if app.config.get("HOTLINE_ENV") != "test":
+        warm_up()
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
