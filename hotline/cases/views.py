@@ -7,6 +7,7 @@ result. The commit happens in hotline.web (after_request); a failed submission r
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -116,11 +117,19 @@ FORM_PARSERS = {"edit": _edit_form, "survey": _survey_form}
 
 # ---------------------------------------------------------------- reference data for the forms
 
+def _handler_options() -> list[SimpleNamespace]:
+    """The handlers for a select: name, username and department, as plain rows. Loading them as users
+    (200 in a city network) cost twice the CPU of the columns the select shows."""
+    departments = {d.id: d for d in lookup.all_rows(Department)}
+    rows = db.session.execute(
+        select(User.username, User.display_name, User.department_id).join(UserRole)
+        .where(UserRole.role == "handler", User.active.is_(True)).order_by(User.department_id, User.display_name))
+    return [SimpleNamespace(username=r.username, display_name=r.display_name, department=departments.get(r.department_id))
+            for r in rows]
+
+
 def reference(with_handlers: bool = True) -> dict[str, Any]:
-    handlers = list(db.session.scalars(
-        select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
-        .order_by(User.department_id, User.display_name)
-        .options(lazyload(User.role_rows)))) if with_handlers else []  # a name list: their roles are not shown
+    handlers = _handler_options() if with_handlers else []
     return {"types": lookup.case_types(), "categories": lookup.active_categories(),
             "departments": lookup.active_departments(), "handlers": handlers,
             "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
