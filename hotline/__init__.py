@@ -21,6 +21,9 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "hotline" / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    from hotline.jsonio import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     app.config.update(load_config(config))
     from hotline.db_types import RowIdConverter
 

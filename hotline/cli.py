@@ -270,11 +270,14 @@ def serve_cmd(host, port):
     from flask import current_app
     from werkzeug.serving import run_simple
 
+    from hotline.reports.hot import warm_up
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
     if app.config["HOTLINE_SCHEDULER"]:
         build_scheduler(app).start()
         click.echo("scheduler started inside the web process")
+    if app.config.get("HOTLINE_ENV") != "test":
+        warm_up()
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 

@@ -96,6 +96,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_SCAN_SECONDS": int(env.get("HOTLINE_SCAN_SECONDS", "60")),
         # 回访: the operators' worklist holds cases closed or replied within this many working days.
         "HOTLINE_SURVEY_WINDOW_DAYS": int(env.get("HOTLINE_SURVEY_WINDOW_DAYS", "3")),
+        # The case list counts at most this many matches of its filters and then says "10,000+".
+        "HOTLINE_LIST_COUNT_CAP": int(env.get("HOTLINE_LIST_COUNT_CAP", "10000")),
         "HOTLINE_NOTIFY_SECONDS": int(env.get("HOTLINE_NOTIFY_SECONDS", "5")),
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
 from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
 from markupsafe import Markup, escape
 
@@ -114,7 +114,28 @@ def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return clock.to_local(value).strftime(fmt)
 
 
+def _translations():
+    """The request's catalogue, found once per request and locale. Flask-Babel looks it up again on every
+    _() of a template (rebuilding the locale's name each time): a 50-row case table makes ~600 such calls."""
+    import flask_babel
+
+    if not has_app_context():
+        return flask_babel.get_translations()
+    locale = get_locale()
+    held = g.get("_hotline_translations")
+    if held is None or held[0] is not locale:  # force_locale() in the same request gets its own
+        held = g._hotline_translations = (locale, flask_babel.get_translations())
+    return held[1]
+
+
 def install(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.filters["local"] = local_dt
     app.jinja_env.filters["day_time"] = local_day_time
     app.jinja_env.filters["left_words"] = left_words

@@ -5,6 +5,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 from flask import has_request_context
@@ -23,6 +24,7 @@ from hotline.db_types import MAX_ID
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.phones import normalize_phone
+from hotline.reference import lookup
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays.service import calendar_for
 
@@ -201,6 +203,10 @@ def decode_cursor(raw: str) -> int:
                            {"cursor": _("Invalid cursor.")}) from None
 
 
+# Lists show the handler's name only: their roles are not loaded with them (one statement less a page).
+NAMES_ONLY = defaultload(Case.handler).lazyload(User.role_rows)
+
+
 def build_query(actor: User, f: CaseFilter):
     stmt = access.scope(actor, select(Case))
     now = clock.now()
@@ -290,15 +296,34 @@ def search_fields(actor: User, case_private: bool) -> tuple[str, ...]:
     return fields if case_private else ("summary", "answer")
 
 
-def count_cases(actor: User, f: CaseFilter) -> int:
-    """How many cases the filters match (the list's total; equals the report figure it was opened from)."""
+def count_cases(actor: User, f: CaseFilter, cap: int | None = None) -> int:
+    """How many cases the filters match (the list's total; equals the report figure it was opened from).
+    With cap, counting stops after cap + 1 matches: the list page says "10,000+" rather than read every
+    match of a broad filter (a million closed cases take a second to count, the first page 2 ms)."""
     if f.q:
         # A search ranks the newest search.CANDIDATES matches: count up to that many (a common word matches a
         # fifth of a million cases, and counting them all would cost more than the search itself).
         capped = build_query(actor, f).with_only_columns(Case.id).order_by(None).limit(search.CANDIDATES)
         return db.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    if cap is not None:
+        capped = build_query(actor, f).with_only_columns(Case.id).order_by(None).limit(cap + 1)
+        return db.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
     stmt = build_query(actor, f).with_only_columns(func.count(Case.id)).order_by(None)
     return db.session.scalar(stmt) or 0
+
+
+def list_page(actor: User, f: CaseFilter, cursor: str | None, limit: int,
+              cap: int) -> tuple[list[Case], str | None, int, bool]:
+    """The list page: its rows, the next cursor, the total and whether the total is only a lower bound
+    (more than cap matches). A search counts its candidates (up to search.CANDIDATES), which the ranking
+    has just read, so the search runs once."""
+    if f.q:
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        rows, next_cursor, total = _ranked_with_total(actor, f, build_query(actor, f), cursor, limit)
+        return rows, next_cursor, total, False
+    rows, next_cursor = list_cases(actor, f, cursor=cursor, limit=limit)
+    total = count_cases(actor, f, cap=cap)
+    return rows, next_cursor, min(total, cap), total > cap
 
 
 def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int = 50) -> tuple[list[Case], str | None]:
@@ -312,7 +337,7 @@ def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int
         return _list_by_due(stmt, cursor, limit)
     if cursor:
         stmt = stmt.where(Case.id < decode_cursor(cursor))
-    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
+    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1).options(NAMES_ONLY)))
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
@@ -330,7 +355,7 @@ def _list_by_due(stmt, cursor: str | None, limit: int) -> tuple[list[Case], str 
     # Open cases: deadline, then id; the others: newest first (descending id).
     stmt = stmt.order_by(case((is_open, 0), else_=1), case((is_open, due), else_=None),
                          case((is_open, Case.id), else_=-Case.id))
-    rows = list(db.session.scalars(stmt.limit(limit + 1)))
+    rows = list(db.session.scalars(stmt.limit(limit + 1).options(NAMES_ONLY)))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -361,6 +386,12 @@ def _cursor_due(raw: str) -> datetime | None:
 def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int) -> tuple[list[Case], str | None]:
     """A search: the newest matches (up to search.CANDIDATES) ranked by relevance, best first; the cursor
     is the position in that ranking."""
+    rows, next_cursor, _total = _ranked_with_total(actor, f, stmt, cursor, limit)
+    return rows, next_cursor
+
+
+def _ranked_with_total(actor: User, f: CaseFilter, stmt, cursor: str | None,
+                       limit: int) -> tuple[list[Case], str | None, int]:
     offset = decode_rank_cursor(cursor) if cursor else 0
     private_ok = access.private_filter_allowed(actor)  # the one rule on whose private parts count
     private = (private_ok if private_ok is not None else true()).label("private")
@@ -371,9 +402,10 @@ def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int) ->
     ranked = sorted(rows, key=lambda r: (-search.relevance(r, f.q, search_fields(actor, r.id in private_ids)),
                                          -r.id))
     page_ids = [r.id for r in ranked[offset:offset + limit]]
-    by_id = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(page_ids)))} if page_ids else {}
+    by_id = {c.id: c for c in db.session.scalars(
+        select(Case).where(Case.id.in_(page_ids)).options(NAMES_ONLY))} if page_ids else {}
     more = offset + limit < len(ranked)
-    return [by_id[i] for i in page_ids], encode_rank_cursor(offset + limit) if more else None
+    return [by_id[i] for i in page_ids], encode_rank_cursor(offset + limit) if more else None, len(ranked)
 
 
 def encode_rank_cursor(offset: int) -> str:
@@ -437,7 +469,7 @@ def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> lis
     if cond is None:
         return []
     # The table shows the handler's name only: their roles need not be loaded.
-    stmt = (select(Case).where(cond).options(defaultload(Case.handler).lazyload(User.role_rows))
+    stmt = (select(Case).where(cond).options(NAMES_ONLY)
             .order_by(running_due(), Case.id).limit(limit))
     return list(db.session.scalars(stmt))
 
@@ -496,24 +528,26 @@ def supervise_rows(actor: User, tab: str, limit: int = SUPERVISE_LIMIT) -> list[
 
 # ---------------------------------------------------------------- the case forms
 
+def _handler_options(org_id: int | None) -> list[SimpleNamespace]:
+    """The handlers for a select: name, username and department, as plain rows. Loading them as users
+    (200 in a city network) cost twice the CPU of the columns the select shows."""
+    departments = {d.id: d for d in lookup.all_rows(Department)}
+    stmt = (select(User.username, User.display_name, User.department_id).join(UserRole)
+            .where(UserRole.role == "handler", User.active.is_(True)).order_by(User.department_id, User.display_name))
+    if org_id is not None:
+        stmt = stmt.where(User.org_id == org_id)
+    return [SimpleNamespace(username=r.username, display_name=r.display_name, department=departments.get(r.department_id))
+            for r in db.session.execute(stmt)]
+
+
 def form_reference(with_handlers: bool = True, org_id: int | None = None) -> dict[str, Any]:
     """What the case forms offer (the hotline's, the radio's, the list filters): types, categories,
-    departments, handlers and the fixed vocabularies. Departments and handlers are one organisation's (each
-    level dispatches to its own): `org_id`, else the signed-in person's."""
+    departments, handlers and the fixed vocabularies (reference rows read once per request). Departments and
+    handlers are one organisation's (each level dispatches to its own): `org_id`, else the signed-in person's."""
     if org_id is None and has_request_context() and current_actor() is not None:
         org_id = current_actor().org_id
-    types = list(db.session.scalars(select(CaseType).order_by(CaseType.sort_order, CaseType.code)))
-    categories = list(db.session.scalars(
-        select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)))
-    dept_stmt = select(Department).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)
-    if org_id is not None:
-        dept_stmt = dept_stmt.where(Department.org_id == org_id)
-    departments = list(db.session.scalars(dept_stmt))
-    handler_stmt = (select(User).join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
-                    .order_by(User.department_id, User.display_name))
-    if org_id is not None:
-        handler_stmt = handler_stmt.where(User.org_id == org_id)
-    handlers = list(db.session.scalars(handler_stmt)) if with_handlers else []
-    return {"types": types, "categories": categories, "departments": departments, "handlers": handlers,
+    departments = [d for d in lookup.active_departments() if org_id is None or d.org_id == org_id]
+    return {"types": lookup.case_types(), "categories": lookup.active_categories(), "departments": departments,
+            "handlers": _handler_options(org_id) if with_handlers else [],
             "channels": CHANNELS, "statuses": STATUSES, "reply_methods": REPLY_METHODS,
             "survey_results": SURVEY_RESULTS}

@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
@@ -364,7 +365,9 @@ def may_dispatch(actor: User) -> bool:
 
 def get_case(actor: User, case_no: str) -> Case:
     known = isinstance(case_no, str) and "\x00" not in case_no  # PostgreSQL refuses NUL in a query
-    case = db.session.scalar(select(Case).where(Case.case_no == case_no)) if known else None
+    # The handler's roles are loaded only if a rule asks for them (a page shows their name).
+    case = db.session.scalar(select(Case).where(Case.case_no == case_no).options(
+        defaultload(Case.handler).lazyload(User.role_rows))) if known else None
     if case is None or not access.can_view(actor, case):
         # Same answer for "absent" and "not yours": numbers are not an oracle.
         raise NotFound(_("Case %(no)s was not found.", no=str(case_no)[:32]))

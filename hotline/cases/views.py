@@ -11,7 +11,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline import clock, phones
 from hotline.audit.service import record_views
@@ -19,13 +21,14 @@ from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User
 from hotline.cases import access, actions, deadlines, events, present, queries, service
 from hotline.cases.forms import RegistrationForm, action_form, page_fields
-from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case
+from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case, CaseEvent
 from hotline.dates import parse_aware
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
 from hotline.forms import all_at_once
 from hotline.notify.service import mark_case_read
 from hotline.orgs import service as orgs
+from hotline.reference import lookup
 from hotline.reference.models import CaseType, Category, Department
 from hotline.templating import REPLY_METHOD_LABELS, STATUS_LABELS, SURVEY_LABELS, local_dt
 
@@ -161,7 +164,12 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
 
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
-    dept_names = {d.code: d.name for d in db.session.scalars(select(Department))}
+    if "events" in inspect(case).unloaded:
+        # The actors' names only: not their roles (one statement less than the relationship's own load).
+        set_committed_value(case, "events", list(db.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+            .options(joinedload(CaseEvent.actor).lazyload(User.role_rows)))))
+    dept_names = {d.code: d.name for d in lookup.all_rows(Department)}
     org_names = {o.code: o.name for o in orgs.all_orgs()}
     usernames: set[str] = set()
     for event in case.events:
@@ -169,7 +177,7 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             if isinstance(part, dict) and part.get("handler"):
                 usernames.add(part["handler"])
     user_names = {u.username: u.display_name for u in db.session.scalars(
-        select(User).where(User.username.in_(usernames)))} if usernames else {}
+        select(User).where(User.username.in_(usernames)).options(lazyload(User.role_rows)))} if usernames else {}
 
     def show(key: str, value: Any) -> str:
         if value is None or value == "":
@@ -201,8 +209,8 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return local_dt(moment)
         return str(value)
 
-    type_names = {t.code: t.name for t in db.session.scalars(select(CaseType))}
-    category_names = {c.code: c.name for c in db.session.scalars(select(Category))}
+    type_names = {t.code: t.name for t in lookup.all_rows(CaseType)}
+    category_names = {c.code: c.name for c in lookup.all_rows(Category)}
     entries = []
     for event in case.events:
         reading = events.read(event.kind, event.data if private else present.public_event_data(event.data or {}))
@@ -309,18 +317,20 @@ def list_cases():
     try:
         f = queries.parse_filter(request.args)
         limit = queries.parse_limit(request.args.get("limit"))
-        cases, next_cursor = queries.list_cases(actor, f, cursor=cursor, limit=limit)
-        total = queries.count_cases(actor, f)
+        cap = current_app.config["HOTLINE_LIST_COUNT_CAP"]
+        cases, next_cursor, total, total_more = queries.list_page(actor, f, cursor, limit, cap)
     except InvalidInput as err:
         return render_template("cases/list.html", rows=[], args=args, errors=err.fields, message=err.message,
                                next_url=None, first_url=url_for("cases.list_cases", **active),
-                               cursor=cursor, total=None, more_open=True, export_args=None, **queries.form_reference()), 422
+                               cursor=cursor, total=None, total_more=False, more_open=True, export_args=None,
+                               **queries.form_reference()), 422
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
     export_args = {k: v for k, v in active.items() if k not in ("limit", "sort")}
     record_views(actor, cases, "web")  # the caller column
     return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
-                           cursor=cursor, total=total, more_open=more_open, export_args=export_args,
+                           cursor=cursor, total=total, total_more=total_more, more_open=more_open,
+                           export_args=export_args,
                            **queries.form_reference())
 
 

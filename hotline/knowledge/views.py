@@ -18,7 +18,6 @@ from hotline.knowledge.models import ARTICLE_STATUSES
 from hotline.knowledge.service import READERS, WRITERS
 from hotline.knowledge.suggest import suggest as make_suggestion
 from hotline.reference.models import Category
-from hotline.reports.hot import tokenizer
 
 bp = Blueprint("knowledge", __name__)
 
@@ -182,12 +181,17 @@ def search_snippet(actor, case, q: str | None, private: bool):
 
 
 def install(app) -> None:
-    """Template helpers for the partials other pages include with one line; outside tests, jieba's dictionary
-    is loaded in the background at start-up, so that the first suggestion does not wait a second for it."""
-    if app.config.get("HOTLINE_ENV") != "test":
-        import threading
+    """Template helpers for the partials other pages include with one line; in a web process (not in tests,
+    not in a `flask …` command: `hotline serve` warms up itself) jieba's dictionary is loaded at start-up.
+    A CLI job must not pay for it: the thread's imports (jieba, scikit-learn) held the import lock while the
+    job started, and `flask hotline run-job overdue` took 6 s instead of 1 on a loaded machine."""
+    import os
+    import sys
 
-        threading.Thread(target=tokenizer, name="jieba-warm-up", daemon=True).start()
+    if app.config.get("HOTLINE_ENV") != "test" and os.path.basename(sys.argv[0]) != "flask":
+        from hotline.reports.hot import warm_up  # jieba and scikit-learn: only where the web process starts
+
+        warm_up()
 
     from flask_babel import lazy_gettext as _l
 

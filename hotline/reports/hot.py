@@ -200,3 +200,10 @@ def hot_topics(period: Period, actor=None) -> HotTopics:
     while len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
     return result
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary in the background, so that the first suggestion does not wait a second for it."""
+    import threading
+
+    threading.Thread(target=tokenizer, name="jieba-warm-up", daemon=True).start()

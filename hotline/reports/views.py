@@ -19,11 +19,18 @@ from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.orgs import service as orgs
-from hotline.reports import export, hot, importer, kpis
+from hotline.reports import hot, importer, kpis
 from hotline.reports.forms import ImportForm
 from hotline.reports.periods import PRESETS, parse_period, preset_period
 
 bp = Blueprint("reports", __name__)
+
+
+def _export():
+    # openpyxl (and numpy under it) take ~0.5 s to import: only an export needs them, not every process start.
+    from hotline.reports import export
+
+    return export
 
 ROLES = ("supervisor", "admin")
 GROUPING_LABELS = {"category": _l("Category"), "type": _l("Type"), "department": _l("Department"),
@@ -323,7 +330,7 @@ def ledger_export(fmt_name: str):
     others = {k: v for k, v in args.items() if k not in ("from", "to")}
     if others:
         notes.append(("筛选条件", "；".join(f"{k}={v}" for k, v in sorted(others.items()))))
-    out, _count = export.export_ledger(current_actor(), f, fmt_name, notes)
+    out, _count = _export().export_ledger(current_actor(), f, fmt_name, notes)
     return _send(out, f"12351台账_{period_name}.{fmt_name}", fmt_name)
 
 
@@ -351,13 +358,13 @@ def kpi_export(fmt_name: str):
 
     out = tempfile.TemporaryFile()
     if fmt_name == "csv":
-        export.kpi_csv(kpis.compute(period, by, now, org=org), out)
+        _export().kpi_csv(kpis.compute(period, by, now, org=org), out)
         name += f"_{by}"
     else:
         current = kpis.compute(period, None, now, with_days=True, org=org)
         previous = kpis.compute(period.previous(), None, now, org=org)
         by_group = {g: kpis.compute(period, g, now, with_calls=False, org=org) for g in kpis.GROUPINGS}
-        export.kpi_workbook(current, previous, by_group, current.days or [], out, export.period_notes(period))
+        _export().kpi_workbook(current, previous, by_group, current.days or [], out, _export().period_notes(period))
     out.seek(0)
     return _send(out, f"{name}.{fmt_name}", fmt_name)
 

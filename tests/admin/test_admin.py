@@ -289,6 +289,23 @@ def test_category_with_own_limit_and_deactivation(app, admin):
         assert db.session.scalar(select(Category).where(Category.code == "overtime")).active is False
 
 
+def test_reference_lists_held_for_a_request_follow_a_change_committed_in_it(ctx):
+    """The case pages read the reference tables once per request (hotline.reference.lookup); a category
+    created and committed in the same request is in the next read, and one rolled back is not."""
+    from hotline.admin import service as admin_service
+    from hotline.reference import lookup
+
+    assert lookup.all_rows(CaseType) is lookup.all_rows(CaseType)  # one read per request
+    assert "overtime" not in [c.code for c in lookup.active_categories()]
+    admin_service.create_category("overtime", "加班与休假", "3", "")
+    db.session.commit()
+    assert "overtime" in [c.code for c in lookup.active_categories()]
+    admin_service.create_category("leave", "休假", "", "")
+    db.session.rollback()
+    assert [c.code for c in lookup.active_categories()].count("overtime") == 1
+    assert "leave" not in [c.code for c in lookup.active_categories()]
+
+
 # ---------------------------------------------------------------- types
 
 

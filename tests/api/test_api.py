@@ -680,3 +680,30 @@ def test_odd_input_never_crashes(app, api):
         check(api("supervisor").get(path), "path", path)
     check(api("supervisor").post("/cases/%00/note", json={"version": 1, "text": "x"}), "action path")
     assert crashed == []
+
+
+def test_json_answers_read_as_the_standard_library_wrote_them(app):
+    """JSON responses go through orjson (hotline/jsonio.py): the same keys in the same order, dates, numbers
+    and texts as Flask's own encoder gave, so no client sees a difference."""
+    import dataclasses
+    import json
+    import uuid
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    from flask.json.provider import DefaultJSONProvider
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    value = {"z": "拖欠工资 \u2028", "a": [1, 2.5, None, True], "when": datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc),
+             "day": date(2026, 11, 30), "money": Decimal("12.30"), "id": uuid.UUID(int=5), "p": Point(3), "n": {7: "seven"},
+             "big": 2 ** 70}
+    with app.app_context():
+        ours = app.json.dumps(value, separators=(",", ":"))
+        flask_own = DefaultJSONProvider(app).dumps(value, separators=(",", ":"))
+        assert list(json.loads(ours)) == list(json.loads(flask_own)) == sorted(json.loads(flask_own))
+        assert json.loads(ours) == json.loads(flask_own)
+        resp = app.json.response({"b": "工单", "a": 1})
+        assert resp.mimetype == "application/json" and json.loads(resp.get_data()) == {"a": 1, "b": "工单"}

@@ -513,6 +513,27 @@ def test_list_filters_and_cursor_pagination(app, users, login):
     assert 'value="帮扶"' in client.get("/cases?q=帮扶").get_data(as_text=True)
 
 
+def test_list_total_is_capped_for_broad_filters(app, users, login, monkeypatch):
+    """A broad filter does not count every match: past the cap the list says "N+" (the cases still page)."""
+    numbers = [make_case(app, summary=f"工资咨询第{i}号") for i in range(5)]
+    client = login(app.test_client(), "supervisor")
+    monkeypatch.setitem(app.config, "HOTLINE_LIST_COUNT_CAP", 3)
+    page = client.get("/cases?type=consult&limit=2")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-total="3+"' in body
+    text = text_of(page)
+    assert "3+ cases match these filters." in text and numbers[4] in text and numbers[3] in text
+    assert 'rel="next"' in body  # the rest is still reachable
+    # Up to the cap the total is exact.
+    assert "1 case matches these filters." in text_of(client.get(f"/cases?q={numbers[0]}"))
+    monkeypatch.setitem(app.config, "HOTLINE_LIST_COUNT_CAP", 5)
+    assert "5 cases match these filters." in text_of(client.get("/cases?type=consult"))
+    # A search counts its ranked candidates, as before.
+    assert "5 cases match these filters." in text_of(client.get("/cases?q=工资咨询"))
+    monkeypatch.setitem(app.config, "HOTLINE_LIST_COUNT_CAP", 3)
+    assert "共3+件工单符合筛选条件。" in text_of(client.get("/cases?type=consult&lang=zh_Hans_CN"))
+
+
 def test_list_overdue_filter_and_handler_scope(app, users, login, clock):
     late = make_case(app, department="legal_aid", urgent=True)
     other = make_case(app, department="women")

@@ -61,3 +61,18 @@ def test_seed_covers_2004_to_2026(ctx):
     assert wd.covered_years() == list(range(2004, 2027))
     assert wd.is_workday(date(2026, 2, 14))  # make-up Saturday
     assert not wd.is_workday(date(2026, 10, 6))  # National Day holiday, a Tuesday
+
+
+def test_working_days_between_two_dates_follow_the_calendar_over_long_spans(ctx):
+    # The queue shows how many working days a case is overdue, also for cases a year and more overdue:
+    # every pair of days across 2025-2026 (holiday weeks, make-up Saturdays) agrees with a day-by-day count.
+    cal = wd.WorkCalendar.load(date(2024, 12, 1), date(2027, 1, 31))
+    start = date(2024, 12, 20)
+    days = [date.fromordinal(start.toordinal() + i) for i in range(0, 760, 3)]
+    for a in days[::7]:
+        for b in days:
+            walked = sum(cal.is_workday(date.fromordinal(o)) for o in range(a.toordinal() + 1, b.toordinal() + 1))
+            assert wd.workdays_between(cal, a, b) == walked, (a, b)
+    # Spring Festival 2026: Feb 15-23 off, Sat Feb 14 and Sat Feb 28 worked.
+    assert wd.workdays_between(cal, date(2026, 2, 13), date(2026, 2, 28)) == 6  # 14; 24-27; 28
+    assert wd.workdays_between(cal, date(2026, 3, 2), date(2026, 3, 1)) == 0
