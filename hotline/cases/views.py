@@ -232,13 +232,15 @@ def caller():
         phone = service.normalize_phone(raw, "phone")
     except InvalidInput as err:
         return render_template("cases/_caller.html", phone=None, message=err.message if raw else None,
-                               cases=[], open_cases=[]), 422 if raw else 200
-    cases = queries.caller_history(actor, phone)
+                               cases=[], open_cases=[], total=0, open_count=0), 422 if raw else 200
+    history = queries.caller_history(actor, phone)
     # Open cases on top (the operator may be about to log a duplicate), then the rest, newest first.
-    rows = sorted((_row(actor, c) for c in cases), key=lambda r: r["case"].status not in OPEN_STATUSES)
+    cases = history.cases
+    rows = [_row(actor, c) for c in cases]
     record_views(actor, cases, "web")  # names and details of confidential cases (hotline/audit/service.py)
     known = next((r for r in rows if r["private"] and (r["case"].caller_name or r["case"].caller_employer)), None)
-    return render_template("cases/_caller.html", phone=phone, message=None, cases=rows,
+    return render_template("cases/_caller.html", phone=phone, message=None, cases=rows, total=history.total,
+                           open_count=history.open_count,
                            open_cases=[r for r in rows if r["case"].status in OPEN_STATUSES], known=known)
 
 
