@@ -53,6 +53,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         # pre-ping: a connection that died (PostgreSQL restarted) is replaced on checkout, not used.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"application_name": PROCESS_NAME}},
+        # Reads on a streaming replica (hotline/replica.py, docs/deploy.md): reports, exports, the KPI API
+        # and search, while the replica answers and lags at most this many seconds (checked every few).
+        "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL") or None,
+        "HOTLINE_REPLICA_MAX_LAG_SECONDS": float(env.get("HOTLINE_REPLICA_MAX_LAG_SECONDS") or "30"),
+        "HOTLINE_REPLICA_CHECK_SECONDS": float(env.get("HOTLINE_REPLICA_CHECK_SECONDS") or "5"),
         # Log-in throttling (hotline/auth/service.py): failures of one account from one address, and of any
         # account from one address, lock that pair (or that address) for LOGIN_LOCK_MINUTES, doubling with
         # each further failure up to LOGIN_LOCK_MAX_MINUTES. Refused attempts never count; failures older

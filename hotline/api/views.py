@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from hotline.replica import reads_from_replica, route_reads
 from hotline.api import openapi
 from hotline.api.checks import check_query, checked_body
 from hotline.audit.service import record_views
@@ -55,6 +56,7 @@ def get_reference():
 
 @bp.get("/reports/kpis")
 @allow("supervisor", "admin")
+@reads_from_replica
 def report_kpis():
     """The figures of the reports page (hotline/reports/kpis.py) for a period, optionally per group."""
     check_query("report_kpis")
@@ -86,6 +88,8 @@ def create_case():
 @allow(ANY_USER)
 def list_cases():
     check_query("list_cases")
+    if (request.args.get("q") or "").strip():
+        route_reads()  # a search only reads: the replica's, when there is one (hotline/replica.py)
     case_filter = queries.parse_filter(request.args)
     if case_filter.type:
         service.lookup_type(case_filter.type)  # an unknown type is refused like the other codes

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
+from hotline.replica import route_reads
 from hotline import clock
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
@@ -436,6 +437,8 @@ MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "
 @bp.route("/cases")
 @allow("operator", "supervisor", "admin", "producer", "handler")
 def list_cases():
+    if (request.args.get("q") or "").strip():
+        route_reads()  # a search only reads: the replica's, when there is one (hotline/replica.py)
     actor = current_actor()
     args = {k: request.args.get(k, "") for k in FILTER_KEYS + MORE_FILTER_KEYS}
     active = {k: v for k, v in args.items() if v.strip()}

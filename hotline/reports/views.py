@@ -20,6 +20,7 @@ from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.reports import export, hot, importer, kpis
 from hotline.reports.periods import PRESETS, Period, parse_period, preset_period
+from hotline.replica import reads_from_replica, route_reads
 
 bp = Blueprint("reports", __name__)
 
@@ -208,6 +209,7 @@ def _group_charts(report: kpis.Report) -> tuple[dict[str, Any], dict[str, Any]]:
 def _in_app(app, fn, *args):
     """Run a read-only report query in its own app context (own session and connection), for a thread."""
     with app.app_context():
+        route_reads()  # the dashboard's other scans read where its main one does
         try:
             return fn(*args)
         finally:
@@ -223,6 +225,7 @@ def _by_arg() -> str:
 
 @bp.route("/reports")
 @allow(*ROLES)
+@reads_from_replica
 def dashboard():
     errors: dict[str, str] = {}
     message = None
@@ -259,6 +262,7 @@ def dashboard():
 
 @bp.route("/reports/hot")
 @allow(*ROLES)
+@reads_from_replica
 def hot_topics():
     """热点 for the period; ?partial=1 gives only the section (the dashboard fetches it)."""
     try:
@@ -282,6 +286,7 @@ def _send(out, name: str, fmt_name: str):
 
 @bp.route("/reports/ledger.<fmt_name>")
 @allow(*ROLES)
+@reads_from_replica
 def ledger_export(fmt_name: str):
     """台账: every case the list's filters select (default: this month), oldest first."""
     if fmt_name not in ("xlsx", "csv"):
@@ -311,6 +316,7 @@ _LEDGER_ARGS = ("status", "type", "category", "department", "handler", "channel"
 
 @bp.route("/reports/kpis.<fmt_name>")
 @allow(*ROLES)
+@reads_from_replica
 def kpi_export(fmt_name: str):
     """The KPI tables: .xlsx with every grouping, .csv with one (?by=, default category)."""
     if fmt_name not in ("xlsx", "csv"):
