@@ -162,12 +162,12 @@ def unlock_cmd(username, address):
 
 @hotline_cli.command("run-job")
 @click.argument("name", type=click.Choice(["overdue", "notify", "reminders", "digest", "escalate", "calls",
-                                            "classifier", "channels"]))
+                                            "classifier", "channels", "rollup"]))
 @click.option("--date", "day", default=None, help="digest: the air date to build (YYYY-MM-DD); default today")
 def run_job_cmd(name, day):
     """Run one scheduler job once (overdue scan, notice delivery, morning reminders, the day's digest, call
     reconciliation, the suggestion classifier; channels: station-line retries, 回访 calls, recording downloads
-    and deletions)."""
+    and deletions; rollup: the dashboard's daily figures, up to yesterday)."""
     from hotline.jobs import run_job
 
     params = {}

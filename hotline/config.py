@@ -106,6 +106,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),
         # The `channels` job: station-line moves Twilio did not take, 回访 calls, recordings to fetch or delete.
         "HOTLINE_CHANNELS_SECONDS": int(env.get("HOTLINE_CHANNELS_SECONDS", "15")),
+        # The dashboard's daily figures: how often the `rollup` job looks for days that are over.
+        "HOTLINE_ROLLUP_SECONDS": int(env.get("HOTLINE_ROLLUP_SECONDS", "600")),
         # Recordings: a folder (default instance/recordings) for the hotline's copies.
         "HOTLINE_RECORDINGS_DIR": env.get("HOTLINE_RECORDINGS_DIR") or str(instance / "recordings"),
         # …or S3-compatible storage: s3://bucket/prefix (S3_ENDPOINT_URL for MinIO, OSS, COS; boto3's credentials).

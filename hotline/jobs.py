@@ -27,6 +27,7 @@ LEASE = {"overdue": timedelta(minutes=5), "notify": timedelta(minutes=2), "remin
 LEASE["calls"] = timedelta(minutes=10)  # telephony: ask Twilio how calls ended whose end was never reported
 LEASE["escalate"] = timedelta(minutes=5)  # 督办 by the clock (hotline/cases/service.py escalate_overdue)
 LEASE["classifier"] = timedelta(minutes=30)  # intake help: learn suggestions from the closed cases
+LEASE["rollup"] = timedelta(minutes=30)  # the dashboard's daily figures (hotline/reports/daily.py)
 
 
 @contextmanager
@@ -88,6 +89,9 @@ def run_job(name: str, **params) -> dict | None:
     from hotline.telephony.channels import run as channels
 
     bodies["channels"] = channels  # station line retries, 回访 calls, recordings
+    from hotline.reports.daily import roll_up
+
+    bodies["rollup"] = roll_up  # the days that are over, into the dashboard's daily figures
     if name not in bodies:
         raise ValueError(f"unknown job {name}")
     with run_lock(name) as got:
@@ -147,4 +151,6 @@ def build_scheduler(app, blocking: bool = False):
                       id="classifier", next_run_time=first)
     scheduler.add_job(job_runner(app, "channels"), "interval", seconds=cfg["HOTLINE_CHANNELS_SECONDS"],
                       id="channels", next_run_time=first)
+    scheduler.add_job(job_runner(app, "rollup"), "interval", seconds=cfg["HOTLINE_ROLLUP_SECONDS"],
+                      id="rollup", next_run_time=first)
     return scheduler
