@@ -27,8 +27,9 @@ class ReportDay(db.Model):
 
     __tablename__ = "report_day"
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # Primary key (dim, day, key): a period of one grouping is one range of the index.
     dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     registered: Mapped[int] = mapped_column(Integer, default=0)
     closed: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,8 +18,8 @@ depends_on = None
 
 def upgrade():
     op.create_table('report_day',
-    sa.Column('day', sa.Date(), nullable=False),
     sa.Column('dim', sa.String(length=16), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
     sa.Column('key', sa.String(length=40), nullable=False),
     sa.Column('registered', sa.Integer(), nullable=False),
     sa.Column('closed', sa.Integer(), nullable=False),
@@ -33,7 +33,7 @@ def upgrade():
     sa.Column('resolved', sa.Integer(), nullable=False),
     sa.Column('replied', sa.Integer(), nullable=False),
     sa.Column('reply_seconds', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'dim', 'key', name=op.f('pk_report_day'))
+    sa.PrimaryKeyConstraint('dim', 'day', 'key', name=op.f('pk_report_day'))
     )
     op.create_table('report_day_closed',
     sa.Column('day', sa.Date(), nullable=False),
