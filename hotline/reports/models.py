@@ -3,6 +3,7 @@
 * ix_hotline_case_report: the period's cases with every column a figure reads, so the dashboard,
   the API and the KPI export are index-only scans ordered by registration time.
 * ix_hotline_case_closed_at: the daily closures chart and the list's "closed from/until" filters.
+* ix_telephony_call_figures: the period's call figures without reading the calls themselves.
 """
 from datetime import date
 
@@ -10,6 +11,7 @@ from sqlalchemy import Date, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.cases.models import Case
+from hotline.telephony.models import Call
 from hotline.extensions import db
 
 REPORT_COLUMNS = (Case.created_at, Case.status, Case.category_id, Case.type_code, Case.department_id,
@@ -18,6 +20,10 @@ REPORT_COLUMNS = (Case.created_at, Case.status, Case.category_id, Case.type_code
 
 ix_hotline_case_report = Index("ix_hotline_case_report", *REPORT_COLUMNS)
 ix_hotline_case_closed_at = Index("ix_hotline_case_closed_at", Case.closed_at)
+
+# The telephony figures (接通率 and the rest, kpis.call_figures) of a period: an index-only range scan.
+ix_telephony_call_figures = Index("ix_telephony_call_figures", Call.started_at, Call.direction, Call.status,
+                                  Call.answered_at, Call.wait_seconds, Call.id)
 
 
 class ReportDay(db.Model):

