@@ -12,7 +12,6 @@ from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from hotline.replica import reads_from_replica, route_reads
 from hotline.api import openapi
 from hotline.api.checks import check_query, checked_body
 from hotline.audit.service import record_views
@@ -21,6 +20,7 @@ from hotline.cases import access, present, queries, service
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
+from hotline.replica import reads_from_replica, route_reads
 from hotline.workdays import service as workdays
 
 bp = Blueprint("api", __name__)

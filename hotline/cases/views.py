@@ -13,7 +13,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
-from hotline.replica import route_reads
 from hotline import clock
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
@@ -23,6 +22,7 @@ from hotline.cases.models import CHANNELS, OPEN_STATUSES, REPLY_METHODS, STATUSE
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
 from hotline.reference.models import CaseType, Category, Department
+from hotline.replica import route_reads
 from hotline.templating import (
     REPLY_METHOD_LABELS,
     STATUS_LABELS,

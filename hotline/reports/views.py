@@ -18,9 +18,9 @@ from hotline.auth.access import allow, current_actor
 from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
+from hotline.replica import reads_from_replica, route_reads
 from hotline.reports import export, hot, importer, kpis
 from hotline.reports.periods import PRESETS, Period, parse_period, preset_period
-from hotline.replica import reads_from_replica, route_reads
 
 bp = Blueprint("reports", __name__)
 

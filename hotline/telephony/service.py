@@ -20,7 +20,7 @@ from hotline import clock
 from hotline.audit.service import record_views
 from hotline.auth.models import User
 from hotline.cases import access
-from hotline.cases.models import OPEN_STATUSES, Case, CaseEvent
+from hotline.cases.models import Case, CaseEvent
 from hotline.errors import IllegalMove, InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.notify.service import _insert_ignore
