@@ -108,3 +108,13 @@ def test_daily_figures_equal_a_recount_after_random_moves(app, users, clock, see
         assert _rows() == kept
         # … and the dashboard's figures are those of the cases themselves.
         assert with_figures == live
+
+
+def test_the_rollup_job_is_scheduled_and_idempotent(app, users):
+    from hotline.jobs import build_scheduler, run_job
+
+    assert "rollup" in {job.id for job in build_scheduler(app).get_jobs()}
+    with app.test_request_context():
+        assert run_job("rollup") == {"days": 1}  # no cases yet: yesterday, counted empty
+        assert run_job("rollup") == {"days": 0}
+        assert daily.through() == local(2026, 11, 29).date()
