@@ -35,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     from hotline import models  # noqa: F401  (registers every table)
 
     db.init_app(app)
+    from hotline import replica
+
+    replica.init_app(app)  # DATABASE_REPLICA_URL: reports and search read from a streaming replica
     from hotline.audit.admin_log import install as install_admin_log
 
     install_admin_log()  # every change to the administered data is logged (hotline/audit/admin_log.py)

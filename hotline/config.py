@@ -53,6 +53,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         # pre-ping: a connection that died (PostgreSQL restarted) is replaced on checkout, not used.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"application_name": PROCESS_NAME}},
+        # Reads on a streaming replica (hotline/replica.py, docs/deploy.md): reports, exports, the KPI API
+        # and search, while the replica answers and lags at most this many seconds (checked every few).
+        "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL") or None,
+        "HOTLINE_REPLICA_MAX_LAG_SECONDS": float(env.get("HOTLINE_REPLICA_MAX_LAG_SECONDS") or "30"),
+        "HOTLINE_REPLICA_CHECK_SECONDS": float(env.get("HOTLINE_REPLICA_CHECK_SECONDS") or "5"),
         # Log-in throttling (hotline/auth/service.py): failures of one account from one address, and of any
         # account from one address, lock that pair (or that address) for LOGIN_LOCK_MINUTES, doubling with
         # each further failure up to LOGIN_LOCK_MAX_MINUTES. Refused attempts never count; failures older
@@ -103,6 +108,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),
         # The `channels` job: station-line moves Twilio did not take, 回访 calls, recordings to fetch or delete.
         "HOTLINE_CHANNELS_SECONDS": int(env.get("HOTLINE_CHANNELS_SECONDS", "15")),
+        # The dashboard's daily figures: how often the `rollup` job looks for days that are over.
+        "HOTLINE_ROLLUP_SECONDS": int(env.get("HOTLINE_ROLLUP_SECONDS", "600")),
         # Recordings: a folder (default instance/recordings) for the hotline's copies.
         "HOTLINE_RECORDINGS_DIR": env.get("HOTLINE_RECORDINGS_DIR") or str(instance / "recordings"),
         # …or S3-compatible storage: s3://bucket/prefix (S3_ENDPOINT_URL for MinIO, OSS, COS; boto3's credentials).

@@ -20,7 +20,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+def _session_class():
+    from hotline.replica import RoutingSession  # reads on a replica when DATABASE_REPLICA_URL is set
+
+    return RoutingSession
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": _session_class()})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -60,6 +60,8 @@ JOBS: tuple[Job, ...] = (
         "Intake help: the suggestion classifier learns from the closed cases and stores its held-out accuracy."),
     Job("channels", "hotline.voice_jobs:run", "HOTLINE_CHANNELS_SECONDS", timedelta(minutes=5),
         "Station line retries, 回访 calls, recording downloads and deletions."),
+    Job("rollup", "hotline.reports.daily:roll_up", "HOTLINE_ROLLUP_SECONDS", timedelta(minutes=30),
+        "The dashboard's daily figures for the days that are over (built from scratch after an upgrade)."),
 )
 BY_NAME = {job.name: job for job in JOBS}
 

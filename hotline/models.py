@@ -7,6 +7,8 @@ from hotline.workdays.models import CalendarDay, CalendarYear  # noqa: F401
 from hotline.notify.models import CaseFlag, JobLease, Notice  # noqa: F401
 from hotline.telephony.models import Call, Callback, CallbackAttempt, InboundSms, SmsConsent, SurveyRequest, TelephonySettings  # noqa: F401,E501
 from hotline.reports.models import ix_hotline_case_closed_at, ix_hotline_case_report  # noqa: F401
+from hotline.reports.models import ReportDay, ReportDayClosed, ReportRollup, ix_telephony_call_figures  # noqa: F401
+from hotline.reports import daily as _daily  # noqa: F401,E402  (its listener keeps the daily figures exact)
 from hotline.radio.models import CallIn, Episode, Programme  # noqa: F401
 from hotline.digest.models import BroadcastClearance, ContentItem, Digest, DigestRevision, DigestSettings  # noqa: F401
 from hotline.audit.models import AdminChange, CaseView  # noqa: F401

@@ -27,6 +27,7 @@ from hotline.knowledge import service as kb
 from hotline.knowledge.suggest import suggest as make_suggestion
 from hotline.notify import service as notices
 from hotline.reference.models import CaseType, Category, Department
+from hotline.replica import reads_from_replica, route_reads
 from hotline.reports import kpis
 from hotline.reports.periods import parse_period
 from hotline.telephony import figures, numbers, parsing
@@ -72,6 +73,7 @@ def get_reference():
 
 @bp.get("/reports/kpis")
 @allow("supervisor", "admin")
+@reads_from_replica
 def report_kpis():
     """The figures of the reports page (hotline/reports/kpis.py) for a period, optionally per group."""
     check_query("report_kpis")
@@ -104,6 +106,8 @@ def create_case():
 @allow(ANY_USER)
 def list_cases():
     check_query("list_cases")
+    if (request.args.get("q") or "").strip():
+        route_reads()  # a search only reads: the replica's, when there is one (hotline/replica.py)
     case_filter = queries.parse_filter(request.args)
     if case_filter.type:
         service.lookup_type(case_filter.type)  # an unknown type is refused like the other codes

@@ -436,13 +436,50 @@ def parse_limit(raw: Any) -> int:
     return value
 
 
-def caller_history(actor: User, phone: str, limit: int = 20) -> list[Case]:
-    """The caller's cases, newest first (screen-pop). Confidential ones only for those who work them."""
-    stmt = access.scope(actor, select(Case)).where(Case.caller_phone == phone)
+HISTORY_LIMIT = 20  # the newest cases the screen-pop lists (the count and the open cases are complete)
+HISTORY_OPEN_LIMIT = 100  # open cases listed in full up to this; the count is always exact
+
+
+@dataclass
+class CallerHistory:
+    """The screen-pop: how many cases the caller has (all of them), every open one, and the newest few."""
+
+    total: int
+    open_count: int
+    open_cases: list[Case]  # newest first, every one (up to HISTORY_OPEN_LIMIT)
+    recent: list[Case]  # the newest HISTORY_LIMIT, open or not
+
+    @property
+    def cases(self) -> list[Case]:
+        """Open cases first (the operator may be about to log a duplicate), then the rest, newest first."""
+        seen = {c.id for c in self.open_cases}
+        return self.open_cases + [c for c in self.recent if c.id not in seen]
+
+
+def _caller_scope(actor: User, phone: str, stmt):
+    stmt = access.scope(actor, stmt).where(Case.caller_phone == phone)
     private_ok = access.private_filter_allowed(actor)
-    if private_ok is not None:
-        stmt = stmt.where(private_ok)
-    return list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))
+    return stmt if private_ok is None else stmt.where(private_ok)
+
+
+def caller_history(actor: User, phone: str, limit: int = HISTORY_LIMIT) -> CallerHistory:
+    """The caller's cases (screen-pop). Confidential ones only for those who work them.
+
+    The count and the open cases cover the whole history, however long: a caller with hundreds of
+    cases is warned of an open one registered years ago. All three read the (caller_phone, id) index.
+    """
+    total = db.session.scalar(_caller_scope(actor, phone, select(func.count()).select_from(Case))) or 0
+    if not total:
+        return CallerHistory(0, 0, [], [])
+    recent = list(db.session.scalars(_caller_scope(actor, phone, select(Case)).order_by(Case.id.desc()).limit(limit)))
+    if total <= len(recent):  # the whole history is loaded: no second look needed
+        open_cases = [c for c in recent if c.status in OPEN_STATUSES]
+        return CallerHistory(total, len(open_cases), open_cases, recent)
+    open_stmt = _caller_scope(actor, phone, select(Case)).where(Case.status.in_(OPEN_STATUSES))
+    open_count = db.session.scalar(_caller_scope(actor, phone, select(func.count()).select_from(Case))
+                                   .where(Case.status.in_(OPEN_STATUSES))) or 0
+    open_cases = list(db.session.scalars(open_stmt.order_by(Case.id.desc()).limit(HISTORY_OPEN_LIMIT)))
+    return CallerHistory(total, open_count, open_cases, recent)
 
 
 QUEUE_LIMIT = 50  # the earliest deadlines; the rest are one click away in the list

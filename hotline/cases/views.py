@@ -30,7 +30,13 @@ from hotline.notify.service import mark_case_read
 from hotline.orgs import service as orgs
 from hotline.reference import lookup
 from hotline.reference.models import CaseType, Category, Department
-from hotline.templating import REPLY_METHOD_LABELS, STATUS_LABELS, SURVEY_LABELS, local_dt
+from hotline.replica import route_reads
+from hotline.templating import (
+    REPLY_METHOD_LABELS,
+    STATUS_LABELS,
+    SURVEY_LABELS,
+    local_dt,
+)
 
 bp = Blueprint("cases", __name__)
 
@@ -139,13 +145,15 @@ def caller():
         phone = phones.normalize_phone(raw, "phone")
     except InvalidInput as err:
         return render_template("cases/_caller.html", phone=None, message=err.message if raw else None,
-                               cases=[], open_cases=[]), 422 if raw else 200
-    cases = queries.caller_history(actor, phone)
+                               cases=[], open_cases=[], total=0, open_count=0), 422 if raw else 200
+    history = queries.caller_history(actor, phone)
     # Open cases on top (the operator may be about to log a duplicate), then the rest, newest first.
-    rows = sorted((_row(actor, c) for c in cases), key=lambda r: r["case"].status not in OPEN_STATUSES)
+    cases = history.cases
+    rows = [_row(actor, c) for c in cases]
     record_views(actor, cases, "web")  # names and details of confidential cases (hotline/audit/service.py)
     known = next((r for r in rows if r["private"] and (r["case"].caller_name or r["case"].caller_employer)), None)
-    return render_template("cases/_caller.html", phone=phone, message=None, cases=rows,
+    return render_template("cases/_caller.html", phone=phone, message=None, cases=rows, total=history.total,
+                           open_count=history.open_count,
                            open_cases=[r for r in rows if r["case"].status in OPEN_STATUSES], known=known)
 
 
@@ -309,6 +317,8 @@ MORE_FILTER_KEYS = ("on_time", "on_call", "reopened", "survey", "closed_from", "
 @bp.route("/cases")
 @allow("operator", "supervisor", "admin", "producer", "handler")
 def list_cases():
+    if (request.args.get("q") or "").strip():
+        route_reads()  # a search only reads: the replica's, when there is one (hotline/replica.py)
     actor = current_actor()
     args = {k: request.args.get(k, "") for k in FILTER_KEYS + MORE_FILTER_KEYS}
     active: dict[str, Any] = {k: v for k, v in args.items() if v.strip()}

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import gettext as _
@@ -268,13 +269,48 @@ def _aggregate(period: Period, now: datetime, by: str | None,
                with_days: bool, org_ids: frozenset[int] | None = None) -> tuple[Any, list[Any], dict[date, int]]:
     """(totals, one row per group, {local day: registered}) over the cases registered in the period.
 
-    Every case falls in exactly one group (cases without a department or handler form the None
-    group), so with a grouping the totals are the groups added up: the period's cases are read once,
-    along the covering index ix_hotline_case_report. The days come from the narrow created_at index.
+    The days already rolled up come from the daily figures (hotline/reports/daily.py), the rest (today,
+    at least) from the cases; a grouping the daily figures do not hold is counted live throughout.
     """
+    from hotline.reports import daily as daily_figures
+
+    # The daily figures are the whole network's: an organisation's subtree is counted live.
+    usable = org_ids is None and by in (None, *daily_figures.dims())
+    last = daily_figures.usable_through(period.first) if usable else None
+    if last is None:
+        return _aggregate_live(period, now, by, with_days, _where(_in_period(period), _org_where(org_ids)))
+    upto = min(last, period.last)
+    rows = {r.group_key: r for r in daily_figures.counts(period.first, upto, by)}
+    days = daily_figures.intake(period.first, upto) if with_days else {}
+    if upto < period.last:  # the days after the roll-up, counted live
+        rest = and_(Case.created_at >= daily_figures.midnight_utc(upto + timedelta(days=1)),
+                    Case.created_at < period.end_utc)
+        live_total, live_groups, live_days = _aggregate_live(period, now, by, with_days, rest)
+        days.update(live_days)
+        for row in (live_groups if by else [live_total]):
+            key = row.group_key if by else None
+            if key not in rows:
+                rows[key] = SimpleNamespace(group_key=key, **{c: 0 for c in daily_figures.COUNTS})
+            for c in daily_figures.COUNTS:
+                setattr(rows[key], c, getattr(rows[key], c) + (getattr(row, c) or 0))
+    groups = [r for r in rows.values() if r.registered] if by else []
+    if by:
+        total = Figures()
+        for row in groups:
+            total.add(row)
+    else:
+        total = rows[None]
+    return total, groups, days
+
+
+def _aggregate_live(period: Period, now: datetime, by: str | None, with_days: bool,
+                    where: Any) -> tuple[Any, list[Any], dict[date, int]]:
+    """The same from the cases: every case falls in exactly one group (cases without a department or
+    handler form the None group), so with a grouping the totals are the groups added up: the cases are
+    read once, along the covering index ix_hotline_case_report. The days come from the narrow
+    created_at index."""
     _tune()
     columns = count_columns(now)
-    where = _where(_in_period(period), _org_where(org_ids))
     groups: list[Any] = []
     total: Any
     if by:
@@ -412,17 +448,44 @@ def _rolled_up(org, rows: list[Any], overdue: dict[Any, int]) -> list[Figures]:
 
 def daily(period: Period, intake: dict[date, int] | None = None, org=None) -> list[dict[str, Any]]:
     """Cases registered, and cases closed, on each local day of the period."""
+    from hotline.reports import daily as daily_figures
+
     _tune()
     org_where = _org_where(_org_ids(org))
-    if intake is None:
-        day = local_day(Case.created_at)
-        intake = {_as_date(d): int(n) for d, n in db.session.execute(
-            select(day, func.count()).where(_where(_in_period(period), org_where)).group_by(day))}
-    closed_day = local_day(Case.closed_at)
-    closures = {_as_date(d): int(n) for d, n in db.session.execute(
-        select(closed_day, func.count())
-        .where(_where(Case.closed_at >= period.start_utc, Case.closed_at < period.end_utc, org_where))
-        .group_by(closed_day))}
+    if org_where is not None:  # the daily figures are the whole network's: an organisation's are counted live
+        if intake is None:
+            day = local_day(Case.created_at)
+            intake = {_as_date(d): int(n) for d, n in db.session.execute(
+                select(day, func.count()).where(_where(_in_period(period), org_where)).group_by(day))}
+        closed_day = local_day(Case.closed_at)
+        closures = {_as_date(d): int(n) for d, n in db.session.execute(
+            select(closed_day, func.count())
+            .where(_where(Case.closed_at >= period.start_utc, Case.closed_at < period.end_utc, org_where))
+            .group_by(closed_day))}
+    else:
+        start = period.start_utc
+        closures = {}
+        last = daily_figures.usable_through(period.first)
+        if last is not None:  # the days already rolled up from the daily figures, the rest live
+            upto = min(last, period.last)
+            closures = daily_figures.closures(period.first, upto)
+            start = daily_figures.midnight_utc(upto + timedelta(days=1))
+            if intake is None:
+                intake = daily_figures.intake(period.first, upto)
+                if start < period.end_utc:
+                    day = local_day(Case.created_at)
+                    intake.update({_as_date(d): int(n) for d, n in db.session.execute(
+                        select(day, func.count()).where(Case.created_at >= start, Case.created_at < period.end_utc)
+                        .group_by(day))})
+        elif intake is None:
+            day = local_day(Case.created_at)
+            intake = {_as_date(d): int(n) for d, n in db.session.execute(
+                select(day, func.count()).where(_in_period(period)).group_by(day))}
+        if start < period.end_utc:
+            closed_day = local_day(Case.closed_at)
+            closures.update({_as_date(d): int(n) for d, n in db.session.execute(
+                select(closed_day, func.count())
+                .where(Case.closed_at >= start, Case.closed_at < period.end_utc).group_by(closed_day))})
     return [{"day": d, "registered": intake.get(d, 0), "closed": closures.get(d, 0)} for d in period.dates()]
 
 

@@ -1,12 +1,18 @@
-"""Indexes the reports need on the case table (no tables of their own).
+"""Indexes the reports need on the case table, and the daily figures (hotline/reports/daily.py).
 
 * ix_hotline_case_report: the period's cases with every column a figure reads, so the dashboard,
   the API and the KPI export are index-only scans ordered by registration time.
 * ix_hotline_case_closed_at: the daily closures chart and the list's "closed from/until" filters.
+* ix_telephony_call_figures: the period's call figures without reading the calls themselves.
 """
-from sqlalchemy import Index
+from datetime import date
+
+from sqlalchemy import Date, Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.cases.models import Case
+from hotline.extensions import db
+from hotline.telephony.models import Call
 
 REPORT_COLUMNS = (Case.created_at, Case.status, Case.category_id, Case.type_code, Case.department_id,
                   Case.handler_id, Case.channel, Case.resolved_on_call, Case.reopen_count, Case.survey_result,
@@ -14,3 +20,50 @@ REPORT_COLUMNS = (Case.created_at, Case.status, Case.category_id, Case.type_code
 
 ix_hotline_case_report = Index("ix_hotline_case_report", *REPORT_COLUMNS)
 ix_hotline_case_closed_at = Index("ix_hotline_case_closed_at", Case.closed_at)
+
+# The telephony figures (接通率 and the rest, kpis.call_figures) of a period: an index-only range scan.
+ix_telephony_call_figures = Index("ix_telephony_call_figures", Call.started_at, Call.direction, Call.status,
+                                  Call.answered_at, Call.wait_seconds, Call.id)
+
+
+class ReportDay(db.Model):
+    """The figures' counts of the cases registered on one local day, per value of one grouping (dim:
+    category, type, department, handler or channel; key: its id or code as text, '' for none). Every
+    case is in one row of each dim, so the rows of one dim add up to the day's totals."""
+
+    __tablename__ = "report_day"
+
+    # Primary key (dim, day, key): a period of one grouping is one range of the index.
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    registered: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    on_call: Mapped[int] = mapped_column(Integer, default=0)
+    surveyed: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    reopened_closed: Mapped[int] = mapped_column(Integer, default=0)
+    attempted: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    replied: Mapped[int] = mapped_column(Integer, default=0)
+    reply_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportDayClosed(db.Model):
+    """Cases closed on one local day (the daily chart's second line)."""
+
+    __tablename__ = "report_day_closed"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportRollup(db.Model):
+    """One row: the daily figures hold every local day up to `through` (None: not built yet)."""
+
+    __tablename__ = "report_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    through: Mapped[date | None] = mapped_column(Date, nullable=True)

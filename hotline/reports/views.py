@@ -19,7 +19,8 @@ from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.orgs import service as orgs
-from hotline.reports import hot, importer, kpis
+from hotline.replica import reads_from_replica, route_reads
+from hotline.reports import export, hot, importer, kpis
 from hotline.reports.forms import ImportForm
 from hotline.reports.periods import PRESETS, parse_period, preset_period
 
@@ -28,7 +29,6 @@ bp = Blueprint("reports", __name__)
 
 def _export():
     # openpyxl (and numpy under it) take ~0.5 s to import: only an export needs them, not every process start.
-    from hotline.reports import export
 
     return export
 
@@ -218,6 +218,7 @@ def _group_charts(report: kpis.Report) -> tuple[dict[str, Any], dict[str, Any]]:
 def _in_app(app, fn, *args):
     """Run a read-only report query in its own app context (own session and connection), for a thread."""
     with app.app_context():
+        route_reads()  # the dashboard's other scans read where its main one does
         try:
             return fn(*args)
         finally:
@@ -247,6 +248,7 @@ def _by_arg() -> str:
 
 @bp.route("/reports")
 @allow(*ROLES)
+@reads_from_replica
 def dashboard():
     errors: dict[str, str] = {}
     message = None
@@ -288,6 +290,7 @@ def dashboard():
 
 @bp.route("/reports/hot")
 @allow(*ROLES)
+@reads_from_replica
 def hot_topics():
     """热点 for the period; ?partial=1 gives only the section (the dashboard fetches it)."""
     try:
@@ -311,6 +314,7 @@ def _send(out, name: str, fmt_name: str):
 
 @bp.route("/reports/ledger.<fmt_name>")
 @allow(*ROLES)
+@reads_from_replica
 def ledger_export(fmt_name: str):
     """台账: every case the list's filters select (default: this month), oldest first."""
     if fmt_name not in ("xlsx", "csv"):
@@ -340,6 +344,7 @@ _LEDGER_ARGS = ("status", "type", "category", "department", "org", "handler", "c
 
 @bp.route("/reports/kpis.<fmt_name>")
 @allow(*ROLES)
+@reads_from_replica
 def kpi_export(fmt_name: str):
     """The KPI tables: .xlsx with every grouping, .csv with one (?by=, default category)."""
     if fmt_name not in ("xlsx", "csv"):

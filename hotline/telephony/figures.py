@@ -10,7 +10,6 @@ from sqlalchemy import and_, func, select
 
 from hotline import clock, phones
 from hotline.auth.models import User
-from hotline.cases.models import OPEN_STATUSES
 from hotline.cases.queries import caller_history
 from hotline.errors import InvalidInput
 from hotline.extensions import db
@@ -48,8 +47,8 @@ def live_calls(actor: User) -> list[dict[str, Any]]:
         Call.started_at >= now - LIVE_WINDOW).order_by(Call.started_at, Call.id).limit(50)))
     out = []
     for call in calls:
-        history = caller_history(actor, call.from_phone) if call.from_phone != ANONYMOUS else []
-        open_cases = [c for c in history if c.status in OPEN_STATUSES]
+        history = caller_history(actor, call.from_phone) if call.from_phone != ANONYMOUS else None
+        open_cases = history.open_cases if history else []
         out.append({
             "sid": call.call_sid,
             "from": shown_number(actor, call.from_phone, call.case),
@@ -61,9 +60,9 @@ def live_calls(actor: User) -> list[dict[str, Any]]:
             "operator": call.operator.display_name if call.operator else None,
             "mine": call.operator_id == actor.id,
             "case_no": call.case.case_no if call.case else None,
-            "cases": len(history),
+            "cases": history.total if history else 0,
             "open_cases": [{"case_no": c.case_no, "summary": c.summary[:60]} for c in open_cases[:3]],
-            "open_count": len(open_cases),
+            "open_count": history.open_count if history else 0,
         })
     return out
 

@@ -226,6 +226,22 @@ def test_caller_history_shows_earlier_and_open_cases_and_hides_confidential_ones
     assert "3 earlier cases" in text and secret in text
 
 
+def test_caller_history_counts_every_case_and_warns_of_an_open_one_however_old(app, users, login):
+    # A caller with 200 cases: the open one is the oldest, far beyond the 20 the pop-up lists.
+    oldest = make_case(app, summary="最早的一件，仍在办理")
+    with app.test_request_context():
+        operator = get_user("operator")
+        for i in range(199):
+            service.register(operator, {"channel": "hotline", "type": "consult", "category": "wages",
+                                        "summary": f"第{i}次来电咨询", "caller": {"phone": PHONE},
+                                        "resolved_on_call": True, "answer": "已解答。"})
+        db.session.commit()
+    text = text_of(login(app.test_client(), "operator2").get(f"/cases/caller?phone={PHONE}"))
+    assert "200 earlier cases from 13812345678" in text and "1 open" in text
+    assert oldest in text and "add a note to the open case" in text
+    assert "Showing 21; all 200 in the case list" in text
+
+
 def test_caller_history_for_a_new_caller_and_for_a_bad_number(app, users, login):
     client = login(app.test_client(), "operator")
     assert "No earlier cases from 13700001111: a new caller." in text_of(client.get("/cases/caller?phone=13700001111"))

@@ -1,0 +1,265 @@
+"""Daily figures: the dashboard's counts per local day, kept exact, so a year is ~365 rows per group.
+
+report_day holds, for every local day up to report_rollup.through, the counts of kpis.count_columns()
+over the cases registered that day, per grouping value; report_day_closed the cases closed each day.
+Days after `through` (today, at least) are always counted live from the cases.
+
+Kept exact two ways, both reusing the figures' SQL conditions (hotline/cases/queries.py via
+kpis.count_columns), never a copy of them:
+
+* the same transaction: when a flush changes a case of a day already rolled up (a case closed,
+  reopened, surveyed, moved to another department…), the listener below reads the case's
+  contribution before and after the flush, by those conditions, and adds the difference to the day's
+  rows (INSERT … ON CONFLICT DO UPDATE, rows taken in one order: no lost update, no deadlock);
+* the `rollup` job (jobs.py, idempotent): once a day is over it counts that day from the cases and
+  moves `through` on. It first takes a SHARE lock on the case table (PostgreSQL; on SQLite the write
+  lock), so it waits for every transaction writing cases and counts what they committed; a writer
+  reads `through` only after its own flush (holding its row lock), so it either sees the new value
+  and adds its difference, or the job counts after it.
+
+An empty table (a database migrated with cases already in it) makes the dashboard count live until
+the job has built it: `flask --app wsgi hotline run-job rollup` builds it at once.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import String, cast, delete, event, func, inspect, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.cases.models import Case
+from hotline.extensions import db
+from hotline.reports.models import ReportDay, ReportDayClosed, ReportRollup
+
+COUNTS = ("registered", "closed", "on_time", "on_call", "surveyed", "satisfied", "reopened", "reopened_closed",
+          "attempted", "resolved", "replied", "reply_seconds")
+ID_DIMS = ("category", "department", "handler")  # integer keys; type and channel are codes
+CHUNK_DAYS = 31  # the job counts at most this many days per transaction (its lock stays short)
+
+
+def dims() -> dict[str, Any]:
+    from hotline.reports.kpis import GROUP_COLUMNS
+
+    return {d: GROUP_COLUMNS[d] for d in ("category", "type", "department", "handler", "channel")}
+
+
+def key_of(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def raw_key(dim: str, key: str) -> Any:
+    if key == "":
+        return None
+    return int(key) if dim in ID_DIMS else key
+
+
+def midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=clock.local_tz()).astimezone(timezone.utc)
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def through() -> date | None:
+    value = db.session.scalar(select(ReportRollup.through).where(ReportRollup.id == 1))
+    return None if value is None else _as_date(value)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# ---------------------------------------------------------------- reading
+
+def usable_through(first: date) -> date | None:
+    """The last rolled-up day if the period starting at `first` can use the daily figures, else None."""
+    last = through()
+    return last if last is not None and last >= first else None
+
+
+def counts(first: date, last: date, by: str | None) -> list[Any]:
+    """Rows (group_key, counts…) summed over the days [first, last]; one row (group_key None) without by."""
+    dim = by or "channel"  # every case has exactly one channel: its rows add up to the totals
+    key = ReportDay.key
+    sums = [func.coalesce(func.sum(getattr(ReportDay, c)), 0).label(c) for c in COUNTS]
+    stmt = select(*([key] if by else []), *sums).where(ReportDay.day >= first, ReportDay.day <= last,
+                                                       ReportDay.dim == dim)
+    if by:
+        return [SimpleNamespace(group_key=raw_key(by, row[0]), **dict(zip(COUNTS, row[1:])))
+                for row in db.session.execute(stmt.group_by(key))]
+    row = db.session.execute(stmt).one()
+    return [SimpleNamespace(group_key=None, **dict(zip(COUNTS, row)))]
+
+
+def intake(first: date, last: date) -> dict[date, int]:
+    return {_as_date(d): int(n) for d, n in db.session.execute(
+        select(ReportDay.day, func.sum(ReportDay.registered)).where(
+            ReportDay.day >= first, ReportDay.day <= last, ReportDay.dim == "channel").group_by(ReportDay.day))}
+
+
+def closures(first: date, last: date) -> dict[date, int]:
+    return {_as_date(d): int(n) for d, n in db.session.execute(
+        select(ReportDayClosed.day, ReportDayClosed.closed).where(
+            ReportDayClosed.day >= first, ReportDayClosed.day <= last))}
+
+
+# ---------------------------------------------------------------- the roll-up (job)
+
+def _lock_cases() -> None:
+    """Wait for every transaction writing cases, and hold new ones off until this one commits."""
+    if _dialect() == "postgresql":
+        db.session.connection().exec_driver_sql("LOCK TABLE hotline_case IN SHARE MODE")
+    else:  # SQLite: take the database's write lock before counting
+        db.session.execute(update(ReportRollup).where(ReportRollup.id == 1).values(through=ReportRollup.through))
+
+
+def _recount(first: date, last: date) -> None:
+    """Replace the rows of the days [first, last] by a count from the cases."""
+    from hotline.reports.kpis import count_columns, local_day
+
+    start, end = midnight_utc(first), midnight_utc(last + timedelta(days=1))
+    in_days = (Case.created_at >= start, Case.created_at < end)
+    db.session.execute(delete(ReportDay).where(ReportDay.day >= first, ReportDay.day <= last))
+    db.session.execute(delete(ReportDayClosed).where(ReportDayClosed.day >= first, ReportDayClosed.day <= last))
+    columns = count_columns(clock.now())
+    for dim, col in dims().items():
+        day = local_day(Case.created_at)
+        key = func.coalesce(cast(col, String), "")
+        db.session.execute(ReportDay.__table__.insert().from_select(
+            ["day", "dim", "key", *COUNTS],
+            select(day, literal(dim), key, *columns).where(*in_days).group_by(day, key)))
+    closed_day = local_day(Case.closed_at)
+    db.session.execute(ReportDayClosed.__table__.insert().from_select(
+        ["day", "closed"], select(closed_day, func.count()).where(
+            Case.closed_at >= start, Case.closed_at < end).group_by(closed_day)))
+
+
+def roll_up(until: date | None = None) -> dict[str, int]:
+    """Count every day up to `until` (default yesterday) not rolled up yet; idempotent. Commits per chunk."""
+    until = until or clock.now().astimezone(clock.local_tz()).date() - timedelta(days=1)
+    if db.session.get(ReportRollup, 1) is None:
+        db.session.add(ReportRollup(id=1, through=None))
+        db.session.flush()
+    days = 0
+    while True:
+        _lock_cases()
+        last = through()
+        if last is None:
+            first_at = db.session.scalar(select(func.min(Case.created_at)))
+            first = (first_at.astimezone(clock.local_tz()).date() if first_at else until)
+        else:
+            first = last + timedelta(days=1)
+        if first > until:
+            db.session.commit()
+            return {"days": days}
+        chunk_end = min(until, first + timedelta(days=CHUNK_DAYS - 1))
+        _recount(first, chunk_end)
+        db.session.execute(update(ReportRollup).where(ReportRollup.id == 1).values(through=chunk_end))
+        db.session.commit()
+        days += (chunk_end - first).days + 1
+
+
+def reset() -> None:
+    """Forget the daily figures (the next roll-up counts everything again)."""
+    db.session.execute(delete(ReportDay))
+    db.session.execute(delete(ReportDayClosed))
+    db.session.execute(update(ReportRollup).values(through=None))
+
+
+# ---------------------------------------------------------------- the same transaction
+
+def contributions(session: Session, ids: list[int]) -> dict[int, Any]:
+    """{case id: its day, closing day, grouping values and counts}, by the figures' own conditions."""
+    from hotline.reports.kpis import count_columns, local_day
+
+    if not ids:
+        return {}
+    cols = dims()
+    stmt = (select(Case.id, local_day(Case.created_at).label("day"), local_day(Case.closed_at).label("closed_day"),
+                   *[c.label(f"dim_{d}") for d, c in cols.items()], *count_columns(clock.now()))
+            .where(Case.id.in_(ids)).group_by(Case.id))
+    return {row.id: row for row in session.execute(stmt)}
+
+
+def _changed_cases(session: Session) -> tuple[list[Case], list[Case]]:
+    persistent = [o for o in (*session.dirty, *session.deleted)
+                  if isinstance(o, Case) and o.id is not None and (o in session.deleted or session.is_modified(o))]
+    new = [o for o in session.new if isinstance(o, Case)]
+    return persistent, new
+
+
+def _maybe_rolled_up(obj: Case, last: date | None) -> bool:
+    """Whether this change could touch a rolled-up day (else the listener has nothing to do)."""
+    if last is None:
+        return False
+    tz = clock.local_tz()
+    moments = [obj.created_at, *inspect(obj).attrs.created_at.history.deleted,
+               obj.closed_at, *inspect(obj).attrs.closed_at.history.deleted]
+    return any(m is not None and m.astimezone(tz).date() <= last for m in moments)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, flush_context, instances) -> None:
+    persistent, _new = _changed_cases(session)
+    # Always replaced: a flush that failed must not leave its cases for the next one.
+    session.info["daily_old"] = contributions(session, [o.id for o in persistent]) if persistent else {}
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context) -> None:
+    old = session.info.pop("daily_old", {})
+    persistent, new = _changed_cases(session)
+    if not old and not new:
+        return
+    # Read after this flush's own writes to the case table: see the module's docstring.
+    last = session.scalar(select(ReportRollup.through).where(ReportRollup.id == 1))
+    last = None if last is None else _as_date(last)
+    if last is None:
+        return
+    touched = [o for o in (*persistent, *new) if _maybe_rolled_up(o, last)]
+    if not touched and not old:
+        return
+    alive = [o.id for o in (*persistent, *new) if o not in session.deleted]
+    now_rows = contributions(session, alive) if (touched or old) else {}
+    deltas: dict[tuple, dict[str, float]] = {}
+    closed: dict[date, int] = {}
+
+    def add(row: Any, sign: int) -> None:
+        day = _as_date(row.day)
+        if day <= last:
+            for d in dims():
+                k = (day, d, key_of(getattr(row, f"dim_{d}")))
+                acc = deltas.setdefault(k, dict.fromkeys(COUNTS, 0))
+                for c in COUNTS:
+                    acc[c] += sign * (getattr(row, c) or 0)
+        if row.closed_day is not None and _as_date(row.closed_day) <= last:
+            cd = _as_date(row.closed_day)
+            closed[cd] = closed.get(cd, 0) + sign
+
+    for row in old.values():
+        add(row, -1)
+    for row in now_rows.values():
+        add(row, +1)
+    _apply(session, deltas, closed)
+
+
+def _apply(session: Session, deltas: dict[tuple, dict[str, float]], closed: dict[date, int]) -> None:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = ReportDay.__table__
+    for (day, dim, key), acc in sorted(deltas.items()):
+        if not any(acc.values()):
+            continue
+        stmt = insert(table).values(day=day, dim=dim, key=key, **acc)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["day", "dim", "key"], set_={c: table.c[c] + stmt.excluded[c] for c in COUNTS}))
+    ctable = ReportDayClosed.__table__
+    for day, n in sorted(closed.items()):
+        if n:
+            stmt = insert(ctable).values(day=day, closed=n)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["day"], set_={"closed": ctable.c.closed + stmt.excluded.closed}))

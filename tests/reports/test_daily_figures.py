@@ -1,0 +1,120 @@
+"""The dashboard's daily figures (hotline/reports/daily.py) stay equal to a recount of the cases."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import select
+
+from conftest import get_user, local
+from hotline.cases import service
+from hotline.errors import Forbidden, IllegalMove, InvalidInput, StaleVersion
+from hotline.extensions import db
+from hotline.reports import daily, kpis
+from hotline.reports.models import ReportDay, ReportDayClosed
+from hotline.reports.periods import Period
+
+TYPES = ("consult", "help", "legal_aid", "complaint", "suggestion")
+CATEGORIES = ("wages", "contract", "insurance", "injury", "other")
+CHANNELS = ("hotline", "walk_in", "online", "letter")
+NOVEMBER = Period(local(2026, 11, 1).date(), local(2026, 11, 30).date())
+
+
+def _register(rnd: random.Random) -> None:
+    data = {"channel": rnd.choice(CHANNELS), "type": rnd.choice(TYPES), "category": rnd.choice(CATEGORIES),
+            "summary": "公司拖欠工资", "caller": {"phone": f"1381234{rnd.randrange(10000):04d}"}}
+    if rnd.random() < 0.2:
+        data.update(resolved_on_call=True, answer="已解答。")
+    elif rnd.random() < 0.5:
+        data["department"] = rnd.choice(("legal_aid", "women"))
+    service.register(get_user("operator"), data)
+
+
+def _move(rnd: random.Random, case) -> None:
+    """One random move of the lifecycle, by whoever may make it (an illegal one is refused and skipped)."""
+    dept_handler = "handler" if case.department and case.department.code == "legal_aid" else "other_handler"
+    action, who, params = rnd.choice([
+        ("assign", "operator", {"department": rnd.choice(("legal_aid", "women"))}),
+        ("reassign", "supervisor", {"department": rnd.choice(("legal_aid", "women"))}),
+        ("accept", dept_handler, {}),
+        ("reply", dept_handler, {"content": "已答复。"}),
+        ("close", "operator", {}),
+        ("survey", "operator", {"result": rnd.choice(("satisfied", "basically_satisfied", "dissatisfied",
+                                                      "unreachable")), "resolved": rnd.random() < 0.7}),
+        ("reopen", "supervisor", {"reason": "来电人不满意"}),
+        ("edit", "supervisor", {"reason": "分类有误", "category": rnd.choice(CATEGORIES), "type": rnd.choice(TYPES)}),
+    ])
+    if action == "survey" and params["result"] == "unreachable":
+        params.pop("resolved")
+    try:
+        with db.session.begin_nested():
+            service.perform(get_user(who), case, action, case.version, params)
+    except (IllegalMove, Forbidden, InvalidInput, StaleVersion):
+        db.session.expire(case)
+
+
+def _rows() -> tuple[dict, dict]:
+    days = {(r.day, r.dim, r.key): tuple(getattr(r, c) for c in daily.COUNTS[:-1]) + (round(r.reply_seconds, 3),)
+            for r in db.session.scalars(select(ReportDay)) if r.registered}
+    closed = {r.day: r.closed for r in db.session.scalars(select(ReportDayClosed)) if r.closed}
+    return days, closed
+
+
+def _report(by: str | None) -> list:
+    report = kpis.compute(NOVEMBER, by, with_calls=False, with_days=True)
+    return [report.totals.as_dict(), [g.as_dict(with_key=True) for g in report.groups], report.days]
+
+
+@pytest.mark.parametrize("seed", [12351])
+def test_daily_figures_equal_a_recount_after_random_moves(app, users, clock, seed):
+    rnd = random.Random(seed)
+    # A week of cases, some moved along on the days they came in.
+    for day in range(20, 27):
+        clock.set(local(2026, 11, day, 9, 0))
+        with app.test_request_context():
+            for _ in range(rnd.randint(3, 6)):
+                _register(rnd)
+            db.session.commit()
+    clock.set(local(2026, 11, 27, 10, 0))
+    with app.test_request_context():
+        assert daily.roll_up() == {"days": 7}  # 20–26 November
+        assert daily.roll_up() == {"days": 0}  # idempotent
+        assert daily.through() == local(2026, 11, 26).date()
+
+    # Moves over the next days: on rolled-up cases (kept by the listener) and on new ones (counted live),
+    # with the roll-up running between them.
+    for day in (27, 28, 30):
+        clock.set(local(2026, 11, day, 10, 0))
+        with app.test_request_context():
+            daily.roll_up()
+            _register(rnd)
+            from hotline.cases.models import Case
+
+            cases = list(db.session.scalars(select(Case).order_by(Case.id)))
+            for _ in range(40):
+                _move(rnd, rnd.choice(cases))
+            db.session.commit()
+
+    with app.test_request_context():
+        assert daily.through() == local(2026, 11, 29).date()
+        kept = _rows()
+        with_figures = {by: _report(by) for by in (None, *kpis.GROUPINGS)}
+        assert kept[0], "the roll-up holds rows"
+        # A recount from scratch gives the same rows …
+        daily.reset()
+        db.session.flush()
+        live = {by: _report(by) for by in (None, *kpis.GROUPINGS)}  # nothing rolled up: all from the cases
+        daily.roll_up()
+        assert _rows() == kept
+        # … and the dashboard's figures are those of the cases themselves.
+        assert with_figures == live
+
+
+def test_the_rollup_job_is_scheduled_and_idempotent(app, users):
+    from hotline.jobs import build_scheduler, run_job
+
+    assert "rollup" in {job.id for job in build_scheduler(app).get_jobs()}
+    with app.test_request_context():
+        assert run_job("rollup") == {"days": 1}  # no cases yet: yesterday, counted empty
+        assert run_job("rollup") == {"days": 0}
+        assert daily.through() == local(2026, 11, 29).date()
