@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from hotline.cli_support import fail
 from hotline.errors import ServiceError
 from hotline.extensions import db
 from hotline.jobs import BY_NAME, JOBS, build_scheduler, jobs_table, run_job
@@ -20,10 +21,6 @@ user_cli = AppGroup("user", help="User accounts.")
 hotline_cli.add_command(user_cli)
 
 
-def _fail(err: ServiceError):
-    db.session.rollback()
-    click.echo(f"error: {err.message}", err=True)
-    sys.exit(2)
 
 
 @hotline_cli.command("seed")
@@ -72,7 +69,7 @@ def user_add(name, roles, department, org_code, phone, display_name, password_st
     try:
         user = create_user(name, display_name or name, role_list, password, department, phone, org_code)
     except ServiceError as err:
-        _fail(err)
+        fail(err)
     db.session.commit()
     click.echo(f"created {user.username} ({', '.join(sorted(user.roles))})")
 
@@ -105,7 +102,7 @@ def token_issue(name, days, scope):
         user = user_by_name(name)
         token = issue_token(user, days, scope)
     except ServiceError as err:
-        _fail(err)
+        fail(err)
     db.session.commit()
     click.echo(f"API token for {name}, scope {scope} (shown once):")
     click.echo(token)
@@ -122,7 +119,7 @@ def token_list(name):
         try:
             user_by_name(name)
         except ServiceError as err:
-            _fail(err)
+            fail(err)
 
     def when(value):
         return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else "-"
@@ -145,7 +142,7 @@ def token_revoke(token_id):
     try:
         token = revoke_token(token_id)
     except ServiceError as err:
-        _fail(err)
+        fail(err)
     db.session.commit()
     click.echo(f"revoked token {token.id} of {token.user.username}")
 
@@ -160,7 +157,7 @@ def unlock_cmd(username, address):
     try:
         unlock(None, username, address)
     except ServiceError as err:
-        _fail(err)
+        fail(err)
     db.session.commit()
     click.echo("unlocked")
 
@@ -180,7 +177,7 @@ def run_job_cmd(name, day):
         try:
             params["day"] = parse_day(day)
         except ServiceError as err:
-            _fail(err)
+            fail(err)
     elif name == "digest":
         from hotline import clock
 
@@ -229,7 +226,7 @@ def import_cmd(file, dry_run, username):
     try:
         report = importer.import_ledger(actor, path.name, path.read_bytes(), dry_run)
     except ServiceError as err:
-        _fail(err)
+        fail(err)
     for error in report.errors:
         click.echo(f"row {error.row}, column {error.column or '-'}: {error.reason}")
     if report.ignored_columns:
@@ -284,7 +281,8 @@ def serve_cmd(host, port):
 from hotline.telephony.simulate import simulate_cli  # noqa: E402  (telephony, trying it without Twilio)
 
 hotline_cli.add_command(simulate_cli)
-from hotline.orgs.commands import department_cli, org_cli  # noqa: E402  (hotline/orgs/)
+from hotline.admin.commands import department_cli  # noqa: E402  (departments of an organisation)
+from hotline.orgs.commands import org_cli  # noqa: E402  (hotline/orgs/)
 
 hotline_cli.add_command(org_cli)
 hotline_cli.add_command(department_cli)

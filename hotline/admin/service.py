@@ -22,6 +22,7 @@ from hotline.dates import parse_date
 from hotline.errors import InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.limits import YEAR_MAX, YEAR_MIN
+from hotline.orgs import service as orgs
 from hotline.reference.fields import clean_code, clean_flag, clean_name
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
@@ -72,8 +73,6 @@ def departments(actor=None) -> list[Department]:
     """Every department, or (given the administrator) those of her organisation's subtree."""
     stmt = select(Department).order_by(Department.org_id, Department.sort_order, Department.id)
     if actor is not None:
-        from hotline.orgs import service as orgs
-
         stmt = stmt.where(Department.org_id.in_(sorted(orgs.subtree_ids(actor.org_id))))
     return list(db.session.scalars(stmt))
 
@@ -90,8 +89,6 @@ def department_users() -> dict[int, int]:
 
 
 def get_department(code: Any, actor=None) -> Department:
-    from hotline.orgs import service as orgs
-
     row = db.session.scalar(select(Department).where(Department.code == code)) if isinstance(code, str) else None
     if row is None or (actor is not None and not orgs.covers(actor.org_id, row.org_id)):
         raise NotFound(_("Department %(code)s was not found.", code=str(code)[:40]))
@@ -104,8 +101,6 @@ def _next_sort(model) -> int:
 
 def create_department(code: Any, name: Any, sort_order: Any = None, org_code: Any = None, actor=None) -> Department:
     """A new department of an organisation (default: the root); an admin adds only within her subtree."""
-    from hotline.orgs import service as orgs
-
     org = orgs.lookup(org_code) if org_code not in (None, "") else (orgs.by_id(actor.org_id) if actor else orgs.root())
     orgs.check_covers(actor, org)
     code, name = clean_code(code), clean_name(name)

@@ -16,6 +16,7 @@ from hotline.auth import service as users_service
 from hotline.auth.access import allow, current_actor, safe_local_path
 from hotline.auth.models import ROLES, TOKEN_SCOPES
 from hotline.errors import NotFound, ServiceError
+from hotline.orgs import service as orgs
 from hotline.workdays import service as workdays
 
 bp = Blueprint("admin", __name__)
@@ -25,8 +26,6 @@ EMPTY: MultiDict = MultiDict()
 
 def _org_choices() -> dict:
     """The organisations an admin manages (hotline/orgs/): hers and those below it."""
-    from hotline.orgs import service as orgs
-
     visible = orgs.visible_orgs(current_actor())
     return {"orgs": visible, "org_names": {o.id: o.name for o in visible}}
 
