@@ -9,9 +9,8 @@ import sys
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from hotline.cli_support import fail
+from hotline.cli_support import fail, user_or_exit
 from hotline.errors import ServiceError
 from hotline.extensions import db
 from hotline.jobs import BY_NAME, JOBS, build_scheduler, jobs_table, run_job
@@ -213,15 +212,9 @@ def import_cmd(file, dry_run, username):
     """Import a 台账 (ledger) of historical cases from .xlsx or .csv: all rows or none; known numbers skipped."""
     from pathlib import Path
 
-    from hotline.auth.models import User
     from hotline.reports import importer
 
-    actor = None
-    if username:
-        actor = db.session.scalar(select(User).where(User.username == username))
-        if actor is None:
-            click.echo(f"error: no user {username}", err=True)
-            sys.exit(2)
+    actor = user_or_exit(username)
     path = Path(file)
     try:
         report = importer.import_ledger(actor, path.name, path.read_bytes(), dry_run)

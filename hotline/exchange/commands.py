@@ -6,19 +6,13 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
+from hotline.cli_support import fail, user_or_exit
 from hotline.errors import ServiceError
 from hotline.exchange import service
 from hotline.extensions import db
 
 exchange_cli = AppGroup("exchange", help="File exchange with the provincial / national 12351 platform.")
-
-
-def _fail(err: ServiceError):
-    db.session.rollback()
-    click.echo(f"error: {err.message}", err=True)
-    sys.exit(2)
 
 
 @exchange_cli.command("import")
@@ -28,19 +22,12 @@ def _fail(err: ServiceError):
               help="operator recorded as registering the cases (default: the system)")
 def import_cmd(file, dry_run, username):
     """Register the cases the platform handed down (.jsonl or .xlsx): all lines or none; known ids skipped."""
-    from hotline.auth.models import User
-
-    actor = None
-    if username:
-        actor = db.session.scalar(select(User).where(User.username == username))
-        if actor is None:
-            click.echo(f"error: no user {username}", err=True)
-            sys.exit(2)
+    actor = user_or_exit(username)
     path = Path(file)
     try:
         report = service.import_file(actor, path.name, path.read_bytes(), dry_run)
     except ServiceError as err:
-        _fail(err)
+        fail(err)
     for error in report.errors:
         click.echo(f"row {error.row}, field {error.field or '-'}: {error.reason}")
     for skip in report.skipped:
@@ -75,7 +62,7 @@ def export_cmd(since, out, fmt):
     try:
         moment = service.parse_since(since)
     except ServiceError as err:
-        _fail(err)
+        fail(err)
     if fmt is None:
         fmt = "xlsx" if out and out.lower().endswith(".xlsx") else "jsonl"
     if fmt == "xlsx" and not out:
