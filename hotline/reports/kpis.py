@@ -252,8 +252,9 @@ def _as_date(value: Any) -> date:
 def _tune() -> None:
     """PostgreSQL, this transaction only: group a year of cases in memory rather than spilling sorts to
     disk, and skip JIT compilation, which costs more than it saves on these scans."""
-    if _dialect() == "postgresql":
+    if _dialect() == "postgresql" and not db.session.info.get("report_tuned"):
         db.session.execute(select(func.set_config("work_mem", "64MB", True), func.set_config("jit", "off", True)))
+        db.session.info["report_tuned"] = True  # forgotten when the transaction ends (daily.py's listener)
 
 
 def _org_where(org_ids: frozenset[int] | None):
@@ -372,18 +373,35 @@ def call_figures(period: Period) -> dict[str, int] | None:
         return None
     try:
         with db.session.begin_nested():  # a failure must not spoil the request's transaction
-            result = figures(period.start_utc, period.end_utc)
+            result = _call_figures(figures, period)
     except Exception as exc:  # noqa: BLE001  (telephony still being built: report null rather than fail the page)
         log.warning("telephony call_figures failed, answer rate left empty: %s", str(exc).splitlines()[0])
         return None
     return dict(result) if result else None
 
 
+def _call_figures(figures, period: Period) -> dict[str, int]:
+    """The days already rolled up from the daily call figures (hotline/reports/daily.py), the rest live."""
+    from hotline.reports import daily as daily_figures
+
+    last = daily_figures.calls_usable_through(period.first)
+    if last is None:
+        return dict(figures(period.start_utc, period.end_utc))
+    upto = min(last, period.last)
+    result = daily_figures.call_counts(period.first, upto)
+    rest = daily_figures.midnight_utc(upto + timedelta(days=1))
+    if rest < period.end_utc:
+        for key, n in figures(rest, period.end_utc).items():
+            result[key] = result.get(key, 0) + int(n or 0)
+    return result
+
+
 # ---------------------------------------------------------------- the report
 
 def compute(period: Period, by: str | None = None, now: datetime | None = None,
-            with_calls: bool = True, with_days: bool = False, org=None) -> Report:
-    """The figures of the cases owned by `org`'s subtree (an Organisation; None or the root: every case)."""
+            with_calls: bool = True, with_days: bool = False, org=None, with_overdue: bool = True) -> Report:
+    """The figures of the cases owned by `org`'s subtree (an Organisation; None or the root: every case).
+    with_overdue=False leaves 超期 at 0 (a figure of now: the dashboard's previous period does not show it)."""
     if by is not None and by not in GROUPINGS:
         raise ValueError(by)
     now = now or clock.now()
@@ -391,7 +409,7 @@ def compute(period: Period, by: str | None = None, now: datetime | None = None,
     total_row, rows, days = _aggregate(period, now, by, with_days, org_ids)
     totals = Figures(label=_("All cases"))
     totals.add(total_row)
-    overdue = overdue_now(now, by, org_ids)
+    overdue = overdue_now(now, by, org_ids) if with_overdue else {}
     totals.overdue_open = sum(overdue.values())
     if with_calls and org_ids is None:  # the calls are the centre's switchboard, not an organisation's
         totals.calls = call_figures(period)

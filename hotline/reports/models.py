@@ -67,3 +67,19 @@ class ReportRollup(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     through: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # report_day_calls holds every local day up to this one (rolled up in transactions of their own)
+    calls_through: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class ReportDayCalls(db.Model):
+    """The telephony figures of one local day (telephony.figures.call_figures over that day): calls that
+    came in that day, and call-back attempts made that day."""
+
+    __tablename__ = "report_day_calls"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    inbound: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within_15s: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks_done: Mapped[int] = mapped_column(Integer, default=0)
