@@ -34,6 +34,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, case as when, func, literal_column, select
+from sqlalchemy.orm import lazyload
 
 from hotline import clock
 from hotline.auth.models import User
@@ -526,7 +527,10 @@ def overdue_board(now: datetime | None = None, limit: int = 12, org=None) -> dic
     labels = group_labels("department", [d for d, _n in per_dept])
     departments = sorted(({"key": labels[d][0], "label": labels[d][1], "count": n} for d, n in per_dept),
                           key=lambda r: (-r["count"], r["label"]))  # type: ignore[operator]
-    oldest = list(db.session.scalars(select(Case).where(cond).order_by(running_due(), Case.id).limit(limit)))
+    # The board names each case's department only: the other joined relations are loaded if ever touched.
+    oldest = list(db.session.scalars(select(Case).where(cond).order_by(running_due(), Case.id).limit(limit)
+                                     .options(lazyload(Case.case_type), lazyload(Case.category),
+                                              lazyload(Case.handler))))
     return {"total": sum(r["count"] for r in departments), "departments": departments, "oldest": oldest}
 
 

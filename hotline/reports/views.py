@@ -5,9 +5,10 @@ renders them. Every number on the dashboard links to the case list with the filt
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from flask import Blueprint, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -121,12 +122,24 @@ def _trend(value: float | None, better_up: bool | None) -> str:
     return "better" if (value > 0) == better_up else "worse"
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-~]*")  # what urlencode leaves as it is
+
+
+def _query(args: dict[str, str]) -> str:
+    """urlencode(args), the same text: most values here are dates and codes, which need no quoting."""
+    return "&".join(f"{quote_plus(k)}={v if _PLAIN.fullmatch(v) else quote_plus(v)}"
+                    for k, v in ((k, str(v)) for k, v in args.items()))
+
+
 def _list_url(args: dict[str, str] | None) -> str | None:
-    """The case list with these filters (url_for once, then plain encoding: a year has thousands of links)."""
+    """The case list with these filters (url_for once per request, then plain encoding: a year has
+    thousands of links)."""
     if args is None:
         return None
+    if "report_list_url" not in g:
+        g.report_list_url = url_for("cases.list_cases")
     args = {**g.get("report_org_args", {}), **args}  # a sub-organisation's figures: its cases only
-    return url_for("cases.list_cases") + ("?" + urlencode(args) if args else "")
+    return g.report_list_url + ("?" + _query(args) if args else "")
 
 
 def _cards(report: kpis.Report, previous: kpis.Report) -> list[dict[str, Any]]:
