@@ -527,10 +527,12 @@ def overdue_board(now: datetime | None = None, limit: int = 12, org=None) -> dic
     labels = group_labels("department", [d for d, _n in per_dept])
     departments = sorted(({"key": labels[d][0], "label": labels[d][1], "count": n} for d, n in per_dept),
                           key=lambda r: (-r["count"], r["label"]))  # type: ignore[operator]
-    # The board names each case's department only: the other joined relations are loaded if ever touched.
-    oldest = list(db.session.scalars(select(Case).where(cond).order_by(running_due(), Case.id).limit(limit)
-                                     .options(lazyload(Case.case_type), lazyload(Case.category),
-                                              lazyload(Case.handler))))
+    # The ids from the open cases' index alone, then those cases: the board names each one's department
+    # only (the other joined relations are loaded if ever touched).
+    ids = list(db.session.scalars(select(Case.id).where(cond).order_by(running_due(), Case.id).limit(limit)))
+    loaded = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(ids)).options(
+        lazyload(Case.case_type), lazyload(Case.category), lazyload(Case.handler)))} if ids else {}
+    oldest = [loaded[i] for i in ids]
     return {"total": sum(r["count"] for r in departments), "departments": departments, "oldest": oldest}
 
 
