@@ -17,6 +17,13 @@ kpis.count_columns), never a copy of them:
   reads `through` only after its own flush (holding its row lock), so it either sees the new value
   and adds its difference, or the job counts after it.
 
+The telephony figures (telephony.figures.call_figures: calls that came in, call-backs made) are kept
+per local day the same two ways in report_day_calls, up to report_rollup.calls_through, by telephony's
+own conditions (telephony.figures.call_count_columns, callback_done). The call roll-up runs in
+transactions of its own, under an advisory lock that every transaction writing calls or call-back
+attempts takes shared in its first such flush (held to its commit): the job counts before or after
+each writer, never beside it, and never holds the case table's lock at the same time.
+
 An empty table (a database migrated with cases already in it) makes the dashboard count live until
 the job has built it: `flask --app wsgi hotline run-job rollup` builds it at once.
 """
@@ -235,7 +242,7 @@ def _roll_up_calls(until: date) -> int:
         if first > until:
             db.session.commit()
             return days
-        chunk_end = min(until, first + timedelta(days=CHUNK_DAYS * 4 - 1))
+        chunk_end = min(until, first + timedelta(days=CHUNK_DAYS - 1))
         _recount_calls(first, chunk_end)
         db.session.execute(update(ReportRollup).where(ReportRollup.id == 1).values(calls_through=chunk_end))
         db.session.commit()

@@ -253,9 +253,13 @@ def _as_date(value: Any) -> date:
 def _tune() -> None:
     """PostgreSQL, this transaction only: group a year of cases in memory rather than spilling sorts to
     disk, and skip JIT compilation, which costs more than it saves on these scans."""
-    if _dialect() == "postgresql" and not db.session.info.get("report_tuned"):
-        db.session.execute(select(func.set_config("work_mem", "64MB", True), func.set_config("jit", "off", True)))
-        db.session.info["report_tuned"] = True  # forgotten when the transaction ends (daily.py's listener)
+    if _dialect() != "postgresql":
+        return
+    stmt = select(func.set_config("work_mem", "64MB", True), func.set_config("jit", "off", True))
+    bind = db.session.get_bind(clause=stmt)  # the replica's connection, when the reads go there
+    if db.session.info.get("report_tuned") is not bind:  # once per transaction (daily.PER_TRANSACTION)
+        db.session.execute(stmt)
+        db.session.info["report_tuned"] = bind
 
 
 def _org_where(org_ids: frozenset[int] | None):
