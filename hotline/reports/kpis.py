@@ -250,6 +250,11 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+# A live count over at most this much (the days after the roll-up: today, usually) reads a few thousand
+# index entries: the planner settings of _tune() are not worth their statement.
+SHORT_LIVE = timedelta(days=2)
+
+
 def _tune() -> None:
     """PostgreSQL, this transaction only: group a year of cases in memory rather than spilling sorts to
     disk, and skip JIT compilation, which costs more than it saves on these scans."""
@@ -291,7 +296,8 @@ def _aggregate(period: Period, now: datetime, by: str | None,
     if upto < period.last:  # the days after the roll-up, counted live
         rest = and_(Case.created_at >= daily_figures.midnight_utc(upto + timedelta(days=1)),
                     Case.created_at < period.end_utc)
-        live_total, live_groups, live_days = _aggregate_live(period, now, by, with_days, rest)
+        short = period.end_utc - daily_figures.midnight_utc(upto + timedelta(days=1)) <= SHORT_LIVE
+        live_total, live_groups, live_days = _aggregate_live(period, now, by, with_days, rest, tune=not short)
         days.update(live_days)
         for row in (live_groups if by else [live_total]):
             key = row.group_key if by else None
@@ -310,12 +316,13 @@ def _aggregate(period: Period, now: datetime, by: str | None,
 
 
 def _aggregate_live(period: Period, now: datetime, by: str | None, with_days: bool,
-                    where: Any) -> tuple[Any, list[Any], dict[date, int]]:
+                    where: Any, tune: bool = True) -> tuple[Any, list[Any], dict[date, int]]:
     """The same from the cases: every case falls in exactly one group (cases without a department or
     handler form the None group), so with a grouping the totals are the groups added up: the cases are
     read once, along the covering index ix_hotline_case_report. The days come from the narrow
     created_at index."""
-    _tune()
+    if tune:
+        _tune()
     columns = count_columns(now)
     groups: list[Any] = []
     total: Any
@@ -377,8 +384,7 @@ def call_figures(period: Period) -> dict[str, int] | None:
     if figures is None:
         return None
     try:
-        with db.session.begin_nested():  # a failure must not spoil the request's transaction
-            result = _call_figures(figures, period)
+        result = _call_figures(figures, period)
     except Exception as exc:  # noqa: BLE001  (telephony still being built: report null rather than fail the page)
         log.warning("telephony call_figures failed, answer rate left empty: %s", str(exc).splitlines()[0])
         return None
@@ -389,14 +395,18 @@ def _call_figures(figures, period: Period) -> dict[str, int]:
     """The days already rolled up from the daily call figures (hotline/reports/daily.py), the rest live."""
     from hotline.reports import daily as daily_figures
 
+    def live(start: datetime, end: datetime) -> dict[str, int]:
+        with db.session.begin_nested():  # a failure must not spoil the request's transaction
+            return dict(figures(start, end))
+
     last = daily_figures.calls_usable_through(period.first)
     if last is None:
-        return dict(figures(period.start_utc, period.end_utc))
+        return live(period.start_utc, period.end_utc)
     upto = min(last, period.last)
     result = daily_figures.call_counts(period.first, upto)
     rest = daily_figures.midnight_utc(upto + timedelta(days=1))
     if rest < period.end_utc:
-        for key, n in figures(rest, period.end_utc).items():
+        for key, n in live(rest, period.end_utc).items():
             result[key] = result.get(key, 0) + int(n or 0)
     return result
 
@@ -473,8 +483,11 @@ def daily(period: Period, intake: dict[date, int] | None = None, org=None) -> li
     """Cases registered, and cases closed, on each local day of the period."""
     from hotline.reports import daily as daily_figures
 
-    _tune()
     org_where = _org_where(_org_ids(org))
+    last = daily_figures.usable_through(period.first) if org_where is None else None
+    if last is None or period.end_utc - daily_figures.midnight_utc(min(last, period.last) + timedelta(days=1)) \
+            > SHORT_LIVE:
+        _tune()  # a long range counted live (an organisation's, or before the first roll-up)
     if org_where is not None:  # the daily figures are the whole network's: an organisation's are counted live
         if intake is None:
             day = local_day(Case.created_at)
@@ -488,7 +501,6 @@ def daily(period: Period, intake: dict[date, int] | None = None, org=None) -> li
     else:
         start = period.start_utc
         closures = {}
-        last = daily_figures.usable_through(period.first)
         if last is not None:  # the days already rolled up from the daily figures, the rest live
             upto = min(last, period.last)
             closures = daily_figures.closures(period.first, upto)
