@@ -203,7 +203,8 @@ def _lock_calls(session: Session, exclusive: bool) -> None:
     in either order, and the roll-up never holds the case table's lock at the same time (no cycle)."""
     if session.get_bind().dialect.name == "postgresql":
         fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        session.execute(select(getattr(func, fn)(CALLS_LOCK)))
+        # session.connection(): the primary's, even in a request whose plain SELECTs go to a replica
+        session.connection().execute(select(getattr(func, fn)(CALLS_LOCK)))
     elif exclusive:  # SQLite: take the database's write lock before counting
         session.execute(update(ReportRollup).where(ReportRollup.id == 1).values(
             calls_through=ReportRollup.calls_through))
@@ -322,12 +323,13 @@ def call_contributions(session: Session, calls: list[int], attempts: list[int]) 
     from hotline.reports.kpis import local_day
 
     out: dict[tuple[str, int], Any] = {}
+    primary = session.connection()  # what this transaction wrote, even where plain SELECTs go to a replica
     if calls:
-        for row in session.execute(select(Call.id, local_day(Call.started_at).label("day"), *call_count_columns())
+        for row in primary.execute(select(Call.id, local_day(Call.started_at).label("day"), *call_count_columns())
                                    .where(Call.id.in_(calls), inbound_call()).group_by(Call.id)):
             out[("call", row.id)] = (_as_date(row.day), {c: int(row._mapping[c]) for c in CALL_COUNTS[:-1]})
     if attempts:
-        for row in session.execute(select(CallbackAttempt.id, local_day(CallbackAttempt.at).label("day"))
+        for row in primary.execute(select(CallbackAttempt.id, local_day(CallbackAttempt.at).label("day"))
                                    .where(CallbackAttempt.id.in_(attempts), callback_done())):
             out[("attempt", row.id)] = (_as_date(row.day), {"callbacks_done": 1})
     return out
@@ -418,7 +420,7 @@ def _after_flush_calls(session: Session) -> None:
     persistent, new = _changed_calls(session)
     if not old and not new:
         return
-    last = session.scalar(select(ReportRollup.calls_through).where(ReportRollup.id == 1))
+    last = session.connection().scalar(select(ReportRollup.calls_through).where(ReportRollup.id == 1))
     if last is None:
         return
     last = _as_date(last)
