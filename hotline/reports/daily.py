@@ -17,6 +17,13 @@ kpis.count_columns), never a copy of them:
   reads `through` only after its own flush (holding its row lock), so it either sees the new value
   and adds its difference, or the job counts after it.
 
+The telephony figures (telephony.figures.call_figures: calls that came in, call-backs made) are kept
+per local day the same two ways in report_day_calls, up to report_rollup.calls_through, by telephony's
+own conditions (telephony.figures.call_count_columns, callback_done). The call roll-up runs in
+transactions of its own, under an advisory lock that every transaction writing calls or call-back
+attempts takes shared in its first such flush (held to its commit): the job counts before or after
+each writer, never beside it, and never holds the case table's lock at the same time.
+
 An empty table (a database migrated with cases already in it) makes the dashboard count live until
 the job has built it: `flask --app wsgi hotline run-job rollup` builds it at once.
 """
@@ -33,7 +40,9 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.cases.models import Case
 from hotline.extensions import db
-from hotline.reports.models import ReportDay, ReportDayClosed, ReportRollup
+from hotline.reports.models import ReportDay, ReportDayCalls, ReportDayClosed, ReportRollup
+from hotline.telephony.figures import CALL_COUNTS, call_count_columns, callback_done, inbound_call
+from hotline.telephony.models import Call, CallbackAttempt
 
 COUNTS = ("registered", "closed", "on_time", "on_call", "surveyed", "satisfied", "reopened", "reopened_closed",
           "attempted", "resolved", "replied", "reply_seconds")
@@ -70,15 +79,48 @@ def through() -> date | None:
     return None if value is None else _as_date(value)
 
 
+PER_TRANSACTION = ("report_tuned", "daily_state")  # session.info keys forgotten when a transaction ends
+
+
+def _state() -> tuple[date | None, date | None]:
+    """(through, calls_through) for the readers, read once per transaction (a report reads them several
+    times). The roll-up and the listener read them afresh; reset() forgets them."""
+    info = db.session.info
+    if "daily_state" not in info:
+        row = db.session.execute(select(ReportRollup.through, ReportRollup.calls_through)
+                                 .where(ReportRollup.id == 1)).one_or_none()
+        info["daily_state"] = (None, None) if row is None else tuple(
+            None if v is None else _as_date(v) for v in row)
+    return info["daily_state"]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_per_transaction(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        for key in PER_TRANSACTION:
+            session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:  # a savepoint rolled back undoes set_config too
+    for key in PER_TRANSACTION:
+        session.info.pop(key, None)
+
+
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def calls_through() -> date | None:
+    value = db.session.scalar(select(ReportRollup.calls_through).where(ReportRollup.id == 1))
+    return None if value is None else _as_date(value)
 
 
 # ---------------------------------------------------------------- reading
 
 def usable_through(first: date) -> date | None:
     """The last rolled-up day if the period starting at `first` can use the daily figures, else None."""
-    last = through()
+    last = _state()[0]
     return last if last is not None and last >= first else None
 
 
@@ -100,6 +142,19 @@ def intake(first: date, last: date) -> dict[date, int]:
     return {_as_date(d): int(n) for d, n in db.session.execute(
         select(ReportDay.day, func.sum(ReportDay.registered)).where(
             ReportDay.day >= first, ReportDay.day <= last, ReportDay.dim == "channel").group_by(ReportDay.day))}
+
+
+def calls_usable_through(first: date) -> date | None:
+    """The last day of the daily call figures if the period starting at `first` can use them, else None."""
+    last = _state()[1]
+    return last if last is not None and last >= first else None
+
+
+def call_counts(first: date, last: date) -> dict[str, int]:
+    """telephony.figures.call_figures over the local days [first, last], from the daily call figures."""
+    row = db.session.execute(select(*[func.coalesce(func.sum(getattr(ReportDayCalls, c)), 0) for c in CALL_COUNTS])
+                             .where(ReportDayCalls.day >= first, ReportDayCalls.day <= last)).one()
+    return {c: int(n) for c, n in zip(CALL_COUNTS, row)}
 
 
 def closures(first: date, last: date) -> dict[date, int]:
@@ -139,8 +194,65 @@ def _recount(first: date, last: date) -> None:
             Case.closed_at >= start, Case.closed_at < end).group_by(closed_day)))
 
 
+CALLS_LOCK = 1235121  # pg_advisory_xact_lock key: the call roll-up (exclusive) against call writers (shared)
+
+
+def _lock_calls(session: Session, exclusive: bool) -> None:
+    """The call roll-up waits for every transaction that wrote calls or call-back attempts, and holds new
+    ones off until it commits. An advisory lock, not LOCK TABLE on the two tables: a writer may touch them
+    in either order, and the roll-up never holds the case table's lock at the same time (no cycle)."""
+    if session.get_bind().dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        # session.connection(): the primary's, even in a request whose plain SELECTs go to a replica
+        session.connection().execute(select(getattr(func, fn)(CALLS_LOCK)))
+    elif exclusive:  # SQLite: take the database's write lock before counting
+        session.execute(update(ReportRollup).where(ReportRollup.id == 1).values(
+            calls_through=ReportRollup.calls_through))
+
+
+def _recount_calls(first: date, last: date) -> None:
+    """Replace the daily call figures of the days [first, last] by a count from the calls."""
+    from hotline.reports.kpis import local_day
+
+    start, end = midnight_utc(first), midnight_utc(last + timedelta(days=1))
+    db.session.execute(delete(ReportDayCalls).where(ReportDayCalls.day >= first, ReportDayCalls.day <= last))
+    day = local_day(Call.started_at)
+    rows = {_as_date(r.day): dict.fromkeys(CALL_COUNTS, 0) | {c: int(r._mapping[c]) for c in CALL_COUNTS[:-1]}
+            for r in db.session.execute(select(day.label("day"), *call_count_columns()).where(
+                inbound_call(), Call.started_at >= start, Call.started_at < end).group_by(day))}
+    at_day = local_day(CallbackAttempt.at)
+    for d, n in db.session.execute(select(at_day, func.count()).where(
+            CallbackAttempt.at >= start, CallbackAttempt.at < end, callback_done()).group_by(at_day)):
+        rows.setdefault(_as_date(d), dict.fromkeys(CALL_COUNTS, 0))["callbacks_done"] = int(n)
+    if rows:
+        db.session.execute(ReportDayCalls.__table__.insert(), [{"day": d, **c} for d, c in sorted(rows.items())])
+
+
+def _roll_up_calls(until: date) -> int:
+    days = 0
+    while True:
+        _lock_calls(db.session(), exclusive=True)
+        last = calls_through()
+        if last is None:
+            first_at = db.session.scalar(select(func.min(Call.started_at)))
+            first_att = db.session.scalar(select(func.min(CallbackAttempt.at)))
+            moments = [m for m in (first_at, first_att) if m is not None]
+            first = min(moments).astimezone(clock.local_tz()).date() if moments else until
+        else:
+            first = last + timedelta(days=1)
+        if first > until:
+            db.session.commit()
+            return days
+        chunk_end = min(until, first + timedelta(days=CHUNK_DAYS - 1))
+        _recount_calls(first, chunk_end)
+        db.session.execute(update(ReportRollup).where(ReportRollup.id == 1).values(calls_through=chunk_end))
+        db.session.commit()
+        days += (chunk_end - first).days + 1
+
+
 def roll_up(until: date | None = None) -> dict[str, int]:
-    """Count every day up to `until` (default yesterday) not rolled up yet; idempotent. Commits per chunk."""
+    """Count every day up to `until` (default yesterday) not rolled up yet; idempotent. Commits per chunk.
+    The cases first (under the case table's lock), then the calls (under the calls' lock), never both."""
     until = until or clock.now().astimezone(clock.local_tz()).date() - timedelta(days=1)
     if db.session.get(ReportRollup, 1) is None:
         db.session.add(ReportRollup(id=1, through=None))
@@ -156,7 +268,7 @@ def roll_up(until: date | None = None) -> dict[str, int]:
             first = last + timedelta(days=1)
         if first > until:
             db.session.commit()
-            return {"days": days}
+            return {"days": days, "call_days": _roll_up_calls(until)}
         chunk_end = min(until, first + timedelta(days=CHUNK_DAYS - 1))
         _recount(first, chunk_end)
         db.session.execute(update(ReportRollup).where(ReportRollup.id == 1).values(through=chunk_end))
@@ -168,7 +280,9 @@ def reset() -> None:
     """Forget the daily figures (the next roll-up counts everything again)."""
     db.session.execute(delete(ReportDay))
     db.session.execute(delete(ReportDayClosed))
-    db.session.execute(update(ReportRollup).values(through=None))
+    db.session.execute(delete(ReportDayCalls))
+    db.session.execute(update(ReportRollup).values(through=None, calls_through=None))
+    db.session.info.pop("daily_state", None)
 
 
 # ---------------------------------------------------------------- the same transaction
@@ -203,15 +317,51 @@ def _maybe_rolled_up(obj: Case, last: date | None) -> bool:
     return any(m is not None and m.astimezone(tz).date() <= last for m in moments)
 
 
+def call_contributions(session: Session, calls: list[int], attempts: list[int]) -> dict[tuple[str, int], Any]:
+    """{("call"|"attempt", id): (day, counts)} by telephony's own conditions; a call that is not inbound or an
+    attempt that made no call has no row (it counts nothing)."""
+    from hotline.reports.kpis import local_day
+
+    out: dict[tuple[str, int], Any] = {}
+    primary = session.connection()  # what this transaction wrote, even where plain SELECTs go to a replica
+    if calls:
+        for row in primary.execute(select(Call.id, local_day(Call.started_at).label("day"), *call_count_columns())
+                                   .where(Call.id.in_(calls), inbound_call()).group_by(Call.id)):
+            out[("call", row.id)] = (_as_date(row.day), {c: int(row._mapping[c]) for c in CALL_COUNTS[:-1]})
+    if attempts:
+        for row in primary.execute(select(CallbackAttempt.id, local_day(CallbackAttempt.at).label("day"))
+                                   .where(CallbackAttempt.id.in_(attempts), callback_done())):
+            out[("attempt", row.id)] = (_as_date(row.day), {"callbacks_done": 1})
+    return out
+
+
+def _changed_calls(session: Session) -> tuple[list[Any], list[Any]]:
+    def ours(o: Any) -> bool:
+        return isinstance(o, (Call, CallbackAttempt))
+
+    persistent = [o for o in (*session.dirty, *session.deleted)
+                  if ours(o) and o.id is not None and (o in session.deleted or session.is_modified(o))]
+    return persistent, [o for o in session.new if ours(o)]
+
+
+def _split(objs: list[Any]) -> tuple[list[int], list[int]]:
+    return ([o.id for o in objs if isinstance(o, Call)], [o.id for o in objs if isinstance(o, CallbackAttempt)])
+
+
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, flush_context, instances) -> None:
     persistent, _new = _changed_cases(session)
     # Always replaced: a flush that failed must not leave its cases for the next one.
     session.info["daily_old"] = contributions(session, [o.id for o in persistent]) if persistent else {}
+    calls, new_calls = _changed_calls(session)
+    if calls or new_calls:
+        _lock_calls(session, exclusive=False)  # held to the commit: the call roll-up counts before or after us
+    session.info["daily_calls_old"] = call_contributions(session, *_split(calls)) if calls else {}
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, flush_context) -> None:
+    _after_flush_calls(session)
     old = session.info.pop("daily_old", {})
     persistent, new = _changed_cases(session)
     if not old and not new:
@@ -263,3 +413,29 @@ def _apply(session: Session, deltas: dict[tuple, dict[str, float]], closed: dict
             stmt = insert(ctable).values(day=day, closed=n)
             session.execute(stmt.on_conflict_do_update(
                 index_elements=["day"], set_={"closed": ctable.c.closed + stmt.excluded.closed}))
+
+
+def _after_flush_calls(session: Session) -> None:
+    old = session.info.pop("daily_calls_old", {})
+    persistent, new = _changed_calls(session)
+    if not old and not new:
+        return
+    last = session.connection().scalar(select(ReportRollup.calls_through).where(ReportRollup.id == 1))
+    if last is None:
+        return
+    last = _as_date(last)
+    alive = [o for o in (*persistent, *new) if o not in session.deleted]
+    deltas: dict[date, dict[str, int]] = {}
+    for sign, rows in ((-1, old), (+1, call_contributions(session, *_split(alive)))):
+        for day, counts in rows.values():
+            if day <= last:
+                acc = deltas.setdefault(day, dict.fromkeys(CALL_COUNTS, 0))
+                for c, n in counts.items():
+                    acc[c] += sign * n
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = ReportDayCalls.__table__
+    for day, acc in sorted(deltas.items()):
+        if any(acc.values()):
+            stmt = insert(table).values(day=day, **acc)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["day"], set_={c: table.c[c] + stmt.excluded[c] for c in CALL_COUNTS}))

@@ -34,6 +34,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, case as when, func, literal_column, select
+from sqlalchemy.orm import lazyload
 
 from hotline import clock
 from hotline.auth.models import User
@@ -249,11 +250,21 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+# A live count over at most this much (the days after the roll-up: today, usually) reads a few thousand
+# index entries: the planner settings of _tune() are not worth their statement.
+SHORT_LIVE = timedelta(days=2)
+
+
 def _tune() -> None:
     """PostgreSQL, this transaction only: group a year of cases in memory rather than spilling sorts to
     disk, and skip JIT compilation, which costs more than it saves on these scans."""
-    if _dialect() == "postgresql":
-        db.session.execute(select(func.set_config("work_mem", "64MB", True), func.set_config("jit", "off", True)))
+    if _dialect() != "postgresql":
+        return
+    stmt = select(func.set_config("work_mem", "64MB", True), func.set_config("jit", "off", True))
+    bind = db.session.get_bind(clause=stmt)  # the replica's connection, when the reads go there
+    if db.session.info.get("report_tuned") is not bind:  # once per transaction (daily.PER_TRANSACTION)
+        db.session.execute(stmt)
+        db.session.info["report_tuned"] = bind
 
 
 def _org_where(org_ids: frozenset[int] | None):
@@ -285,7 +296,8 @@ def _aggregate(period: Period, now: datetime, by: str | None,
     if upto < period.last:  # the days after the roll-up, counted live
         rest = and_(Case.created_at >= daily_figures.midnight_utc(upto + timedelta(days=1)),
                     Case.created_at < period.end_utc)
-        live_total, live_groups, live_days = _aggregate_live(period, now, by, with_days, rest)
+        short = period.end_utc - daily_figures.midnight_utc(upto + timedelta(days=1)) <= SHORT_LIVE
+        live_total, live_groups, live_days = _aggregate_live(period, now, by, with_days, rest, tune=not short)
         days.update(live_days)
         for row in (live_groups if by else [live_total]):
             key = row.group_key if by else None
@@ -304,12 +316,13 @@ def _aggregate(period: Period, now: datetime, by: str | None,
 
 
 def _aggregate_live(period: Period, now: datetime, by: str | None, with_days: bool,
-                    where: Any) -> tuple[Any, list[Any], dict[date, int]]:
+                    where: Any, tune: bool = True) -> tuple[Any, list[Any], dict[date, int]]:
     """The same from the cases: every case falls in exactly one group (cases without a department or
     handler form the None group), so with a grouping the totals are the groups added up: the cases are
     read once, along the covering index ix_hotline_case_report. The days come from the narrow
     created_at index."""
-    _tune()
+    if tune:
+        _tune()
     columns = count_columns(now)
     groups: list[Any] = []
     total: Any
@@ -371,19 +384,39 @@ def call_figures(period: Period) -> dict[str, int] | None:
     if figures is None:
         return None
     try:
-        with db.session.begin_nested():  # a failure must not spoil the request's transaction
-            result = figures(period.start_utc, period.end_utc)
+        result = _call_figures(figures, period)
     except Exception as exc:  # noqa: BLE001  (telephony still being built: report null rather than fail the page)
         log.warning("telephony call_figures failed, answer rate left empty: %s", str(exc).splitlines()[0])
         return None
     return dict(result) if result else None
 
 
+def _call_figures(figures, period: Period) -> dict[str, int]:
+    """The days already rolled up from the daily call figures (hotline/reports/daily.py), the rest live."""
+    from hotline.reports import daily as daily_figures
+
+    def live(start: datetime, end: datetime) -> dict[str, int]:
+        with db.session.begin_nested():  # a failure must not spoil the request's transaction
+            return dict(figures(start, end))
+
+    last = daily_figures.calls_usable_through(period.first)
+    if last is None:
+        return live(period.start_utc, period.end_utc)
+    upto = min(last, period.last)
+    result = daily_figures.call_counts(period.first, upto)
+    rest = daily_figures.midnight_utc(upto + timedelta(days=1))
+    if rest < period.end_utc:
+        for key, n in live(rest, period.end_utc).items():
+            result[key] = result.get(key, 0) + int(n or 0)
+    return result
+
+
 # ---------------------------------------------------------------- the report
 
 def compute(period: Period, by: str | None = None, now: datetime | None = None,
-            with_calls: bool = True, with_days: bool = False, org=None) -> Report:
-    """The figures of the cases owned by `org`'s subtree (an Organisation; None or the root: every case)."""
+            with_calls: bool = True, with_days: bool = False, org=None, with_overdue: bool = True) -> Report:
+    """The figures of the cases owned by `org`'s subtree (an Organisation; None or the root: every case).
+    with_overdue=False leaves 超期 at 0 (a figure of now: the dashboard's previous period does not show it)."""
     if by is not None and by not in GROUPINGS:
         raise ValueError(by)
     now = now or clock.now()
@@ -391,7 +424,7 @@ def compute(period: Period, by: str | None = None, now: datetime | None = None,
     total_row, rows, days = _aggregate(period, now, by, with_days, org_ids)
     totals = Figures(label=_("All cases"))
     totals.add(total_row)
-    overdue = overdue_now(now, by, org_ids)
+    overdue = overdue_now(now, by, org_ids) if with_overdue else {}
     totals.overdue_open = sum(overdue.values())
     if with_calls and org_ids is None:  # the calls are the centre's switchboard, not an organisation's
         totals.calls = call_figures(period)
@@ -450,8 +483,11 @@ def daily(period: Period, intake: dict[date, int] | None = None, org=None) -> li
     """Cases registered, and cases closed, on each local day of the period."""
     from hotline.reports import daily as daily_figures
 
-    _tune()
     org_where = _org_where(_org_ids(org))
+    last = daily_figures.usable_through(period.first) if org_where is None else None
+    if last is None or period.end_utc - daily_figures.midnight_utc(min(last, period.last) + timedelta(days=1)) \
+            > SHORT_LIVE:
+        _tune()  # a long range counted live (an organisation's, or before the first roll-up)
     if org_where is not None:  # the daily figures are the whole network's: an organisation's are counted live
         if intake is None:
             day = local_day(Case.created_at)
@@ -465,7 +501,6 @@ def daily(period: Period, intake: dict[date, int] | None = None, org=None) -> li
     else:
         start = period.start_utc
         closures = {}
-        last = daily_figures.usable_through(period.first)
         if last is not None:  # the days already rolled up from the daily figures, the rest live
             upto = min(last, period.last)
             closures = daily_figures.closures(period.first, upto)
@@ -508,7 +543,12 @@ def overdue_board(now: datetime | None = None, limit: int = 12, org=None) -> dic
     labels = group_labels("department", [d for d, _n in per_dept])
     departments = sorted(({"key": labels[d][0], "label": labels[d][1], "count": n} for d, n in per_dept),
                           key=lambda r: (-r["count"], r["label"]))  # type: ignore[operator]
-    oldest = list(db.session.scalars(select(Case).where(cond).order_by(running_due(), Case.id).limit(limit)))
+    # The ids from the open cases' index alone, then those cases: the board names each one's department
+    # only (the other joined relations are loaded if ever touched).
+    ids = list(db.session.scalars(select(Case.id).where(cond).order_by(running_due(), Case.id).limit(limit)))
+    loaded = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(ids)).options(
+        lazyload(Case.case_type), lazyload(Case.category), lazyload(Case.handler)))} if ids else {}
+    oldest = [loaded[i] for i in ids]
     return {"total": sum(r["count"] for r in departments), "departments": departments, "oldest": oldest}
 
 

@@ -5,12 +5,12 @@ renders them. Every number on the dashboard links to the case list with the filt
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import re
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
-from flask import Blueprint, current_app, g, render_template, request, send_file, url_for
+from flask import Blueprint, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from hotline import clock
@@ -19,7 +19,7 @@ from hotline.cases import queries
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.orgs import service as orgs
-from hotline.replica import reads_from_replica, route_reads
+from hotline.replica import reads_from_replica
 from hotline.reports import export, hot, importer, kpis
 from hotline.reports.forms import ImportForm
 from hotline.reports.periods import PRESETS, parse_period, preset_period
@@ -122,12 +122,24 @@ def _trend(value: float | None, better_up: bool | None) -> str:
     return "better" if (value > 0) == better_up else "worse"
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-~]*")  # what urlencode leaves as it is
+
+
+def _query(args: dict[str, str]) -> str:
+    """urlencode(args), the same text: most values here are dates and codes, which need no quoting."""
+    return "&".join(f"{quote_plus(k)}={v if _PLAIN.fullmatch(v) else quote_plus(v)}"
+                    for k, v in ((k, str(v)) for k, v in args.items()))
+
+
 def _list_url(args: dict[str, str] | None) -> str | None:
-    """The case list with these filters (url_for once, then plain encoding: a year has thousands of links)."""
+    """The case list with these filters (url_for once per request, then plain encoding: a year has
+    thousands of links)."""
     if args is None:
         return None
+    if "report_list_url" not in g:
+        g.report_list_url = url_for("cases.list_cases")
     args = {**g.get("report_org_args", {}), **args}  # a sub-organisation's figures: its cases only
-    return url_for("cases.list_cases") + ("?" + urlencode(args) if args else "")
+    return g.report_list_url + ("?" + _query(args) if args else "")
 
 
 def _cards(report: kpis.Report, previous: kpis.Report) -> list[dict[str, Any]]:
@@ -215,25 +227,6 @@ def _group_charts(report: kpis.Report) -> tuple[dict[str, Any], dict[str, Any]]:
     return volume, rates
 
 
-def _in_app(app, fn, *args):
-    """Run a read-only report query in its own app context (own session and connection), for a thread."""
-    with app.app_context():
-        route_reads()  # the dashboard's other scans read where its main one does
-        try:
-            return fn(*args)
-        finally:
-            db.session.remove()
-
-
-def _compute_for(org_id: int, period, by, now):
-    """kpis.compute in a worker thread: the organisation is read again in that thread's session."""
-    return kpis.compute(period, by, now, org=orgs.by_id(org_id))
-
-
-def _daily_for(org_id: int, period):
-    return kpis.daily(period, org=orgs.by_id(org_id))
-
-
 def _org_arg(org) -> dict[str, Any]:
     """The case list's filter for an organisation's figures (none for the root: every case)."""
     return {"org": org.code} if org is not None and org.parent_id is not None else {}
@@ -262,15 +255,12 @@ def dashboard():
     except InvalidInput as err:
         period, by, errors, message, status = preset_period("month"), "category", err.fields, err.message, 422
     now = clock.now()
-    # The previous period and the days are separate scans: run them beside the main one.
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app behind the proxy
-    org_id = org.id
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        previous_job = pool.submit(_in_app, app, _compute_for, org_id, period.previous(), None, now)
-        days_job = pool.submit(_in_app, app, _daily_for, org_id, period)
-        report = kpis.compute(period, by, now, org=org)
-        board = kpis.overdue_board(now, org=org)
-        previous, report.days = previous_job.result(), days_job.result()
+    # One session, one after the other: the period's figures come from the daily figures, so each part is a
+    # few short statements, and on a loaded server worker threads only added their own sessions and reads.
+    report = kpis.compute(period, by, now, with_days=True, org=org)
+    # The previous period only for the cards' comparison: no groups, and no overdue (a figure of now).
+    previous = kpis.compute(period.previous(), None, now, with_overdue=False, org=org)
+    board = kpis.overdue_board(now, org=org)
     volume_chart, rate_chart = _group_charts(report)
     args = {"from": period.first.isoformat(), "to": period.last.isoformat()}
     return render_template(

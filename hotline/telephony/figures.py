@@ -67,6 +67,30 @@ def live_calls(actor: User) -> list[dict[str, Any]]:
     return out
 
 
+CALL_COUNTS = ("inbound", "answered", "answered_within_15s", "abandoned", "callbacks_done")
+CALLBACK_DONE = ("reached", "wrong_number", "no_answer")  # an attempt that made a call (or opened a case)
+
+
+def inbound_call():
+    """The calls the figures count (the day's rows of the reports' daily figures use the same)."""
+    return Call.direction == "inbound"
+
+
+def call_count_columns() -> list:
+    """The figures of the inbound calls selected, as aggregate columns (labelled by CALL_COUNTS)."""
+    return [
+        func.count().label("inbound"),
+        func.count(Call.answered_at).label("answered"),
+        func.count(Call.id).filter(Call.answered_at.is_not(None), Call.wait_seconds <= ANSWER_TARGET_SECONDS)
+        .label("answered_within_15s"),
+        func.count(Call.id).filter(Call.status == "abandoned").label("abandoned"),
+    ]
+
+
+def callback_done():
+    return CallbackAttempt.outcome.in_(CALLBACK_DONE)
+
+
 def call_figures(start_utc: datetime, end_utc: datetime) -> dict[str, int]:
     """Telephony figures for the reports, over calls that came in (and call-backs made) in [start, end).
 
@@ -74,16 +98,10 @@ def call_figures(start_utc: datetime, end_utc: datetime) -> dict[str, int]:
     15 s in the queue; abandoned: the caller hung up while waiting; callbacks_done: call-back calls
     operators made (each attempt, whether the caller answered or not, plus cases opened from the list).
     """
-    in_window = and_(Call.direction == "inbound", Call.started_at >= start_utc, Call.started_at < end_utc)
-    row = db.session.execute(select(
-        func.count(),
-        func.count(Call.answered_at),
-        func.count(Call.id).filter(Call.answered_at.is_not(None), Call.wait_seconds <= ANSWER_TARGET_SECONDS),
-        func.count(Call.id).filter(Call.status == "abandoned"),
-    ).where(in_window)).one()
+    in_window = and_(inbound_call(), Call.started_at >= start_utc, Call.started_at < end_utc)
+    row = db.session.execute(select(*call_count_columns()).where(in_window)).one()
     done = db.session.scalar(select(func.count()).select_from(CallbackAttempt).where(
-        CallbackAttempt.at >= start_utc, CallbackAttempt.at < end_utc,
-        CallbackAttempt.outcome.in_(("reached", "wrong_number", "no_answer")))) or 0
+        CallbackAttempt.at >= start_utc, CallbackAttempt.at < end_utc, callback_done())) or 0
     return {"inbound": row[0], "answered": row[1], "answered_within_15s": row[2], "abandoned": row[3],
             "callbacks_done": done}
 

@@ -77,8 +77,8 @@ def test_daily_figures_equal_a_recount_after_random_moves(app, users, clock, see
             db.session.commit()
     clock.set(local(2026, 11, 27, 10, 0))
     with app.test_request_context():
-        assert daily.roll_up() == {"days": 7}  # 20–26 November
-        assert daily.roll_up() == {"days": 0}  # idempotent
+        assert daily.roll_up() == {"days": 7, "call_days": 1}  # 20–26 November (no calls: the last day, empty)
+        assert daily.roll_up() == {"days": 0, "call_days": 0}  # idempotent
         assert daily.through() == local(2026, 11, 26).date()
 
     # Moves over the next days: on rolled-up cases (kept by the listener) and on new ones (counted live),
@@ -115,6 +115,133 @@ def test_the_rollup_job_is_scheduled_and_idempotent(app, users):
 
     assert "rollup" in {job.id for job in build_scheduler(app).get_jobs()}
     with app.test_request_context():
-        assert run_job("rollup") == {"days": 1}  # no cases yet: yesterday, counted empty
-        assert run_job("rollup") == {"days": 0}
+        assert run_job("rollup") == {"days": 1, "call_days": 1}  # no cases yet: yesterday, counted empty
+        assert run_job("rollup") == {"days": 0, "call_days": 0}
         assert daily.through() == local(2026, 11, 29).date()
+        assert daily.calls_through() == local(2026, 11, 29).date()
+
+
+# ---------------------------------------------------------------- the telephony figures per day
+
+def _call(rnd: random.Random, n: int, started):
+    from datetime import timedelta
+
+    from hotline.telephony.models import Call
+
+    status = rnd.choice(("completed", "abandoned", "ringing", "in_queue", "completed"))
+    answered = started + timedelta(seconds=rnd.randint(1, 40)) if status == "completed" else None
+    return Call(call_sid=f"CA{n:08d}", direction=rnd.choice(("inbound", "inbound", "inbound", "agent")),
+                from_phone=f"+861381234{rnd.randrange(10000):04d}", status=status, started_at=started,
+                answered_at=answered, wait_seconds=(answered - started).seconds if answered else None,
+                updated_at=started)
+
+
+def _attempt(rnd: random.Random, callback, at):
+    from hotline.telephony.models import CallbackAttempt
+
+    return CallbackAttempt(callback_id=callback.id, at=at, outcome=rnd.choice(
+        ("reached", "wrong_number", "no_answer", "busy", "cancelled")))
+
+
+def _call_move(rnd: random.Random, calls: list, attempts: list, n: int, now) -> None:
+    """One random change to the calls: answered late, abandoned, a new call (today or on a rolled-up day),
+    an attempt's outcome corrected, a call or an attempt deleted."""
+    from datetime import timedelta
+
+    what = rnd.choice(("answer", "abandon", "new", "new_past", "outcome", "delete", "delete_attempt", "move"))
+    if what == "answer" and calls:
+        call = rnd.choice(calls)
+        call.status, call.answered_at = "completed", call.started_at + timedelta(seconds=rnd.randint(1, 40))
+        call.wait_seconds = rnd.randint(1, 40)
+    elif what == "abandon" and calls:
+        call = rnd.choice(calls)
+        call.status, call.answered_at, call.wait_seconds = "abandoned", None, None
+    elif what in ("new", "new_past"):
+        started = now - timedelta(days=rnd.randint(1, 8) if what == "new_past" else 0, minutes=rnd.randint(0, 300))
+        calls.append(_call(rnd, n, started))
+        db.session.add(calls[-1])
+    elif what == "move" and calls:  # a correction of the time it came in: to another day
+        call = rnd.choice(calls)
+        call.started_at -= timedelta(days=rnd.randint(-1, 2), hours=rnd.randint(0, 12))
+    elif what == "outcome" and attempts:
+        rnd.choice(attempts).outcome = rnd.choice(("reached", "no_answer", "cancelled"))
+    elif what == "delete" and calls:
+        db.session.delete(calls.pop(rnd.randrange(len(calls))))
+    elif what == "delete_attempt" and attempts:
+        db.session.delete(attempts.pop(rnd.randrange(len(attempts))))
+
+
+def _call_rows() -> dict:
+    from hotline.reports.models import ReportDayCalls
+
+    return {r.day: tuple(getattr(r, c) for c in daily.CALL_COUNTS)
+            for r in db.session.scalars(select(ReportDayCalls)) if any(getattr(r, c) for c in daily.CALL_COUNTS)}
+
+
+def _call_figures() -> list:
+    """kpis.call_figures over November, one week, one day and a period that starts before the calls."""
+    periods = [NOVEMBER, Period(local(2026, 11, 21).date(), local(2026, 11, 27).date()),
+               Period(local(2026, 11, 24).date(), local(2026, 11, 24).date()),
+               Period(local(2026, 10, 1).date(), local(2026, 11, 30).date())]
+    return [kpis.call_figures(p) for p in periods]
+
+
+@pytest.mark.parametrize("seed", [12351, 7])
+def test_daily_call_figures_equal_a_recount_after_random_changes(app, users, clock, seed):
+    from datetime import timedelta
+
+    from hotline import clock as hotline_clock
+    from hotline.telephony.models import Callback
+
+    rnd = random.Random(seed)
+    calls: list = []
+    attempts: list = []
+    n = 0
+    for day in range(20, 27):
+        clock.set(local(2026, 11, day, 9, 0))
+        with app.test_request_context():
+            for _ in range(rnd.randint(5, 12)):
+                n += 1
+                calls.append(_call(rnd, n, hotline_clock.now() + timedelta(minutes=rnd.randint(0, 14 * 60))))
+                db.session.add(calls[-1])
+            now = hotline_clock.now()
+            callback = Callback(phone=f"+8613912{day:02d}0000", day=now.date(), status="open", calls=1,
+                                first_call_at=now, last_call_at=now, updated_at=now)
+            db.session.add(callback)
+            db.session.flush()
+            for _ in range(rnd.randint(1, 4)):
+                attempts.append(_attempt(rnd, callback, now + timedelta(hours=rnd.randint(0, 14))))
+                db.session.add(attempts[-1])
+            db.session.commit()
+    clock.set(local(2026, 11, 27, 10, 0))
+    with app.test_request_context():
+        assert daily.roll_up() == {"days": 1, "call_days": 7}  # no cases: yesterday; the calls from the 20th
+        assert daily.calls_through() == local(2026, 11, 26).date()
+        assert _call_rows(), "the roll-up holds rows"
+
+    # Changes over the next days, on rolled-up days (kept by the listener) and today (counted live),
+    # with the roll-up running between them.
+    for day in (27, 28, 30):
+        clock.set(local(2026, 11, day, 10, 0))
+        with app.test_request_context():
+            daily.roll_up()
+            calls = [db.session.merge(c) for c in calls]
+            attempts = [db.session.merge(a) for a in attempts]
+            for _ in range(30):
+                n += 1
+                _call_move(rnd, calls, attempts, n, hotline_clock.now())
+                if rnd.random() < 0.3:
+                    db.session.flush()
+            db.session.commit()
+
+    with app.test_request_context():
+        assert daily.calls_through() == local(2026, 11, 29).date()
+        kept = _call_rows()
+        from_rows = _call_figures()
+        daily.reset()
+        db.session.flush()
+        live = _call_figures()  # nothing rolled up: all from the calls
+        daily.roll_up()
+        assert _call_rows() == kept
+        assert from_rows == live
+        assert live[0]["inbound"] > 0 and live[0]["callbacks_done"] > 0

@@ -57,3 +57,11 @@ def test_supervisor_lands_on_the_dashboard(app, users):
     token = csrf_from(client.get("/login").get_data(as_text=True))
     resp = client.post("/login", data={"username": "supervisor", "password": PASSWORD, "csrf_token": token})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/reports")
+
+
+def test_the_open_case_index_is_over_the_open_statuses():
+    """ix_hotline_case_open writes OPEN_STATUSES out (a partial index needs a literal): they must not drift."""
+    from hotline.cases.models import OPEN_STATUSES
+    from hotline.reports.models import OPEN_CASE_CONDITION
+
+    assert OPEN_CASE_CONDITION == "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
