@@ -310,7 +310,6 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     if due_by is not None and due_by < due.at:
         due = workdays.Due(due_by, False)  # the platform's own deadline, not counted on our calendar
     case = Case(
-        case_no=next_case_no(clock.to_local(now).date()),
         channel=channel,
         case_type=case_type,
         category=category,
@@ -341,9 +340,13 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
         case.replied_at = case.closed_at = now
         case.reply_method = "phone"
     watch.refresh_watch(case)  # before the INSERT, so a new case starts at version 1
-    db.session.add(case)
-    _event(case, "register", actor, status=case.status, via=via, reply_due_at=utc_iso(due.at),
-           resolved_on_call=resolved, **({"platform": platform} if platform else {}))
+    with db.session.no_autoflush:
+        db.session.add(case)
+        _event(case, "register", actor, status=case.status, via=via, reply_due_at=utc_iso(due.at),
+               resolved_on_call=resolved, **({"platform": platform} if platform else {}))
+        # The day's number is taken last, just before the INSERT: it locks the day's counter row until the
+        # commit, and every registration of the day queues for that lock (next_case_no).
+        case.case_no = next_case_no(clock.to_local(now).date())
     db.session.flush()
     if dispatch:
         # Dispatch is the second step: one UPDATE, so the case is at version 2.
