@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import String, and_, case as case_, cast, func, literal, or_, select, true, update
+from sqlalchemy import and_, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -201,6 +201,16 @@ def _provisional_case_no() -> str:
     return "~" + secrets.token_hex(7)
 
 
+# The counter's upsert and the case's UPDATE in one statement (a plain text: compiled once, not per request).
+# The number is formatted as format_case_no does: at least four digits.
+_NUMBER_CASE = text("""
+    WITH n AS (INSERT INTO case_counter (day, last) VALUES (:day, 1)
+               ON CONFLICT (day) DO UPDATE SET last = case_counter.last + 1 RETURNING last)
+    UPDATE hotline_case SET case_no = :prefix || CASE WHEN n.last < 10000 THEN lpad(n.last::text, 4, '0')
+                                                      ELSE n.last::text END
+    FROM n WHERE hotline_case.id = :id RETURNING hotline_case.case_no""")
+
+
 def number_case(case: Case, local_day: date) -> None:
     """Give a case just inserted (under a provisional number) the day's next number.
 
@@ -210,17 +220,9 @@ def number_case(case: Case, local_day: date) -> None:
     commit. Numbers stay unique, gap-free and in the order registrations take them. PostgreSQL: the counter's
     upsert and the case's UPDATE in one statement."""
     table = Case.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        n = _counter_upsert(local_day, dialect).cte("n")
-        text_no = cast(n.c.last, String)
-        number = case_((n.c.last < 10000, func.lpad(text_no, 4, "0")), else_=text_no)
-        # WITH n AS (INSERT … ON CONFLICT DO UPDATE … RETURNING last)
-        # UPDATE hotline_case SET case_no = (SELECT '20261130-' || … FROM n) WHERE id = … RETURNING case_no
-        stmt = (update(table).values(case_no=select(literal(f"{local_day:%Y%m%d}-") + number).scalar_subquery())
-                .where(table.c.id == case.id).add_cte(n)
-                .returning(table.c.case_no))
-        case_no = db.session.execute(stmt).scalar_one()
+    if db.session.get_bind().dialect.name == "postgresql":
+        case_no = db.session.execute(_NUMBER_CASE, {"day": local_day, "prefix": f"{local_day:%Y%m%d}-",
+                                                   "id": case.id}).scalar_one()
     else:
         case_no = next_case_no(local_day)
         db.session.execute(update(table).where(table.c.id == case.id).values(case_no=case_no))
