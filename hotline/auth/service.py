@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hotline import clock
@@ -344,13 +344,22 @@ def token_for(raw: str) -> ApiToken | None:
     """The live token behind this bearer value (its last use noted), else None."""
     if not raw or len(raw) > 200:
         return None
-    token = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _digest(raw))
-        .options(joinedload(ApiToken.user).joinedload(User.role_rows))  # user and roles in one query
-    ).unique().scalar_one_or_none()
+    from hotline.orgs import service as orgs
+    from hotline.orgs.models import Organisation
+
+    # The token, its user, the user's roles and organisation in one query: every API answer about a case
+    # asks the visibility rule which organisation the caller belongs to (hotline/cases/access.py).
+    row = db.session.execute(
+        select(ApiToken, Organisation).join(ApiToken.user).outerjoin(Organisation, Organisation.id == User.org_id)
+        .where(ApiToken.token_hash == _digest(raw))
+        .options(contains_eager(ApiToken.user).joinedload(User.role_rows))
+    ).unique().first()
+    token, org = (row[0], row[1]) if row is not None else (None, None)
     now = clock.now()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
+    if org is not None:
+        orgs.keep(org)
     if not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= timedelta(seconds=60):

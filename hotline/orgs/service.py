@@ -52,6 +52,12 @@ def by_id(org_id: int | None) -> Organisation | None:
     return cache[key]
 
 
+def keep(org: Organisation) -> None:
+    """An organisation read together with something else (the API token's user, hotline/auth/service.py),
+    kept for the request as by_id keeps it: the visibility rule then asks the database nothing more."""
+    _cache().setdefault(("org", org.id), org)
+
+
 def root() -> Organisation:
     org = db.session.get(Organisation, ROOT_ID)
     if org is None:

@@ -143,3 +143,70 @@ def test_session_cookie_is_secure_when_the_site_is_served_over_https(monkeypatch
     cfg = load_config({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 40})
     assert (cfg["SESSION_COOKIE_SECURE"], cfg["SESSION_COOKIE_HTTPONLY"], cfg["SESSION_COOKIE_SAMESITE"]) == (
         secure, True, "Lax")
+
+
+# ---------------------------------------------------------------- API tokens: last use, one query
+
+def _token_and_client(app):
+    from hotline.auth.service import issue_token
+
+    with app.app_context():
+        raw = issue_token(get_user("operator"), days=30)
+        db.session.commit()
+    return {"Authorization": f"Bearer {raw}"}, app.test_client()
+
+
+def _last_used(app):
+    from hotline.auth.models import ApiToken
+
+    with app.app_context():
+        return db.session.scalar(select(ApiToken.last_used_at))
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(app, users, clock):
+    """Every API request would otherwise write the token's row (and 8 clients sharing one token would queue
+    for it): the last use is noted when it is a minute old, so "last used" is right to the minute."""
+    from datetime import timedelta
+
+    from conftest import local
+
+    headers, client = _token_and_client(app)
+    start = local(2026, 11, 30, 10, 0)
+    clock.set(start)
+    assert client.get("/api/v1/reference", headers=headers).status_code == 200
+    assert _last_used(app) == start
+    clock.set(start + timedelta(seconds=59))
+    assert client.get("/api/v1/reference", headers=headers).status_code == 200
+    assert _last_used(app) == start  # within the minute: not written again
+    clock.set(start + timedelta(seconds=60))
+    assert client.get("/api/v1/reference", headers=headers).status_code == 200
+    assert _last_used(app) == start + timedelta(seconds=60)
+    clock.set(start + timedelta(seconds=200))
+    assert client.get("/api/v1/cases/20990101-0001", headers=headers).status_code == 404  # a failed request too
+    assert _last_used(app) == start + timedelta(seconds=200)
+
+
+def test_the_tokens_user_roles_and_organisation_are_one_query(app, users):
+    """The visibility rule asks for the caller's organisation on every answer about a case: it comes with the
+    token, so showing a case through the API asks nothing more about the caller."""
+    from sqlalchemy import event
+
+    headers, client = _token_and_client(app)
+    with app.app_context():
+        engine = db.engine
+    resp = client.post("/api/v1/cases", json={"type": "consult", "category": "wages", "summary": "公司拖欠工资",
+                                              "caller": {"phone": "13812345678"}}, headers=headers)
+    assert resp.status_code == 201
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get(f"/api/v1/cases/{resp.get_json()['case_no']}", headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    token_reads = [s for s in statements if "api_token" in s]
+    assert len(token_reads) == 1 and "organisation" in token_reads[0] and "user_role" in token_reads[0]
+    assert not [s for s in statements if "FROM organisation" in s and "api_token" not in s]

@@ -216,6 +216,40 @@ def test_concurrent_registrations_get_unique_sequential_numbers(app, users, back
     assert sorted(numbers) == [f"20261130-{n:04d}" for n in range(1, 41)]
 
 
+def test_numbers_past_9999_keep_counting_and_the_provisional_number_is_never_seen(ctx, users):
+    """The number is taken after the INSERT (hotline/cases/service.py number_case); on PostgreSQL it is
+    formatted in SQL, which must say what format_case_no says: four digits at least, then more."""
+    from datetime import date
+
+    from hotline.cases.models import CaseCounter
+    from hotline.cases.signals import registered
+
+    db.session.add(CaseCounter(day=date(2026, 11, 30), last=9998))
+    db.session.commit()
+    seen: list[str] = []
+
+    def receiver(case, **_kw):
+        seen.append(case.case_no)
+
+    registered.connect(receiver)
+    try:
+        first, second = register(), register(department="legal_aid")
+    finally:
+        registered.disconnect(receiver)
+    assert (first.case_no, second.case_no) == ("20261130-9999", "20261130-10000")
+    assert seen == ["20261130-9999", "20261130-10000"]  # the subscribers see the final number
+    assert service.format_case_no(date(2026, 11, 30), 10000) == "20261130-10000"
+    db.session.expire_all()
+    assert sorted(db.session.scalars(select(Case.case_no))) == ["20261130-10000", "20261130-9999"]
+    assert second.version == 2  # registered, then dispatched: the number is no change of the case
+    notes = list(db.session.scalars(select(CaseEvent.data)))
+    assert not [d for d in notes if "~" in str(d)]
+    from hotline.notify.models import Notice
+
+    bodies = list(db.session.scalars(select(Notice.body)))
+    assert bodies and not [b for b in bodies if "~" in b]  # the dispatch notice names the final number
+
+
 def test_two_people_acting_at_once_one_wins(app, users, backend_name):
     """Both loaded version 2; the second commit must not overwrite the first."""
     with app.app_context():
