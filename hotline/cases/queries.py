@@ -500,6 +500,16 @@ def handler_queue_count(actor: User, mine: bool) -> int:
     return 0 if cond is None else db.session.scalar(select(func.count()).select_from(Case).where(cond))
 
 
+def handler_queue_counts(actor: User) -> tuple[int, int]:
+    """Both tabs' counts (mine, department's) in one round trip: each its own index-only count, as
+    handler_queue_count gives them."""
+    conds = [_queue_condition(actor, mine) for mine in (True, False)]
+    counts = [select(func.count()).select_from(Case).where(cond).scalar_subquery()
+              for cond in conds if cond is not None]
+    got = iter(db.session.execute(select(*counts)).one())
+    return tuple(0 if cond is None else int(next(got)) for cond in conds)  # type: ignore[return-value]
+
+
 def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> list[Case]:
     """Dispatched and accepted cases of the handler (or of their department), earliest deadline first."""
     cond = _queue_condition(actor, mine)

@@ -35,6 +35,7 @@ from hotline.templating import (
     REPLY_METHOD_LABELS,
     STATUS_LABELS,
     SURVEY_LABELS,
+    RequestLabels,
     local_dt,
 )
 
@@ -53,7 +54,7 @@ def local_short(value: datetime | None) -> str:
 
 @bp.context_processor
 def case_labels() -> dict[str, Any]:
-    return {"ACTION_LABELS": ACTION_LABELS, "DUE_LABELS": DUE_LABELS}
+    return {"ACTION_LABELS": _ACTION_LABELS, "DUE_LABELS": _DUE_LABELS}
 
 
 # Each action's button and the order of the forms on the case page come from the action specs
@@ -62,6 +63,7 @@ ACTION_LABELS = actions.LABELS
 ACTION_ORDER = actions.ORDER
 
 DUE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "ok": _l("On time")}
+_ACTION_LABELS, _DUE_LABELS = RequestLabels(ACTION_LABELS), RequestLabels(DUE_LABELS)  # translated once a request
 
 VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "telephony": _l("Telephony"), "sms": _l("SMS"),
               "import": _l("Ledger import"), "exchange": _l("Handed down by the 12351 platform")}
@@ -298,8 +300,7 @@ def act(case_no: str, action: str):
 def queue():
     actor = current_actor()
     # Only the open tab is loaded and rendered; the other is a link with its count.
-    mine_total = queries.handler_queue_count(actor, mine=True)
-    dept_total = queries.handler_queue_count(actor, mine=False)
+    mine_total, dept_total = queries.handler_queue_counts(actor)
     tab = request.args.get("tab")
     if tab not in ("mine", "department"):
         tab = "mine" if mine_total or not dept_total else "department"
