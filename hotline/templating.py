@@ -8,7 +8,7 @@ from typing import Any
 
 import flask_babel
 from flask import Flask, current_app, g, has_app_context
-from flask_babel import get_locale, gettext, lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from hotline import clock, phones
@@ -158,9 +158,12 @@ def link_urls(text: str | None) -> Markup:
     return Markup("").join(out)
 
 
-def colon(label) -> str:
+COLON = _l("%(label)s:")
+
+
+def colon(text) -> str:
     """A label followed by the colon of the page's language: 原因： in Chinese, Reason: in English."""
-    return gettext("%(label)s:", label=label)
+    return str(label(COLON)) % {"label": text}  # as flask_babel.gettext formats it
 
 
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

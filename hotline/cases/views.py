@@ -192,13 +192,18 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
     }
 
 
-def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
-    """Events made readable: label, who, when, the free text and the field changes."""
+def _load_events(case: Case) -> None:
+    """The case's events with their actors' names only: not their roles (one statement less than the
+    relationship's own load). Before anything on the page reads case.events (service.levels does)."""
     if "events" in inspect(case).unloaded:
-        # The actors' names only: not their roles (one statement less than the relationship's own load).
         set_committed_value(case, "events", list(db.session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
             .options(joinedload(CaseEvent.actor).lazyload(User.role_rows)))))
+
+
+def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
+    """Events made readable: label, who, when, the free text and the field changes."""
+    _load_events(case)
     dept_names = {d.code: d.name for d in lookup.all_rows(Department)}
     org_names = {o.code: o.name for o in orgs.all_orgs()}
     usernames: set[str] = set()
@@ -266,6 +271,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     # Only the dispatch form lists handlers; the case's own organisation's departments.
     ref = queries.form_reference(with_handlers=bool({"assign", "reassign"} & set(actions)), org_id=case.org_id)
     ref["child_orgs"] = orgs.children(orgs.by_id(case.org_id)) if "transfer" in actions else []
+    _load_events(case)
     ref["levels"] = service.levels(case)
     ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")
