@@ -75,18 +75,15 @@ def label(lazy: Any) -> Any:
     labels (status, clock, weekday) hundreds of times, each through Flask-Babel's full look-up."""
     if not has_app_context() or not isinstance(lazy, flask_babel.LazyString):
         return lazy
-    translations = _translations()
-    held = g.get("_hotline_labels")
-    if held is None or held[0] is not translations:
-        held = g._hotline_labels = (translations, {})
+    _, translations, done_labels = _held()
     key = id(lazy)
-    done = held[1].get(key)
+    done = done_labels.get(key)
     if done is None:
         if lazy._func is flask_babel.gettext and len(lazy._args) == 1 and not lazy._kwargs:
             done = Translated(translations.ugettext(lazy._args[0]))
         else:
             done = Translated(str(lazy))
-        held[1][key] = done
+        done_labels[key] = done
     return done
 
 
@@ -172,16 +169,29 @@ def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return clock.to_local(value).strftime(fmt)
 
 
+def _held() -> tuple[Any, Any, dict]:
+    """(locale, catalogue, translated labels) of the request, found once per request and locale.
+    Flask-Babel looks the catalogue up again on every _() of a template (several context look-ups and
+    the locale's name each time): a 50-row case table makes ~300 such calls. The check here is one
+    context look-up: the locale Flask-Babel holds for this request is still the one the catalogue was
+    found for (force_locale() sets another object, and puts the old one back after)."""
+    state = g._get_current_object().__dict__
+    held = state.get("_hotline_translations")
+    if held is not None:
+        babel_ctx = state.get("_flask_babel")
+        if babel_ctx is not None and getattr(babel_ctx, "babel_locale", None) is held[0]:
+            return held
+    locale = get_locale()
+    if held is None or held[0] is not locale:
+        held = state["_hotline_translations"] = (locale, flask_babel.get_translations(), {})
+    return held
+
+
 def _translations():
-    """The request's catalogue, found once per request and locale. Flask-Babel looks it up again on every
-    _() of a template (rebuilding the locale's name each time): a 50-row case table makes ~600 such calls."""
+    """The request's catalogue (see _held)."""
     if not has_app_context():
         return flask_babel.get_translations()
-    locale = get_locale()
-    held = g.get("_hotline_translations")
-    if held is None or held[0] is not locale:  # force_locale() in the same request gets its own
-        held = g._hotline_translations = (locale, flask_babel.get_translations())
-    return held[1]
+    return _held()[1]
 
 
 # What templates see of the label tables: the same codes, each label translated once per request.
