@@ -2,6 +2,7 @@
 mask them for those who may not read them (who may is hotline/cases/access.py's rule)."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -44,6 +45,13 @@ def display_phone(phone: str | None) -> str:
         return ""
     if not phone.startswith("+86"):
         return phone
+    return _national(phone)
+
+
+@lru_cache(maxsize=8192)
+def _national(phone: str) -> str:
+    """The +86 number in its national form: a pure function of the stored number, so kept per process
+    (a 50-row page parsed and formatted every number with phonenumbers: ~0.3 ms a row)."""
     try:
         parsed = phonenumbers.parse(phone, "CN")
     except phonenumbers.NumberParseException:

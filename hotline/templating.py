@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
+import flask_babel
 from flask import Flask, current_app, g, has_app_context
-from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
+from flask_babel import get_locale, lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from hotline import clock, phones
@@ -58,13 +61,62 @@ WEEKDAY_LABELS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), 
 CLOCK_LABELS = {"accept": _l("Accept"), "reply": _l("Reply")}  # the running clock, in tables
 
 
+class Translated(str):
+    """A label translated for this request. Like the lazy string it stands for, templates print it as it is
+    (its __html__ is itself: the catalogue is trusted text)."""
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def label(lazy: Any) -> Any:
+    """A lazy label (_l) translated once per request and catalogue: a 50-row table looks up the same few
+    labels (status, clock, weekday) hundreds of times, each through Flask-Babel's full look-up."""
+    if not has_app_context() or not isinstance(lazy, flask_babel.LazyString):
+        return lazy
+    _, translations, done_labels = _held()
+    key = id(lazy)
+    done = done_labels.get(key)
+    if done is None:
+        if lazy._func is flask_babel.gettext and len(lazy._args) == 1 and not lazy._kwargs:
+            done = Translated(translations.ugettext(lazy._args[0]))
+        else:
+            done = Translated(str(lazy))
+        done_labels[key] = done
+    return done
+
+
+class RequestLabels(Mapping):
+    """A table of lazy labels (code → _l(...)) whose look-ups go through label(): what templates get."""
+    __slots__ = ("_labels",)
+
+    def __init__(self, labels: Mapping) -> None:
+        self._labels = labels
+
+    def __getitem__(self, key: Any) -> Any:
+        return label(self._labels[key])
+
+    def __iter__(self) -> Iterator:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """flask_babel.ngettext through the request's catalogue (_translations)."""
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
 def local_day_time(value: datetime | None) -> str:
     """A deadline as people say it: weekday, date (year only when not this year) and time: 周一 12-07 17:30."""
     if value is None:
         return ""
     moment = clock.to_local(value)
     fmt = "%m-%d %H:%M" if moment.year == clock.local_now().year else "%Y-%m-%d %H:%M"
-    return f"{WEEKDAY_LABELS[moment.weekday()]} {moment.strftime(fmt)}"
+    return f"{label(WEEKDAY_LABELS[moment.weekday()])} {moment.strftime(fmt)}"
 
 
 def left_words(deadline) -> str:
@@ -103,9 +155,12 @@ def link_urls(text: str | None) -> Markup:
     return Markup("").join(out)
 
 
-def colon(label) -> str:
+COLON = _l("%(label)s:")
+
+
+def colon(text) -> str:
     """A label followed by the colon of the page's language: 原因： in Chinese, Reason: in English."""
-    return gettext("%(label)s:", label=label)
+    return str(label(COLON)) % {"label": text}  # as flask_babel.gettext formats it
 
 
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -114,18 +169,37 @@ def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return clock.to_local(value).strftime(fmt)
 
 
-def _translations():
-    """The request's catalogue, found once per request and locale. Flask-Babel looks it up again on every
-    _() of a template (rebuilding the locale's name each time): a 50-row case table makes ~600 such calls."""
-    import flask_babel
+def _held() -> tuple[Any, Any, dict]:
+    """(locale, catalogue, translated labels) of the request, found once per request and locale.
+    Flask-Babel looks the catalogue up again on every _() of a template (several context look-ups and
+    the locale's name each time): a 50-row case table makes ~300 such calls. The check here is one
+    context look-up: the locale Flask-Babel holds for this request is still the one the catalogue was
+    found for (force_locale() sets another object, and puts the old one back after)."""
+    state = g._get_current_object().__dict__
+    held = state.get("_hotline_translations")
+    if held is not None:
+        babel_ctx = state.get("_flask_babel")
+        if babel_ctx is not None and getattr(babel_ctx, "babel_locale", None) is held[0]:
+            return held
+    locale = get_locale()
+    if held is None or held[0] is not locale:
+        held = state["_hotline_translations"] = (locale, flask_babel.get_translations(), {})
+    return held
 
+
+def _translations():
+    """The request's catalogue (see _held)."""
     if not has_app_context():
         return flask_babel.get_translations()
-    locale = get_locale()
-    held = g.get("_hotline_translations")
-    if held is None or held[0] is not locale:  # force_locale() in the same request gets its own
-        held = g._hotline_translations = (locale, flask_babel.get_translations())
-    return held[1]
+    return _held()[1]
+
+
+# What templates see of the label tables: the same codes, each label translated once per request.
+_NOTICE_KIND, _NOTICE_STATUS, _DELIVERY = (RequestLabels(NOTICE_KIND_LABELS), RequestLabels(NOTICE_STATUS_LABELS),
+                                           RequestLabels(DELIVERY_LABELS))
+_CHANNEL, _STATUS, _ROLE = RequestLabels(CHANNEL_LABELS), RequestLabels(STATUS_LABELS), RequestLabels(ROLE_LABELS)
+_SURVEY, _REPLY_METHOD = RequestLabels(SURVEY_LABELS), RequestLabels(REPLY_METHOD_LABELS)
+_EVENT, _CLOCK = RequestLabels(EVENT_LABELS), RequestLabels(CLOCK_LABELS)
 
 
 def install(app: Flask) -> None:
@@ -166,17 +240,16 @@ def install(app: Flask) -> None:
         return {
             "calendar_gaps": calendar_gaps,
             "unread_notices": unread,
-            "NOTICE_KIND_LABELS": NOTICE_KIND_LABELS,
-            "NOTICE_STATUS_LABELS": NOTICE_STATUS_LABELS, "DELIVERY_LABELS": DELIVERY_LABELS,
+            "NOTICE_KIND_LABELS": _NOTICE_KIND, "NOTICE_STATUS_LABELS": _NOTICE_STATUS, "DELIVERY_LABELS": _DELIVERY,
             "actor": actor,
             "now": clock.now(),
-            "CHANNEL_LABELS": CHANNEL_LABELS,
-            "STATUS_LABELS": STATUS_LABELS,
-            "ROLE_LABELS": ROLE_LABELS,
-            "SURVEY_LABELS": SURVEY_LABELS,
-            "REPLY_METHOD_LABELS": REPLY_METHOD_LABELS,
-            "EVENT_LABELS": EVENT_LABELS,
-            "CLOCK_LABELS": CLOCK_LABELS,
+            "CHANNEL_LABELS": _CHANNEL,
+            "STATUS_LABELS": _STATUS,
+            "ROLE_LABELS": _ROLE,
+            "SURVEY_LABELS": _SURVEY,
+            "REPLY_METHOD_LABELS": _REPLY_METHOD,
+            "EVENT_LABELS": _EVENT,
+            "CLOCK_LABELS": _CLOCK,
             "WEEKDAY_NAMES": WEEKDAY_LABELS,
             "html_lang": "zh-CN" if str(get_locale()).startswith("zh") else "en",
             "languages": current_app.config["LANGUAGES"],

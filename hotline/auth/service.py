@@ -130,8 +130,17 @@ def _session_row(raw: str) -> UserSession | None:
 def load_session_user(raw: str) -> User | None:
     """Flask-Login's user loader: the user of a live session, else None (the session ends here when it
     has been idle too long or has reached its lifetime)."""
-    row = _session_row(raw)
-    if row is None or row.ended_at is not None:
+    if not isinstance(raw, str) or not raw or len(raw) > 100:
+        return None
+    # One statement: the session, its user, the user's department and roles (a page asked two before).
+    found = db.session.execute(
+        select(UserSession, User).outerjoin(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _digest(raw)).options(joinedload(User.role_rows))
+    ).unique().first()
+    if found is None:
+        return None
+    row, user = found
+    if row.ended_at is not None:
         return None
     now = clock.now()
     cfg = current_app.config
@@ -143,7 +152,6 @@ def load_session_user(raw: str) -> User | None:
         _end(row, "lifetime", now)
         db.session.commit()
         return None
-    user = db.session.get(User, row.user_id, options=[joinedload(User.role_rows)])  # roles in the same query
     if user is None or not user.active:
         return None
     if now - row.last_seen_at >= timedelta(seconds=60):  # one write a minute at most, not one a request

@@ -11,11 +11,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hotline import clock, phones
+from hotline import clock, phones, search
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User
@@ -35,6 +36,8 @@ from hotline.templating import (
     REPLY_METHOD_LABELS,
     STATUS_LABELS,
     SURVEY_LABELS,
+    RequestLabels,
+    label,
     local_dt,
 )
 
@@ -53,7 +56,25 @@ def local_short(value: datetime | None) -> str:
 
 @bp.context_processor
 def case_labels() -> dict[str, Any]:
-    return {"ACTION_LABELS": ACTION_LABELS, "DUE_LABELS": DUE_LABELS}
+    return {"ACTION_LABELS": _ACTION_LABELS, "DUE_LABELS": _DUE_LABELS, "search_snippet": search_snippet}
+
+
+SNIPPET_LABELS = {"answer": _l("Answer"), "detail": _l("Detail"), "caller_employer": _l("Employer"),
+                  "caller_name": _l("Caller name")}
+
+
+def search_snippet(actor: User, case: Case, q: str | None, private: bool) -> Markup | str:
+    """Where a searched case matched outside its summary: the field and the words, highlighted (the case
+    table of a search; its labels translated once per request, not four times a row)."""
+    if not q:
+        return ""
+    words = search.terms(q)
+    for name in queries.search_fields(actor, private):
+        value = getattr(case, name) or ""
+        if name != "summary" and any(w in value for w in words):
+            return (Markup('<br><span class="muted search-hit">') + str(label(SNIPPET_LABELS[name]))
+                    + Markup("：") + search.highlight(value, q, 60) + Markup("</span>"))
+    return ""
 
 
 # Each action's button and the order of the forms on the case page come from the action specs
@@ -62,6 +83,7 @@ ACTION_LABELS = actions.LABELS
 ACTION_ORDER = actions.ORDER
 
 DUE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "ok": _l("On time")}
+_ACTION_LABELS, _DUE_LABELS = RequestLabels(ACTION_LABELS), RequestLabels(DUE_LABELS)  # translated once a request
 
 VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "telephony": _l("Telephony"), "sms": _l("SMS"),
               "import": _l("Ledger import"), "exchange": _l("Handed down by the 12351 platform")}
@@ -170,13 +192,18 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
     }
 
 
-def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
-    """Events made readable: label, who, when, the free text and the field changes."""
+def _load_events(case: Case) -> None:
+    """The case's events with their actors' names only: not their roles (one statement less than the
+    relationship's own load). Before anything on the page reads case.events (service.levels does)."""
     if "events" in inspect(case).unloaded:
-        # The actors' names only: not their roles (one statement less than the relationship's own load).
         set_committed_value(case, "events", list(db.session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
             .options(joinedload(CaseEvent.actor).lazyload(User.role_rows)))))
+
+
+def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
+    """Events made readable: label, who, when, the free text and the field changes."""
+    _load_events(case)
     dept_names = {d.code: d.name for d in lookup.all_rows(Department)}
     org_names = {o.code: o.name for o in orgs.all_orgs()}
     usernames: set[str] = set()
@@ -244,6 +271,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     # Only the dispatch form lists handlers; the case's own organisation's departments.
     ref = queries.form_reference(with_handlers=bool({"assign", "reassign"} & set(actions)), org_id=case.org_id)
     ref["child_orgs"] = orgs.children(orgs.by_id(case.org_id)) if "transfer" in actions else []
+    _load_events(case)
     ref["levels"] = service.levels(case)
     ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")
@@ -298,8 +326,7 @@ def act(case_no: str, action: str):
 def queue():
     actor = current_actor()
     # Only the open tab is loaded and rendered; the other is a link with its count.
-    mine_total = queries.handler_queue_count(actor, mine=True)
-    dept_total = queries.handler_queue_count(actor, mine=False)
+    mine_total, dept_total = queries.handler_queue_counts(actor)
     tab = request.args.get("tab")
     if tab not in ("mine", "department"):
         tab = "mine" if mine_total or not dept_total else "department"

@@ -1,0 +1,112 @@
+"""What the case pages do once per request or per process instead of once per row (issue 21, province
+scale): the same answers, fewer look-ups and statements."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask_babel import force_locale
+from markupsafe import escape
+from sqlalchemy import event
+
+from conftest import get_user
+from hotline import phones, templating
+from hotline.auth.service import load_session_user, start_session
+from hotline.cases import queries, service
+from hotline.extensions import db
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def _register(department: str, handler: str | None = None, accept: bool = False):
+    case = service.register(get_user("operator"), {
+        "channel": "hotline", "type": "consult", "category": "wages", "summary": "欠薪",
+        "caller": {"phone": "13812345678"}, "department": department, **({"handler": handler} if handler else {})})
+    if accept:
+        service.perform(get_user(handler), case, "accept", case.version, {})
+    return case
+
+
+def test_both_tab_counts_in_one_statement_equal_each_tabs_count(app, users):
+    with app.test_request_context():
+        _register("legal_aid", "handler")
+        _register("legal_aid", "handler", accept=True)
+        _register("legal_aid", "handler_b")
+        _register("legal_aid")  # registered only: in neither tab (not dispatched)
+        _register("women", "other_handler")
+        closed = _register("legal_aid", "handler", accept=True)
+        service.perform(get_user("handler"), closed, "reply", closed.version,
+                        {"content": "已答复", "method": "phone"})
+        db.session.commit()
+        for name in ("handler", "handler_b", "other_handler", "operator"):
+            actor = get_user(name)
+            expected = (queries.handler_queue_count(actor, mine=True), queries.handler_queue_count(actor, mine=False))
+            with statements() as seen:
+                assert queries.handler_queue_counts(actor) == expected
+            assert len(seen) == 1
+        assert queries.handler_queue_counts(get_user("handler")) == (2, 4)
+        assert queries.handler_queue_counts(get_user("operator")) == (0, 0)  # no department: no second tab
+
+
+def test_session_user_is_one_statement_with_roles_and_department(app, users):
+    with app.test_request_context():
+        raw = start_session(get_user("handler"), "127.0.0.1")
+        db.session.commit()
+        db.session.expunge_all()
+        with statements() as seen:
+            user = load_session_user(raw)
+            assert user is not None and user.username == "handler"
+            assert user.roles == {"handler"} and user.department.code == "legal_aid"
+        assert len(seen) == 1
+        assert load_session_user("not-a-session") is None
+        assert load_session_user("x" * 101) is None
+
+
+def test_case_page_reads_the_events_once_without_roles(app, users, login):
+    with app.app_context():
+        case = _register("legal_aid", "handler", accept=True)
+        service.perform(get_user("handler"), case, "note", case.version, {"text": "已联系单位"})
+        db.session.commit()
+        case_no = case.case_no
+    client = login(app.test_client(), "operator")
+    client.get(f"/cases/{case_no}")
+    with app.app_context(), statements() as seen:
+        page = client.get(f"/cases/{case_no}").get_data(as_text=True)
+    assert "已联系单位" in page
+    assert sum(1 for s in seen if "FROM case_event" in s) == 1
+    assert not [s for s in seen if s.lstrip().startswith("SELECT user_role")]  # roles come with the session
+
+
+def test_labels_are_translated_once_per_request_and_follow_the_locale(app):
+    with app.test_request_context():
+        labels = templating.RequestLabels(templating.STATUS_LABELS)
+        assert labels["closed"] == "已办结" and str(labels["closed"]) == str(templating.STATUS_LABELS["closed"])
+        assert labels["closed"] is labels["closed"]  # the same object: translated once
+        assert escape(labels["closed"]) == escape(templating.STATUS_LABELS["closed"])  # printed as before
+        assert list(labels) == list(templating.STATUS_LABELS) and "closed" in labels and labels.get("x") is None
+        assert templating.colon("原因") == "原因："
+        with force_locale("en"):
+            assert labels["closed"] == "Closed" and templating.colon("Reason") == "Reason:"
+            assert templating.left_words(None) == ""
+        assert labels["closed"] == "已办结" and templating.colon("原因") == "原因："
+
+
+def test_phone_display_is_the_same_from_the_cache():
+    for stored, shown in (("+8613812345678", "13812345678"), ("+8651265230000", "051265230000"),
+                          ("+85291234567", "+85291234567"), ("", ""), (None, "")):
+        assert phones.display_phone(stored) == shown
+        assert phones.display_phone(stored) == shown  # second time from the cache
+    before = phones._national.cache_info().hits
+    phones.display_phone("+8613812345678")
+    assert phones._national.cache_info().hits == before + 1
