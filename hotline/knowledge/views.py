@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from hotline import search
 from hotline.auth.access import allow, current_actor
 from hotline.cases import access, service as cases
-from hotline.cases.queries import search_fields
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.json_body import json_object
@@ -163,23 +162,6 @@ def _visible_ids(actor, rows) -> set[int]:
     return {c.id for c in rows if access.can_view(actor, c)}
 
 
-def search_snippet(actor, case, q: str | None, private: bool):
-    """Where a searched case matched outside its summary: the field and the words, highlighted."""
-    from markupsafe import Markup
-
-    if not q:
-        return ""
-    labels = {"answer": _("Answer"), "detail": _("Detail"), "caller_employer": _("Employer"),
-              "caller_name": _("Caller name")}
-    words = search.terms(q)
-    for name in search_fields(actor, private):
-        value = getattr(case, name) or ""
-        if name != "summary" and any(w in value for w in words):
-            return Markup('<br><span class="muted search-hit">') + labels[name] + Markup("：") + \
-                search.highlight(value, q, 60) + Markup("</span>")
-    return ""
-
-
 def install(app) -> None:
     """Template helpers for the partials other pages include with one line; in a web process (not in tests,
     not in a `flask …` command: `hotline serve` warms up itself) jieba's dictionary is loaded at start-up.
@@ -199,7 +181,7 @@ def install(app) -> None:
 
     @app.context_processor
     def intake_helpers():
-        return {"ARTICLE_STATUS_LABELS": labels, "highlight": search.highlight, "search_snippet": search_snippet,
+        return {"ARTICLE_STATUS_LABELS": labels, "highlight": search.highlight,
                 "SEARCH_CANDIDATES": search.CANDIDATES,
                 "visible_case_ids": _visible_ids,
                 "group_days": lambda: group.settings()[1].days, "group_links": group.linked_cases, "group_alerts": group.recent_alerts,
