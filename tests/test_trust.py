@@ -234,7 +234,8 @@ def test_4_refused_attempts_never_count_and_the_back_off_grows(app, users, clock
     clock.set(DEFAULT_NOW + timedelta(minutes=3, seconds=2))
     assert post_login(client, "operator", PASSWORD).status_code == 302
     with app.app_context():
-        locks = list(db.session.scalars(select(LoginAttempt.minutes).where(LoginAttempt.kind == "lock")))
+        locks = list(db.session.scalars(select(LoginAttempt.minutes).where(LoginAttempt.kind == "lock")
+                                     .order_by(LoginAttempt.id)))
         assert locks == [1, 2]
 
 
