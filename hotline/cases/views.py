@@ -49,9 +49,8 @@ def local_short(value: datetime | None) -> str:
     """Local time without the year when it is this year: compact for tables."""
     if value is None:
         return ""
-    if clock.to_local(value).year == clock.local_now().year:
-        return local_dt(value, "%m-%d %H:%M")
-    return local_dt(value)
+    moment = clock.to_local(value)  # converted once (local_dt would convert it again)
+    return moment.strftime("%m-%d %H:%M" if moment.year == clock.local_now().year else "%Y-%m-%d %H:%M")
 
 
 @bp.context_processor
