@@ -3,13 +3,14 @@ scale): the same answers, fewer look-ups and statements."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from flask_babel import force_locale
 from markupsafe import escape
 from sqlalchemy import event
 
-from conftest import get_user
-from hotline import phones, templating
+from conftest import DEFAULT_NOW, get_user
+from hotline import clock, phones, templating
 from hotline.auth.service import load_session_user, start_session
 from hotline.cases import queries, service
 from hotline.extensions import db
@@ -138,3 +139,22 @@ def test_phone_display_is_the_same_from_the_cache():
     before = phones._national.cache_info().hits
     phones.display_phone("+8613812345678")
     assert phones._national.cache_info().hits == before + 1
+
+
+def test_zone_and_pinned_time_are_kept_and_follow_the_config(app):
+    with app.app_context():
+        zone = clock.local_tz()
+        assert zone is clock.local_tz() and zone.key == app.config["HOTLINE_TIMEZONE"]
+        saved = app.config["HOTLINE_TIMEZONE"], app.config.get("HOTLINE_NOW")
+        clock.set_now(app, None)
+        try:
+            app.config["HOTLINE_TIMEZONE"] = "Europe/London"
+            app.config["HOTLINE_NOW"] = "2026-11-30T10:00:00+08:00"
+            assert clock.local_tz().key == "Europe/London"
+            assert clock.now() == datetime(2026, 11, 30, 2, tzinfo=timezone.utc) and clock.now() is clock.now()
+            app.config["HOTLINE_NOW"] = "2026-12-01T10:00:00+08:00"
+            assert clock.now() == datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
+        finally:
+            app.config["HOTLINE_TIMEZONE"], app.config["HOTLINE_NOW"] = saved
+            clock.set_now(app, DEFAULT_NOW)
+        assert clock.local_tz() is zone
