@@ -15,8 +15,14 @@ def now() -> datetime:
             return pinned
         fixed = current_app.config.get("HOTLINE_NOW")
         if fixed:
-            return datetime.fromisoformat(fixed).astimezone(timezone.utc)
+            moment = _FIXED.get(fixed)
+            if moment is None:  # parsed once per value, not once per call (a page asks the time often)
+                moment = _FIXED[fixed] = datetime.fromisoformat(fixed).astimezone(timezone.utc)
+            return moment
     return datetime.now(timezone.utc)
+
+
+_FIXED: dict[str, datetime] = {}
 
 
 def set_now(app, moment: datetime | None) -> None:
@@ -26,9 +32,17 @@ def set_now(app, moment: datetime | None) -> None:
     app.extensions["hotline_clock"] = moment.astimezone(timezone.utc) if moment else None
 
 
+_DEFAULT_TZ = "Asia/Shanghai"
+_ZONES: dict[str, ZoneInfo] = {_DEFAULT_TZ: ZoneInfo(_DEFAULT_TZ)}
+
+
 def local_tz() -> ZoneInfo:
-    name = current_app.config.get("HOTLINE_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
-    return ZoneInfo(name)
+    # A page converts a few hundred moments: the zone object is built once per name, not once per call.
+    name = current_app.config.get("HOTLINE_TIMEZONE", _DEFAULT_TZ) if has_app_context() else _DEFAULT_TZ
+    zone = _ZONES.get(name)
+    if zone is None:
+        zone = _ZONES[name] = ZoneInfo(name)
+    return zone
 
 
 def to_local(moment: datetime) -> datetime:

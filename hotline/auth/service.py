@@ -132,14 +132,19 @@ def load_session_user(raw: str) -> User | None:
     has been idle too long or has reached its lifetime)."""
     if not isinstance(raw, str) or not raw or len(raw) > 100:
         return None
-    # One statement: the session, its user, the user's department and roles (a page asked two before).
+    from hotline.orgs import service as orgs
+    from hotline.orgs.models import Organisation
+
+    # One statement: the session, its user, the user's roles and organisation (a page asked three before;
+    # every page about a case asks the visibility rule which organisation the user belongs to).
     found = db.session.execute(
-        select(UserSession, User).outerjoin(User, User.id == UserSession.user_id)
+        select(UserSession, User, Organisation).outerjoin(User, User.id == UserSession.user_id)
+        .outerjoin(Organisation, Organisation.id == User.org_id)
         .where(UserSession.token_hash == _digest(raw)).options(joinedload(User.role_rows))
     ).unique().first()
     if found is None:
         return None
-    row, user = found
+    row, user, org = found
     if row.ended_at is not None:
         return None
     now = clock.now()
@@ -154,6 +159,8 @@ def load_session_user(raw: str) -> User | None:
         return None
     if user is None or not user.active:
         return None
+    if org is not None:
+        orgs.keep(org)
     if now - row.last_seen_at >= timedelta(seconds=60):  # one write a minute at most, not one a request
         row.last_seen_at = now
     user.session_token = raw

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline import clock, phones, search
@@ -49,9 +49,8 @@ def local_short(value: datetime | None) -> str:
     """Local time without the year when it is this year: compact for tables."""
     if value is None:
         return ""
-    if clock.to_local(value).year == clock.local_now().year:
-        return local_dt(value, "%m-%d %H:%M")
-    return local_dt(value)
+    moment = clock.to_local(value)  # converted once (local_dt would convert it again)
+    return moment.strftime("%m-%d %H:%M" if moment.year == clock.local_now().year else "%Y-%m-%d %H:%M")
 
 
 @bp.context_processor
@@ -211,8 +210,9 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
         for part in (event.data.get("before"), event.data.get("after")):
             if isinstance(part, dict) and part.get("handler"):
                 usernames.add(part["handler"])
-    user_names = {u.username: u.display_name for u in db.session.scalars(
-        select(User).where(User.username.in_(usernames)).options(lazyload(User.role_rows)))} if usernames else {}
+    # Two columns, not whole users: the timeline only names them.
+    user_names = {username: display_name for username, display_name in db.session.execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames)))} if usernames else {}
 
     def show(key: str, value: Any) -> str:
         if value is None or value == "":

@@ -11,9 +11,9 @@ from datetime import date, datetime, time
 from types import SimpleNamespace
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, case as sql_case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline import clock
@@ -385,7 +385,14 @@ def _reminder_text(numbers: list[str], total: int | None = None) -> str:
 
 # ---------------------------------------------------------------- in-app
 
+_COUNTED = "_hotline_unread_counted"
+
+
 def unread_count(user: User) -> int:
+    if has_request_context():
+        counted = g.pop(_COUNTED, None)  # mark_case_read counted them a moment ago (once: later calls ask again)
+        if counted is not None and counted[0] == user.id:
+            return counted[1]
     return db.session.scalar(select(func.count()).select_from(Notice).where(
         Notice.recipient_id == user.id, Notice.channel == "in_app", Notice.read_at.is_(None))) or 0
 
@@ -397,6 +404,13 @@ def my_notices(user: User, limit: int = 100) -> list[Notice]:
 
 def mark_case_read(user: User, case_id: int) -> int:
     """Opening a case reads the notices about it."""
+    # One statement for the usual page: nothing unread about this case, and the bell's count comes with it.
+    total, about = db.session.execute(select(func.count(), func.count(sql_case((Notice.case_id == case_id, 1)))).where(
+        Notice.recipient_id == user.id, Notice.channel == "in_app", Notice.read_at.is_(None))).one()
+    if not about:
+        if has_request_context():
+            setattr(g, _COUNTED, (user.id, total))
+        return 0
     ids = list(db.session.scalars(select(Notice.id).where(
         Notice.recipient_id == user.id, Notice.channel == "in_app", Notice.read_at.is_(None),
         Notice.case_id == case_id)))

@@ -3,16 +3,19 @@ scale): the same answers, fewer look-ups and statements."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from flask_babel import force_locale
 from markupsafe import escape
 from sqlalchemy import event
 
-from conftest import get_user
-from hotline import phones, templating
+from conftest import DEFAULT_NOW, get_user
+from hotline import clock, phones, templating
 from hotline.auth.service import load_session_user, start_session
 from hotline.cases import queries, service
 from hotline.extensions import db
+from hotline.notify import service as notify
+from hotline.orgs import service as orgs
 
 
 @contextmanager
@@ -69,6 +72,9 @@ def test_session_user_is_one_statement_with_roles_and_department(app, users):
             assert user is not None and user.username == "handler"
             assert user.roles == {"handler"} and user.department.code == "legal_aid"
         assert len(seen) == 1
+        with statements() as seen:  # the organisation came with the session: the visibility rule asks nothing
+            assert orgs.by_id(user.org_id) is not None and orgs.by_id(user.org_id).id == user.org_id
+        assert seen == []
         assert load_session_user("not-a-session") is None
         assert load_session_user("x" * 101) is None
 
@@ -86,6 +92,29 @@ def test_case_page_reads_the_events_once_without_roles(app, users, login):
     assert "已联系单位" in page
     assert sum(1 for s in seen if "FROM case_event" in s) == 1
     assert not [s for s in seen if s.lstrip().startswith("SELECT user_role")]  # roles come with the session
+
+
+def test_case_page_bell_counts_with_the_read_marking(app, users, login):
+    with app.app_context():
+        case = _register("legal_aid", "handler", accept=True)
+        other = _register("legal_aid", "handler", accept=True)
+        operator = get_user("operator")
+        notify.enqueue(operator, "test", "a", "关于本件", case, sms=False)
+        notify.enqueue(operator, "test", "b", "关于他件", other, sms=False)
+        notify.enqueue(operator, "test", "c", "关于他件二", other, sms=False)
+        db.session.commit()
+        case_no, other_no = case.case_no, other.case_no
+    client = login(app.test_client(), "operator")
+    bell = 'aria-label="Notices: %d unread"'
+    assert bell % 2 in client.get(f"/cases/{case_no}").get_data(as_text=True)  # its own notice read here
+    with app.app_context(), statements() as seen:
+        page = client.get(f"/cases/{case_no}").get_data(as_text=True)
+    assert bell % 2 in page
+    assert sum(1 for s in seen if "FROM notice" in s) == 1  # the read marking counted the bell too
+    assert bell % 0 in client.get(f"/cases/{other_no}").get_data(as_text=True)
+    assert bell % 0 in client.get(f"/cases/{case_no}").get_data(as_text=True)
+    with app.app_context():
+        assert notify.unread_count(get_user("operator")) == 0
 
 
 def test_labels_are_translated_once_per_request_and_follow_the_locale(app):
@@ -110,3 +139,22 @@ def test_phone_display_is_the_same_from_the_cache():
     before = phones._national.cache_info().hits
     phones.display_phone("+8613812345678")
     assert phones._national.cache_info().hits == before + 1
+
+
+def test_zone_and_pinned_time_are_kept_and_follow_the_config(app):
+    with app.app_context():
+        zone = clock.local_tz()
+        assert zone is clock.local_tz() and zone.key == app.config["HOTLINE_TIMEZONE"]
+        saved = app.config["HOTLINE_TIMEZONE"], app.config.get("HOTLINE_NOW")
+        clock.set_now(app, None)
+        try:
+            app.config["HOTLINE_TIMEZONE"] = "Europe/London"
+            app.config["HOTLINE_NOW"] = "2026-11-30T10:00:00+08:00"
+            assert clock.local_tz().key == "Europe/London"
+            assert clock.now() == datetime(2026, 11, 30, 2, tzinfo=timezone.utc) and clock.now() is clock.now()
+            app.config["HOTLINE_NOW"] = "2026-12-01T10:00:00+08:00"
+            assert clock.now() == datetime(2026, 12, 1, 2, tzinfo=timezone.utc)
+        finally:
+            app.config["HOTLINE_TIMEZONE"], app.config["HOTLINE_NOW"] = saved
+            clock.set_now(app, DEFAULT_NOW)
+        assert clock.local_tz() is zone
