@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, and_, or_, text
+from sqlalchemy import JSON, Boolean, Date, FetchedValue, ForeignKey, Index, Integer, String, Text, and_, or_, text
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -64,7 +64,9 @@ class Case(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_no: Mapped[str] = mapped_column(String(16), unique=True)
+    # FetchedValue: on PostgreSQL the INSERT computes the number (cases/service.py take_case_no), and the
+    # flush then reads it back in the INSERT's RETURNING instead of a SELECT of its own.
+    case_no: Mapped[str] = mapped_column(String(16), unique=True, server_default=FetchedValue())
     channel: Mapped[str] = mapped_column(String(16))
     type_code: Mapped[str] = mapped_column(ForeignKey("case_type.code"))
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))

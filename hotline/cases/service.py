@@ -5,16 +5,14 @@ Services flush; the door (view, API, job, CLI) commits or rolls back.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, text, true, update
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
@@ -195,38 +193,17 @@ def next_case_no(local_day: date) -> str:
     return format_case_no(local_day, number)
 
 
-def _provisional_case_no() -> str:
-    """What a new case's row carries between its INSERT and its number (number_case), in the same transaction:
-    no other transaction ever sees it. Never of the form YYYYMMDD-NNNN."""
-    return "~" + secrets.token_hex(7)
+def take_case_no(local_day: date) -> Any:
+    """The day's next number, for a new case's INSERT. Numbers stay unique, gap-free and in the order
+    registrations take them: taking one locks the day's counter row until the commit.
 
-
-# The counter's upsert and the case's UPDATE in one statement (a plain text: compiled once, not per request).
-# The number is formatted as format_case_no does: at least four digits.
-_NUMBER_CASE = text("""
-    WITH n AS (INSERT INTO case_counter (day, last) VALUES (:day, 1)
-               ON CONFLICT (day) DO UPDATE SET last = case_counter.last + 1 RETURNING last)
-    UPDATE hotline_case SET case_no = :prefix || CASE WHEN n.last < 10000 THEN lpad(n.last::text, 4, '0')
-                                                      ELSE n.last::text END
-    FROM n WHERE hotline_case.id = :id RETURNING hotline_case.case_no""")
-
-
-def number_case(case: Case, local_day: date) -> None:
-    """Give a case just inserted (under a provisional number) the day's next number.
-
-    Taking the number locks the day's counter row until the commit, and every registration of the day
-    waits for that lock; so it is taken after the case's INSERT, its event and the figures' bookkeeping,
-    and the lock is held only for what must see the number (dispatch, the subscribers, the answer) and the
-    commit. Numbers stay unique, gap-free and in the order registrations take them. PostgreSQL: the counter's
-    upsert and the case's UPDATE in one statement."""
-    table = Case.__table__
+    PostgreSQL: a SQL expression evaluated by the INSERT itself (the function hotline_take_case_no, made by
+    migration d8e3b1c5a7f2: the counter's upsert, formatted as format_case_no does), so the case row is
+    written once and carries its final number, and the lock is held from the INSERT on. SQLite: taken here
+    (it has one writer at a time in any case)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        case_no = db.session.execute(_NUMBER_CASE, {"day": local_day, "prefix": f"{local_day:%Y%m%d}-",
-                                                   "id": case.id}).scalar_one()
-    else:
-        case_no = next_case_no(local_day)
-        db.session.execute(update(table).where(table.c.id == case.id).values(case_no=case_no))
-    set_committed_value(case, "case_no", case_no)
+        return func.hotline_take_case_no(local_day)
+    return next_case_no(local_day)
 
 
 # ---------------------------------------------------------------- register
@@ -352,7 +329,7 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     if due_by is not None and due_by < due.at:
         due = workdays.Due(due_by, False)  # the platform's own deadline, not counted on our calendar
     case = Case(
-        case_no=_provisional_case_no(),
+        case_no=take_case_no(clock.to_local(now).date()),
         channel=channel,
         case_type=case_type,
         category=category,
@@ -387,8 +364,6 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     _event(case, "register", actor, status=case.status, via=via, reply_due_at=utc_iso(due.at),
            resolved_on_call=resolved, **({"platform": platform} if platform else {}))
     db.session.flush()
-    # The day's number after the INSERT (its lock lasts until the commit): what follows sees it.
-    number_case(case, clock.to_local(now).date())
     if dispatch:
         # Dispatch is the second step: one UPDATE, so the case is at version 2.
         with db.session.no_autoflush:
