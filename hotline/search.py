@@ -24,7 +24,14 @@ FTS_TABLE = "case_fts"
 # for those allowed to see callers, the caller's name (its own trigram index).
 TEXT_INDEX = "ix_hotline_case_text_trgm"
 NAME_INDEX = "ix_hotline_case_caller_name_trgm"
-SCHEMA_EXTRAS = (TRGM_INDEX, FTS_TABLE, TEXT_INDEX, NAME_INDEX)
+# Issue 21: two-character words (most Chinese words: 尘肺, 欠薪, a surname and given name) have no trigram. On
+# PostgreSQL a GIN index over the text's character pairs (the function hotline_bigrams, migration e5f1a2b3c4d6)
+# finds a rare one without walking the table; a common one is still found fastest by walking the newest cases,
+# and the planner, which keeps statistics of the pairs, chooses between the two.
+BIGRAM_FUNCTION = "hotline_bigrams"
+BIGRAM_INDEX = "ix_hotline_case_text_bigram"
+NAME_BIGRAM_INDEX = "ix_hotline_case_caller_name_bigram"
+SCHEMA_EXTRAS = (TRGM_INDEX, FTS_TABLE, TEXT_INDEX, NAME_INDEX, BIGRAM_INDEX, NAME_BIGRAM_INDEX)
 
 
 def is_extra(name: str | None) -> bool:
@@ -117,8 +124,14 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None):
     else:
         doc: Any = literal_column(TEXT_SQL)
         parts = []
+        indexed: list[Any] = []
         for word in words:
-            if len(word) < 3:  # no trigram: a substring test while walking the newest cases
+            if len(word) == 2:  # no trigram: the character pair's index finds a rare word (see below)
+                pairs = [_has_bigram(doc, word)]
+                if with_name:
+                    pairs.append(_has_bigram(func.coalesce(Case.caller_name, ""), word))
+                indexed.append(or_(*pairs, Case.case_no == q))
+            if len(word) < 3:  # no trigram: a substring test (while walking the newest cases)
                 cond = [func.strpos(doc, word) > 0]
                 if with_name:
                     cond.append(func.strpos(func.coalesce(Case.caller_name, ""), word) > 0)
@@ -132,7 +145,22 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None):
         # A confidential case of others matches on its summary and answer only (no oracle on the rest).
         public = and_(*[or_(like(Case.summary, w), like(Case.answer, w)) for w in words])
         match = and_(match, or_(private_ok, public))
+    if dialect != "sqlite" and indexed:
+        # Separate conditions beside the substring test, not inside it: a scan of the pairs' index returns
+        # exact matches, so the rows it finds are tested only by the cheap substring test, and a walk of the
+        # newest cases (a common word) computes the pairs only for the rows that contain the word.
+        return and_(*indexed, or_(match, Case.case_no == q))
     return or_(match, Case.case_no == q)
+
+
+def _has_bigram(value, word: str):
+    """PostgreSQL: the value's character pairs include the two-character word, written as the bigram indexes
+    are (hotline_bigrams(expression) @> ARRAY[word]), so the planner can use them. Exact for two characters;
+    the strpos beside it is what a walk of the newest cases tests first, being the cheaper of the two."""
+    from sqlalchemy import Text, cast, literal
+    from sqlalchemy.dialects.postgresql import ARRAY, array
+
+    return func.hotline_bigrams(value).op("@>")(cast(array([literal(word, Text)]), ARRAY(Text)))
 
 
 def relevance(row, q: str, fields: tuple[str, ...]) -> float:
