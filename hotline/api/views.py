@@ -115,7 +115,7 @@ def list_cases():
     actor = current_actor()
     rows, next_cursor = queries.list_cases(actor, case_filter, request.args.get("cursor") or None, limit)
     record_views(actor, rows, "api")
-    return jsonify(items=[present.case_to_dict(actor, case, with_events=False) for case in rows],
+    return jsonify(items=present.cases_to_dicts(actor, rows),
                    next_cursor=next_cursor)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select, text, true
-from sqlalchemy.orm import defaultload
+from sqlalchemy.orm import defaultload, lazyload, load_only
 
 from hotline import clock, search
 from hotline.auth.access import current_actor
@@ -203,8 +203,11 @@ def decode_cursor(raw: str) -> int:
                            {"cursor": _("Invalid cursor.")}) from None
 
 
-# Lists show the handler's name only: their roles are not loaded with them (one statement less a page).
-NAMES_ONLY = defaultload(Case.handler).lazyload(User.role_rows)
+# Lists show the handler's name only: neither their roles nor their department (a join less) nor their other
+# columns are loaded with them; anything else asked of such a handler later in the request is read then.
+NAMES_ONLY = defaultload(Case.handler).options(
+    load_only(User.id, User.username, User.display_name, User.department_id),
+    lazyload(User.department), lazyload(User.role_rows))
 
 
 def build_query(actor: User, f: CaseFilter):

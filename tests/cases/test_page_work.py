@@ -158,3 +158,34 @@ def test_zone_and_pinned_time_are_kept_and_follow_the_config(app):
             app.config["HOTLINE_TIMEZONE"], app.config["HOTLINE_NOW"] = saved
             clock.set_now(app, DEFAULT_NOW)
         assert clock.local_tz() is zone
+
+
+def test_a_list_loads_its_handlers_names_only_and_the_rest_when_asked(app, users):
+    """The list query joins the handler for the name and reads neither the handler's department nor password
+    hash with it; a later question about such a handler (the department) is still answered right."""
+    with app.test_request_context():
+        _register("legal_aid", "handler")
+        db.session.commit()
+        db.session.expunge_all()
+        with statements() as seen:
+            rows, _cursor = queries.list_cases(get_user("supervisor"), queries.parse_filter({}))
+        listing = [s for s in seen if "FROM hotline_case" in s]
+        assert len(listing) == 1 and "password_hash" not in listing[0]
+        assert listing[0].count("JOIN department") == 1  # the case's department, not the handler's too
+        handler = rows[0].handler
+        assert handler.username == "handler" and handler.department.code == "legal_aid"
+
+
+def test_the_api_list_answers_as_each_case_answers(app, users):
+    """cases_to_dicts shares the zone, the time and the organisations' codes over the list: each item must be
+    what case_to_dict says of that case alone."""
+    from hotline.cases import present
+
+    with app.test_request_context():
+        _register("legal_aid", "handler", accept=True)
+        _register("women")
+        db.session.commit()
+        actor = get_user("supervisor")
+        rows, _cursor = queries.list_cases(actor, queries.parse_filter({}))
+        assert present.cases_to_dicts(actor, rows) == [present.case_to_dict(actor, c, with_events=False)
+                                                       for c in rows]
