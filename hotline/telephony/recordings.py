@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, lazyload
 
 from hotline import clock
 from hotline.auth.models import User
@@ -232,8 +233,12 @@ def may_hear(actor: User, rec: Recording) -> bool:
 
 
 def of_case(actor: User, case) -> list[Recording]:
-    rows = list(db.session.scalars(select(Recording).join(Call, Recording.call_id == Call.id)
-                                   .where(Call.case_id == case.id).order_by(Recording.id)))
+    # The calls come with the recordings' own join; their case is the one at hand (found in the session, not
+    # joined again with its type, category, department and handler) and their operator is not shown: the case
+    # page asks this of every case, which mostly has no recording.
+    rows = list(db.session.scalars(
+        select(Recording).join(Recording.call).where(Call.case_id == case.id).order_by(Recording.id)
+        .options(contains_eager(Recording.call).options(lazyload(Call.case), lazyload(Call.operator)))))
     return [rec for rec in rows if may_hear(actor, rec)]
 
 
