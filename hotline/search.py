@@ -95,10 +95,16 @@ def terms(q: str) -> list[str]:
     return [t for t in q.split() if t][:5]
 
 
-def text_condition(q: str, dialect: str, with_name: bool, private_ok=None):
+def has_pair_words(q: str) -> bool:
+    """Whether a query has a two-character word, which PostgreSQL may look up in the pairs' index."""
+    return any(len(word) == 2 for word in terms(q) or [q])
+
+
+def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs: bool = True):
     """SQL condition: every term of q occurs in summary, detail, answer or employer (or, with_name, the
     caller's name); or q is the case number. private_ok (hotline/cases/access.py): where given, detail,
-    employer and name count only on the cases whose private parts the actor may see."""
+    employer and name count only on the cases whose private parts the actor may see. pairs=False leaves
+    out the pairs' index condition of two-character words (the same matches, for a walk of recent cases)."""
     from sqlalchemy import and_, literal_column
 
     words = terms(q) or [q]
@@ -126,7 +132,7 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None):
         parts = []
         indexed: list[Any] = []
         for word in words:
-            if len(word) == 2:  # no trigram: the character pair's index finds a rare word (see below)
+            if len(word) == 2 and pairs:  # no trigram: the character pair's index finds a rare word (see below)
                 pairs = [_has_bigram(doc, word)]
                 if with_name:
                     pairs.append(_has_bigram(func.coalesce(Case.caller_name, ""), word))

@@ -168,3 +168,21 @@ def test_a_rare_two_character_word_is_found_through_the_pairs_index(ctx, users, 
                                                                compile_kwargs={"literal_binds": True})
     plan = "\n".join(db.session.scalars(text(f"EXPLAIN {compiled}")))
     assert "ix_hotline_case_text_bigram" in plan and "ix_hotline_case_caller_name_bigram" in plan, plan
+
+
+def test_a_two_character_search_finds_the_same_newest_matches_across_the_recent_walk(ctx, users, monkeypatch):
+    """PostgreSQL walks the newest RECENT_WALK cases first, then the older ones through the pairs' index: the
+    candidates must be the newest matches whatever side of that line they fall on."""
+    operator = get_user("operator")
+    summaries = ["尘肺一", "无关", "尘肺二", "无关", "无关", "尘肺三", "尘肺四", "无关", "尘肺五"]
+    made = [service.register(operator, {"channel": "hotline", "type": "consult", "category": "wages",
+                                        "summary": s, "caller": {"phone": "13812345678"}}) for s in summaries]
+    db.session.commit()
+    matching = [c.summary for c in reversed(made) if "尘肺" in c.summary]
+    monkeypatch.setattr("hotline.search.CANDIDATES", 3)
+    for recent in (1, 3, 4, 100):
+        monkeypatch.setattr(queries, "RECENT_WALK", recent)
+        rows, _cursor, total = queries._ranked_with_total(
+            get_user("supervisor"), queries.parse_filter({"q": "尘肺"}),
+            queries.build_query(get_user("supervisor"), queries.parse_filter({"q": "尘肺"})), None, 50)
+        assert total == 3 and sorted(c.summary for c in rows) == sorted(matching[:3]), recent

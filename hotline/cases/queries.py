@@ -210,7 +210,7 @@ NAMES_ONLY = defaultload(Case.handler).options(
     lazyload(User.department), lazyload(User.role_rows))
 
 
-def build_query(actor: User, f: CaseFilter):
+def build_query(actor: User, f: CaseFilter, *, pairs: bool = True):
     stmt = access.scope(actor, select(Case))
     now = clock.now()
     if f.status == "open":
@@ -256,12 +256,12 @@ def build_query(actor: User, f: CaseFilter):
             stmt = stmt.where(private_ok)  # no phone oracle over confidential cases
     if f.q:
         dialect = db.session.get_bind().dialect.name
-        if dialect == "postgresql":
+        if dialect == "postgresql" and pairs:  # (pairs=False: a second query of a search that has set it)
             # psycopg prepares a statement after a few runs and PostgreSQL may then pick a generic
             # plan, which cannot use the trigram index for LIKE with a bound pattern (0.5–7 s for a
             # search with no match). Plan searches with their real pattern, for this transaction.
             db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        stmt = stmt.where(search.text_condition(f.q, dialect, search_names(actor), private_ok))
+        stmt = stmt.where(search.text_condition(f.q, dialect, search_names(actor), private_ok, pairs=pairs))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
     if f.date_to:
@@ -386,6 +386,10 @@ def _cursor_due(raw: str) -> datetime | None:
                            {"cursor": _("Invalid cursor.")}) from None
 
 
+# How many of the newest cases a search with a two-character word walks before it turns to the pairs' index.
+RECENT_WALK = 20_000
+
+
 def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int) -> tuple[list[Case], str | None]:
     """A search: the newest matches (up to search.CANDIDATES) ranked by relevance, best first; the cursor
     is the position in that ranking."""
@@ -398,9 +402,23 @@ def _ranked_with_total(actor: User, f: CaseFilter, stmt, cursor: str | None,
     offset = decode_rank_cursor(cursor) if cursor else 0
     private_ok = access.private_filter_allowed(actor)  # the one rule on whose private parts count
     private = (private_ok if private_ok is not None else true()).label("private")
-    columns = stmt.with_only_columns(Case.id, Case.case_no, Case.summary, Case.detail, Case.answer,
-                                     Case.caller_employer, Case.caller_name, private).order_by(None)
-    rows = db.session.execute(columns.order_by(Case.id.desc()).limit(search.CANDIDATES)).all()
+    wanted = (Case.id, Case.case_no, Case.summary, Case.detail, Case.answer, Case.caller_employer,
+              Case.caller_name, private)
+    columns = stmt.with_only_columns(*wanted).order_by(None)
+    if db.session.get_bind().dialect.name == "postgresql" and search.has_pair_words(f.q):
+        # A two-character word: the newest cases are walked first without the pairs' index (a common word has
+        # its candidates there, and computing a row's pairs costs more than the walk); only if they hold too
+        # few matches are the older cases searched through the index. The same newest matches either way.
+        floor = select(func.max(Case.id)).scalar_subquery() - RECENT_WALK
+        recent = build_query(actor, f, pairs=False).with_only_columns(*wanted).order_by(None)
+        rows = db.session.execute(recent.where(Case.id > floor).order_by(Case.id.desc())
+                                  .limit(search.CANDIDATES)).all()
+        if len(rows) < search.CANDIDATES:
+            # id + 0: the bound is a filter, not a second bitmap of every older id beside the pairs' index.
+            rows += db.session.execute(columns.where(Case.id + 0 <= floor).order_by(Case.id.desc())
+                                       .limit(search.CANDIDATES - len(rows))).all()
+    else:
+        rows = db.session.execute(columns.order_by(Case.id.desc()).limit(search.CANDIDATES)).all()
     fields = {True: search_fields(actor, True), False: search_fields(actor, False)}  # not once per row
     ranked = sorted(rows, key=lambda r: (-search.relevance(r, f.q, fields[bool(r.private)]), -r.id))
     page_ids = [r.id for r in ranked[offset:offset + limit]]
