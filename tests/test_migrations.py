@@ -45,3 +45,25 @@ def test_upgrade_from_empty_matches_models_and_downgrades(empty_app):
         assert {"hotline_case", "case_event", "user_account", "calendar_day"} <= tables
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+
+def test_a_failed_concurrent_build_of_the_pairs_index_is_built_again(empty_app):
+    """The pairs' indexes (migration e5f1a2b3c4d6) are built CONCURRENTLY: a build that failed leaves an invalid
+    index of that name behind, which the next upgrade must replace rather than keep (IF NOT EXISTS alone would)."""
+    if empty_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("PostgreSQL's concurrent index builds")
+    from sqlalchemy import text
+
+    name = "ix_hotline_case_caller_name_bigram"
+    with empty_app.app_context():
+        upgrade(revision="d8e3b1c5a7f2")
+        with db.engine.begin() as conn:  # what a failed build leaves: an index of that name, marked invalid
+            conn.execute(text(f"CREATE INDEX {name} ON hotline_case (case_no)"))
+            conn.execute(text(f"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '{name}'::regclass"))
+        upgrade(revision="heads")
+        with db.engine.connect() as conn:
+            valid, definition = conn.execute(text(
+                "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :n"), {"n": name}).one()
+        assert valid and "hotline_bigrams" in definition

@@ -40,6 +40,13 @@ def upgrade():
     op.execute(FUNCTION)
     with op.get_context().autocommit_block():
         for name, expression in INDEXES.items():
+            # A concurrent build that failed (cancelled, out of disk) leaves an invalid index behind, which
+            # IF NOT EXISTS would keep: drop it and build again.
+            invalid = op.get_bind().exec_driver_sql(
+                "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = %(name)s AND NOT i.indisvalid", {"name": name}).first()
+            if invalid:
+                op.execute(f"DROP INDEX CONCURRENTLY {name}")
             op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON hotline_case USING gin ({expression})")
 
 
