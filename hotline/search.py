@@ -133,10 +133,10 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
         indexed: list[Any] = []
         for word in words:
             if len(word) == 2 and pairs:  # no trigram: the character pair's index finds a rare word (see below)
-                pairs = [_has_bigram(doc, word)]
+                in_pairs = [_has_bigram(doc, word)]
                 if with_name:
-                    pairs.append(_has_bigram(func.coalesce(Case.caller_name, ""), word))
-                indexed.append(or_(*pairs, Case.case_no == q))
+                    in_pairs.append(_has_bigram(func.coalesce(Case.caller_name, ""), word))
+                indexed.append(or_(*in_pairs, Case.case_no == q))
             if len(word) < 3:  # no trigram: a substring test (while walking the newest cases)
                 cond = [func.strpos(doc, word) > 0]
                 if with_name:

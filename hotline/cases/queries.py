@@ -411,14 +411,14 @@ def _ranked_with_total(actor: User, f: CaseFilter, stmt, cursor: str | None,
         # few matches are the older cases searched through the index. The same newest matches either way.
         floor = select(func.max(Case.id)).scalar_subquery() - RECENT_WALK
         recent = build_query(actor, f, pairs=False).with_only_columns(*wanted).order_by(None)
-        rows = db.session.execute(recent.where(Case.id > floor).order_by(Case.id.desc())
-                                  .limit(search.CANDIDATES)).all()
+        rows = list(db.session.execute(recent.where(Case.id > floor).order_by(Case.id.desc())
+                                       .limit(search.CANDIDATES)).all())
         if len(rows) < search.CANDIDATES:
             # id + 0: the bound is a filter, not a second bitmap of every older id beside the pairs' index.
             rows += db.session.execute(columns.where(Case.id + 0 <= floor).order_by(Case.id.desc())
                                        .limit(search.CANDIDATES - len(rows))).all()
     else:
-        rows = db.session.execute(columns.order_by(Case.id.desc()).limit(search.CANDIDATES)).all()
+        rows = list(db.session.execute(columns.order_by(Case.id.desc()).limit(search.CANDIDATES)).all())
     fields = {True: search_fields(actor, True), False: search_fields(actor, False)}  # not once per row
     ranked = sorted(rows, key=lambda r: (-search.relevance(r, f.q, fields[bool(r.private)]), -r.id))
     page_ids = [r.id for r in ranked[offset:offset + limit]]

@@ -944,11 +944,13 @@ def org_dispatchers(org_id: int | None) -> list[User]:
 def levels(case: Case) -> list[dict[str, Any]]:
     """The case's path through the organisations (市总 → 吴江区总工会 → 维权部) and each level's times:
     when it arrived, when it left (handed down or taken back up)."""
-    names = {o.code: o for o in orgs.all_orgs()}
+    names: dict[str, Any] | None = None  # read only for a case that moved between organisations (few do)
     first = orgs.by_id(case.registered_org_id)
     path = [{"org": first, "arrived_at": case.created_at, "left_at": None, "how": "register"}]
     for event in case.events:
         if event.kind in ("transfer", "send_up_accept"):
+            if names is None:
+                names = {o.code: o for o in orgs.all_orgs()}
             path[-1]["left_at"] = event.at
             org = names.get((event.data.get("after") or {}).get("org"))
             path.append({"org": org, "arrived_at": event.at, "left_at": None,
