@@ -181,8 +181,10 @@ def test_a_two_character_search_finds_the_same_newest_matches_across_the_recent_
     matching = [c.summary for c in reversed(made) if "尘肺" in c.summary]
     monkeypatch.setattr("hotline.search.CANDIDATES", 3)
     for recent in (1, 3, 4, 100):
-        monkeypatch.setattr(queries, "RECENT_WALK", recent)
-        rows, _cursor, total = queries._ranked_with_total(
-            get_user("supervisor"), queries.parse_filter({"q": "尘肺"}),
-            queries.build_query(get_user("supervisor"), queries.parse_filter({"q": "尘肺"})), None, 50)
-        assert total == 3 and sorted(c.summary for c in rows) == sorted(matching[:3]), recent
+        for cost in (0, 10**9):  # the older cases through the pairs' index, or walked on
+            monkeypatch.setattr(queries, "RECENT_WALK", recent)
+            monkeypatch.setattr(queries, "PAIRS_ROW_COST", cost)
+            rows, _cursor, total = queries._ranked_with_total(
+                get_user("supervisor"), queries.parse_filter({"q": "尘肺"}),
+                queries.build_query(get_user("supervisor"), queries.parse_filter({"q": "尘肺"})), None, 50)
+            assert total == 3 and sorted(c.summary for c in rows) == sorted(matching[:3]), (recent, cost)
