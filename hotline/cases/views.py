@@ -204,7 +204,7 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
     _load_events(case)
     dept_names = {d.code: d.name for d in lookup.all_rows(Department)}
-    org_names = {o.code: o.name for o in orgs.all_orgs()}
+    org_names: dict[str, str] = {}  # read at the first event that names an organisation (few cases have one)
     usernames: set[str] = set()
     for event in case.events:
         for part in (event.data.get("before"), event.data.get("after")):
@@ -224,6 +224,8 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
         if key == "department":
             return dept_names.get(value, str(value))
         if key == "org":
+            if not org_names:
+                org_names.update((o.code, o.name) for o in orgs.all_orgs())
             return org_names.get(value, str(value))
         if key == "handler":
             return user_names.get(value, str(value))

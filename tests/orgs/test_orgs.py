@@ -109,6 +109,9 @@ def test_a_case_walks_from_the_city_to_wujiang_and_back(app, api, tree, clock, l
     path = page[page.index('class="org-path"'):]
     path = path[:path.index("</p>")]
     assert path.index("苏州市总工会") < path.index("吴江区总工会") < path.index("维权部")
+    # The timeline names the organisations of the hand-down by name, not by code.
+    timeline = page[page.index('id="timeline-title"'):]
+    assert "吴江区总工会" in timeline and ">wujiang<" not in timeline
     assert "11/30 11:00" in page or "2026-11-30 11:00" in page  # when 吴江 received it
 
 
