@@ -108,8 +108,11 @@ def _text_start(clause: Any) -> str:
 
 
 def _setting(clause: Any) -> bool:
-    """SET (LOCAL) …: a planner setting for the reads that follow, so it goes where they go."""
-    return _text_start(clause).startswith("SET ")
+    """SET (LOCAL) … or SELECT set_config(…): planner settings for the reads that follow, so they go where
+    the reads go."""
+    if _text_start(clause).startswith("SET "):
+        return True
+    return isinstance(clause, TextClause) and clause.text.lstrip().lower().startswith("select set_config(")
 
 
 def _not_a_write(clause: Any) -> bool:

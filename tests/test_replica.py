@@ -285,3 +285,23 @@ def _register_in_session(summary: str) -> None:
     service.register(get_user("operator"), {"channel": "hotline", "type": "consult", "category": "wages",
                                             "summary": summary, "caller": {"phone": "13812345678"}})
     db.session.flush()
+
+
+def test_a_searchs_planner_settings_go_where_its_reads_go():
+    """A search sets its planner settings for the transaction (custom plans, no JIT) before it reads: on a routed
+    request they must be set on the replica's connection, where the search runs, not on the primary's."""
+    from sqlalchemy import select as sql_select
+
+    from hotline.cases import queries
+    from hotline.cases.models import Case
+
+    assert replica_mod._setting(queries.SEARCH_SETTINGS)
+    assert replica_mod._setting(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    assert not replica_mod._setting(text("SELECT 1"))
+    assert not replica_mod._setting(sql_select(Case.id))
+
+    class Session(replica_mod.RoutingSession):
+        def __init__(self):  # only get_bind's choice is tried: no engine, no Flask app
+            self.info = {"replica": "the replica"}
+
+    assert Session().get_bind(clause=queries.SEARCH_SETTINGS) == "the replica"

@@ -210,6 +210,12 @@ NAMES_ONLY = defaultload(Case.handler).options(
     lazyload(User.department), lazyload(User.role_rows))
 
 
+# A search's planner settings for its transaction, in one statement (hotline/replica.py sends it where the
+# search's reads go).
+SEARCH_SETTINGS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                       "set_config('jit', 'off', true)")
+
+
 def build_query(actor: User, f: CaseFilter, *, pairs: bool = True):
     stmt = access.scope(actor, select(Case))
     now = clock.now()
@@ -261,8 +267,7 @@ def build_query(actor: User, f: CaseFilter, *, pairs: bool = True):
             # plan, which cannot use the trigram index for LIKE with a bound pattern (0.5–7 s for a
             # search with no match). Plan searches with their real pattern, for this transaction.
             # JIT compiling (PostgreSQL's default for costly plans) adds 40–70 ms to a long search and saves less.
-            db.session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-                                    "set_config('jit', 'off', true)"))
+            db.session.execute(SEARCH_SETTINGS)
         stmt = stmt.where(search.text_condition(f.q, dialect, search_names(actor), private_ok, pairs=pairs))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
