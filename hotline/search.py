@@ -26,9 +26,9 @@ TEXT_INDEX = "ix_hotline_case_text_trgm"
 NAME_INDEX = "ix_hotline_case_caller_name_trgm"
 # Issue 21: two-character words (most Chinese words: 尘肺, 欠薪, a surname and given name) have no trigram. On
 # PostgreSQL a GIN index over the text's character pairs (the function hotline_bigrams, migration e5f1a2b3c4d6)
-# finds a rare one without walking the table; a common one is still found fastest by walking the newest cases,
-# and the planner, which keeps statistics of the pairs, chooses between the two.
-BIGRAM_FUNCTION = "hotline_bigrams"
+# finds a rare one without walking the table; a common one is still found fastest by walking the newest cases.
+# The case list chooses between the two by the word's frequency among the newest cases
+# (hotline/cases/queries.py _pair_word_candidates); an export leaves it to the planner.
 BIGRAM_INDEX = "ix_hotline_case_text_bigram"
 NAME_BIGRAM_INDEX = "ix_hotline_case_caller_name_bigram"
 SCHEMA_EXTRAS = (TRGM_INDEX, FTS_TABLE, TEXT_INDEX, NAME_INDEX, BIGRAM_INDEX, NAME_BIGRAM_INDEX)
