@@ -3,9 +3,10 @@
 PostgreSQL: a pg_trgm GIN index on summary serves LIKE '%…%' for queries of three or more
 characters (the database's LC_CTYPE, C.UTF-8 here, classifies CJK characters as word characters,
 so trigrams are built for Chinese). SQLite: an FTS5 table with the trigram tokenizer, kept in
-step by triggers. Queries of one or two characters have no trigram: they fall back to a plain
+step by triggers. Words of one or two characters have no trigram: they fall back to a plain
 substring test (strpos on PostgreSQL, LIKE on SQLite), walking the newest cases first and
-stopping at the page size.
+stopping at the page size; on PostgreSQL a two-character word can also be looked up in an index
+of character pairs (issue 21, below).
 
 Objects made here live outside the SQLAlchemy models; the migration creates them and
 `SCHEMA_EXTRAS` tells Alembic's comparison to leave them alone.
