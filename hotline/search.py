@@ -96,9 +96,14 @@ def terms(q: str) -> list[str]:
     return [t for t in q.split() if t][:5]
 
 
+def _words(q: str) -> list[str]:
+    """What text_condition looks for: the terms, or the query whole when it has none."""
+    return terms(q) or [q]
+
+
 def has_pair_words(q: str) -> bool:
     """Whether a query has a two-character word, which PostgreSQL may look up in the pairs' index."""
-    return any(len(word) == 2 for word in terms(q) or [q])
+    return any(len(word) == 2 for word in _words(q))
 
 
 def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs: bool = True):
@@ -108,7 +113,8 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
     out the pairs' index condition of two-character words (the same matches, for a walk of recent cases)."""
     from sqlalchemy import and_, literal_column
 
-    words = terms(q) or [q]
+    words = _words(q)
+    indexed: list[Any] = []  # PostgreSQL: the pairs' index conditions of two-character words
 
     def like(column, word):
         return column.like("%" + escape_like(word) + "%", escape="\\")
@@ -130,18 +136,16 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
                 parts.append(or_(*cond))
     else:
         doc: Any = literal_column(TEXT_SQL)
+        name = func.coalesce(Case.caller_name, "")
         parts = []
-        indexed: list[Any] = []
         for word in words:
             if len(word) == 2 and pairs:  # no trigram: the character pair's index finds a rare word (see below)
-                in_pairs = [_has_bigram(doc, word)]
-                if with_name:
-                    in_pairs.append(_has_bigram(func.coalesce(Case.caller_name, ""), word))
+                in_pairs = [_has_bigram(doc, word)] + ([_has_bigram(name, word)] if with_name else [])
                 indexed.append(or_(*in_pairs, Case.case_no == q))
             if len(word) < 3:  # no trigram: a substring test (while walking the newest cases)
                 cond = [func.strpos(doc, word) > 0]
                 if with_name:
-                    cond.append(func.strpos(func.coalesce(Case.caller_name, ""), word) > 0)
+                    cond.append(func.strpos(name, word) > 0)
             else:
                 cond = [like(doc, word)]
                 if with_name:
@@ -152,7 +156,7 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
         # A confidential case of others matches on its summary and answer only (no oracle on the rest).
         public = and_(*[or_(like(Case.summary, w), like(Case.answer, w)) for w in words])
         match = and_(match, or_(private_ok, public))
-    if dialect != "sqlite" and indexed:
+    if indexed:
         # Separate conditions beside the substring test, not inside it: a scan of the pairs' index returns
         # exact matches, so the rows it finds are tested only by the cheap substring test, and a walk of the
         # newest cases (a common word) computes the pairs only for the rows that contain the word.

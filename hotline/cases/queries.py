@@ -262,7 +262,7 @@ def build_query(actor: User, f: CaseFilter, *, pairs: bool = True):
             stmt = stmt.where(private_ok)  # no phone oracle over confidential cases
     if f.q:
         dialect = db.session.get_bind().dialect.name
-        if dialect == "postgresql" and pairs:  # (pairs=False: a second query of a search that has set it)
+        if dialect == "postgresql":
             # psycopg prepares a statement after a few runs and PostgreSQL may then pick a generic
             # plan, which cannot use the trigram index for LIKE with a bound pattern (0.5–7 s for a
             # search with no match). Plan searches with their real pattern, for this transaction.
