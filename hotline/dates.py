@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,8 +19,11 @@ def utc_iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat() if value else None
 
 
-def local_iso(value: datetime | None) -> str | None:
-    return clock.to_local(value).isoformat() if value else None
+def local_iso(value: datetime | None, zone: tzinfo | None = None) -> str | None:
+    """zone: the local zone when the caller has it already (a list converts hundreds of moments)."""
+    if not value:
+        return None
+    return (value.astimezone(zone) if zone is not None else clock.to_local(value)).isoformat()
 
 
 def key_iso(value: datetime | None) -> str:

@@ -10,6 +10,7 @@ from hotline.auth.models import User
 from hotline.cases import access
 from hotline.cases.deadlines import is_overdue
 from hotline.cases.models import Case
+from hotline.dates import local_iso
 
 
 class _Request:
@@ -22,7 +23,7 @@ class _Request:
         self.codes: dict[int | None, str | None] = {None: None}
 
     def iso(self, value: datetime | None) -> str | None:
-        return value.astimezone(self.zone).isoformat() if value else None
+        return local_iso(value, self.zone)
 
     def org_code(self, org_id: int | None) -> str | None:
         if org_id not in self.codes:
@@ -41,7 +42,7 @@ def cases_to_dicts(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
 
 def case_to_dict(actor: User, case: Case, with_events: bool = True, shared: _Request | None = None) -> dict[str, Any]:
     shared = shared or _Request()
-    local_iso, org_code = shared.iso, shared.org_code
+    iso, org_code = shared.iso, shared.org_code
     private = access.can_see_private(actor, case)
     if private:
         caller = {"phone": case.caller_phone, "name": case.caller_name,
@@ -66,29 +67,29 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True, shared: _Req
         "department": case.department.code if case.department else None,
         "org": org_code(case.org_id),
         "registered_org": org_code(case.registered_org_id),
-        "sent_up": local_iso(case.up_requested_at),
+        "sent_up": iso(case.up_requested_at),
         "handler": case.handler.username if case.handler else None,
-        "accept_due_at": local_iso(case.accept_due_at),
-        "reply_due_at": local_iso(case.reply_due_at),
+        "accept_due_at": iso(case.accept_due_at),
+        "reply_due_at": iso(case.reply_due_at),
         "due_uncertain": case.due_uncertain,
         "overdue": is_overdue(case, shared.now),
         "escalated": case.escalated,
-        "extension_requested": local_iso(case.extension_due_at),
+        "extension_requested": iso(case.extension_due_at),
         "merged_into": case.merged_into.case_no if case.merged_into else None,
         "survey_result": case.survey_result,
         "survey_resolved": case.survey_resolved,
         "review_pending": case.review_pending,
-        "return_requested": local_iso(case.return_requested_at),
+        "return_requested": iso(case.return_requested_at),
         "return_reason": case.return_reason,
-        "created_at": local_iso(case.created_at),
-        "replied_at": local_iso(case.replied_at),
-        "closed_at": local_iso(case.closed_at),
+        "created_at": iso(case.created_at),
+        "replied_at": iso(case.replied_at),
+        "closed_at": iso(case.closed_at),
         "external_id": case.external_id,
         "version": case.version,
     }
     if with_events:
         out["events"] = [
-            {"kind": e.kind, "at": local_iso(e.at), "actor": e.actor.username if e.actor else None,
+            {"kind": e.kind, "at": iso(e.at), "actor": e.actor.username if e.actor else None,
              "data": _event_data(e.data, private)}
             for e in case.events
         ]
