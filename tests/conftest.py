@@ -9,11 +9,12 @@ import os
 import re
 import tempfile
 import uuid
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy import create_engine, delete, event, insert, select, text
 
 from hotline import create_app
 from hotline.clock import set_now
@@ -26,7 +27,8 @@ PASSWORD = "correct-horse-battery"
 # Monday 2026-11-30 10:00 in Shanghai: a plain working day.
 DEFAULT_NOW = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)
 REFERENCE_TABLES = ("organisation", "department", "case_type", "category", "calendar_year", "calendar_day",
-                    "knowledge_article", "knowledge_article_version")  # the seeded 知识库 articles
+                    "knowledge_article", "knowledge_article_version",  # the seeded 知识库 articles
+                    "reference_stamp")  # the stamp of the copies hotline/reference/lookup.py holds
 APPEND_ONLY_TABLES = ("case_event", "case_view", "admin_change")
 
 
@@ -89,6 +91,21 @@ def backend(request):
         with app.app_context():
             db.engine.dispose()
         pg.drop()
+
+
+@contextmanager
+def statements():
+    """Every SQL statement sent while the block runs (the list fills as they go)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def reset_database(snapshot):

@@ -17,6 +17,7 @@ from hotline.db_helpers import get_or_404
 from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.extensions import db
 from hotline.phones import normalize_phone
+from hotline.reference import lookup
 from hotline.reference.models import Department
 
 PASSWORD_MIN = 10
@@ -137,14 +138,15 @@ def load_session_user(raw: str) -> User | None:
 
     # One statement: the session, its user, the user's roles and organisation (a page asked three before;
     # every page about a case asks the visibility rule which organisation the user belongs to).
+    # The reference tables' stamp comes along (hotline/reference/lookup.py: copies held between requests).
     found = db.session.execute(
-        select(UserSession, User, Organisation).outerjoin(User, User.id == UserSession.user_id)
+        select(UserSession, User, Organisation, lookup.stamp_column()).outerjoin(User, User.id == UserSession.user_id)
         .outerjoin(Organisation, Organisation.id == User.org_id)
         .where(UserSession.token_hash == _digest(raw)).options(joinedload(User.role_rows))
     ).unique().first()
     if found is None:
         return None
-    row, user, org = found
+    row, user, org, stamp = found
     if row.ended_at is not None:
         return None
     now = clock.now()
@@ -164,6 +166,7 @@ def load_session_user(raw: str) -> User | None:
     if now - row.last_seen_at >= timedelta(seconds=60):  # one write a minute at most, not one a request
         row.last_seen_at = now
     user.session_token = raw
+    lookup.note_stamp(stamp)
     return user
 
 
@@ -365,11 +368,14 @@ def token_for(raw: str) -> ApiToken | None:
     # The token, its user, the user's roles and organisation in one query: every API answer about a case
     # asks the visibility rule which organisation the caller belongs to (hotline/cases/access.py).
     row = db.session.execute(
-        select(ApiToken, Organisation).join(ApiToken.user).outerjoin(Organisation, Organisation.id == User.org_id)
+        select(ApiToken, Organisation, lookup.stamp_column()).join(ApiToken.user)
+        .outerjoin(Organisation, Organisation.id == User.org_id)
         .where(ApiToken.token_hash == _digest(raw))
         .options(contains_eager(ApiToken.user).joinedload(User.role_rows))
     ).unique().first()
     token, org = (row[0], row[1]) if row is not None else (None, None)
+    if row is not None:
+        lookup.note_stamp(row[2])
     now = clock.now()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None

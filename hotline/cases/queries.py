@@ -624,15 +624,22 @@ def supervise_rows(actor: User, tab: str, limit: int = SUPERVISE_LIMIT) -> list[
 # ---------------------------------------------------------------- the case forms
 
 def _handler_options(org_id: int | None) -> list[SimpleNamespace]:
-    """The handlers for a select: name, username and department, as plain rows. Loading them as users
-    (200 in a city network) cost twice the CPU of the columns the select shows."""
-    departments = {d.id: d for d in lookup.all_rows(Department)}
-    stmt = (select(User.username, User.display_name, User.department_id).join(UserRole)
-            .where(UserRole.role == "handler", User.active.is_(True)).order_by(User.department_id, User.display_name))
-    if org_id is not None:
-        stmt = stmt.where(User.org_id == org_id)
-    return [SimpleNamespace(username=r.username, display_name=r.display_name, department=departments.get(r.department_id))
-            for r in db.session.execute(stmt)]
+    """The handlers for a select: name, username and department, as plain rows (held between requests with
+    the reference tables, hotline/reference/lookup.py). Loading them as users (200 in a city network) cost
+    twice the CPU of the columns the select shows."""
+    def load() -> tuple[int | None, tuple[SimpleNamespace, ...]]:
+        departments = {d.id: d for d in lookup.all_rows(Department)}
+        stmt = (select(User.username, User.display_name, User.department_id, lookup.stamp_column())
+                .join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
+                .order_by(User.department_id, User.display_name))
+        if org_id is not None:
+            stmt = stmt.where(User.org_id == org_id)
+        rows = db.session.execute(stmt).all()
+        stamp = rows[0][3] if rows else None
+        return stamp, tuple(SimpleNamespace(username=r.username, display_name=r.display_name,
+                                            department=departments.get(r.department_id)) for r in rows)
+
+    return list(lookup.held(f"handlers:{org_id}", load))
 
 
 def form_reference(with_handlers: bool = True, org_id: int | None = None) -> dict[str, Any]:

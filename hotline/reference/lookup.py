@@ -1,49 +1,150 @@
-"""The reference tables (case types, categories, departments) read once per request.
+"""The reference tables (case types, categories, departments), the handlers a dispatch form offers and the
+working-day calendar, held in process memory between requests.
 
-A case page needs them twice, for its forms and to name the values in its timeline. They are held in
-flask.g, not in process memory, so an administrator's change counts from the next request on every
-server; the copy is dropped when the request's transaction commits or rolls back (the session then
-expires the objects, and reading them again would cost a query each).
+Every page about a case reads them (its forms, the names in its timeline, its deadlines): three to five
+statements a page, for data that changes a few times a year. A trigger on each of these tables gives
+reference_stamp a new random stamp in the writer's own transaction (migration f2a4c6e8b0d1), and each
+request reads the stamp with its session or token statement (note_stamp): a copy is used only while its
+stamp is the database's, so an administrator's change counts from the next request on every server.
+
+A copy is filled by a statement that reads the rows and the stamp together, and is kept under that stamp.
+A transaction that writes one of these tables reads them from the database for the rest of it (its change
+is not committed; a copy filled from it would be wrong for everyone else if it rolled back). Outside a
+request (jobs, the CLI) nothing is held. Copies are plain rows (SimpleNamespace), shared by threads and
+never attached to a session.
 """
 from __future__ import annotations
 
-from typing import TypeVar
+import threading
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from flask import g, has_request_context
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from hotline.extensions import db
-from hotline.reference.models import CaseType, Category, Department
+from hotline.reference.models import CaseType, Category, Department, ReferenceStamp
 
-T = TypeVar("T", CaseType, Category, Department)
-_KEY = "_hotline_reference"
+V = TypeVar("V")
 
-
-def all_rows(model: type[T]) -> list[T]:
-    """Every row of a reference table (active or not), unordered."""
-    if not has_request_context():
-        return list(db.session.scalars(select(model)))
-    held = g.setdefault(_KEY, {})
-    if model not in held:
-        held[model] = list(db.session.scalars(select(model)))
-    return held[model]
+# The tables behind the copies (the migration puts its triggers on the same ones).
+WATCHED_TABLES = frozenset({"case_type", "category", "department", "calendar_day", "calendar_year",
+                            "user_account", "user_role"})
+_STAMP = "_hotline_reference_stamp"  # flask.g: the stamp this request read (None: no stamp row)
+_WROTE = "_hotline_reference_wrote"  # flask.g: this transaction wrote a watched table
 
 
-def case_types() -> list[CaseType]:
+class _Copies:
+    def __init__(self, stamp: int):
+        self.stamp = stamp
+        self.parts: dict[str, Any] = {}
+
+
+_held: WeakKeyDictionary[Engine, _Copies] = WeakKeyDictionary()  # per database (each app has its engine)
+_lock = threading.Lock()
+
+
+def stamp_column():
+    """The stamp as a column of another statement (the session's or the token's)."""
+    return select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1).scalar_subquery()
+
+
+def note_stamp(stamp: int | None) -> None:
+    """The stamp the request's session or token statement read."""
+    if has_request_context():
+        setattr(g, _STAMP, stamp)
+
+
+def _request_stamp() -> int | None:
+    if not hasattr(g, _STAMP):
+        setattr(g, _STAMP, db.session.scalar(select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1)))
+    return getattr(g, _STAMP)
+
+
+def holding() -> bool:
+    """Whether copies may be used here: in a request whose transaction has not written a watched table."""
+    return has_request_context() and not g.get(_WROTE, False)
+
+
+def held(name: str, load: Callable[[], tuple[int | None, V]]) -> V:
+    """The copy called `name`; `load` reads it and the stamp in one statement (stamp None: not kept)."""
+    if not holding():
+        return load()[1]
+    stamp = _request_stamp()
+    engine = db.engine
+    copies = _held.get(engine)
+    if stamp is not None and copies is not None and copies.stamp == stamp and name in copies.parts:
+        return copies.parts[name]
+    fresh, value = load()
+    if fresh is not None and holding():  # the load's own flush may have written a watched table
+        with _lock:
+            copies = _held.get(engine)
+            if copies is None or copies.stamp != fresh:
+                copies = _held[engine] = _Copies(fresh)
+            copies.parts[name] = value
+    return value
+
+
+def plain_rows(model: type) -> tuple[int | None, tuple[SimpleNamespace, ...]]:
+    """A table's rows as plain objects with the mapped attributes, and the stamp read with them."""
+    mapper: Mapper[Any] = inspect(model)
+    attrs = [(a.key, a.columns[0]) for a in mapper.column_attrs]
+    stmt = select(*(column for _, column in attrs), stamp_column().label("_stamp"))
+    stamp, rows = None, []
+    for row in db.session.execute(stmt):
+        stamp = row[-1]
+        rows.append(SimpleNamespace(**{key: row[i] for i, (key, _) in enumerate(attrs)}))
+    if not rows:  # an empty table: read the stamp alone, so an empty copy is kept too
+        stamp = db.session.scalar(select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1))
+    return stamp, tuple(rows)
+
+
+def all_rows(model: type[CaseType] | type[Category] | type[Department]) -> list[SimpleNamespace]:
+    """Every row of a reference table (active or not), unordered, as plain objects."""
+    return list(held(model.__tablename__, lambda: plain_rows(model)))
+
+
+def case_types() -> list[SimpleNamespace]:
     return sorted(all_rows(CaseType), key=lambda t: (t.sort_order, t.code))
 
 
-def active_categories() -> list[Category]:
+def active_categories() -> list[SimpleNamespace]:
     return sorted((c for c in all_rows(Category) if c.active), key=lambda c: (c.sort_order, c.id))
 
 
-def active_departments() -> list[Department]:
+def active_departments() -> list[SimpleNamespace]:
     return sorted((d for d in all_rows(Department) if d.active), key=lambda d: (d.sort_order, d.id))
+
+
+def _mark_written() -> None:
+    if has_request_context():
+        setattr(g, _WROTE, True)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, flush_context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(type(obj), "__tablename__", None) in WATCHED_TABLES:
+            _mark_written()
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in WATCHED_TABLES:
+            _mark_written()
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_soft_rollback")
-def _forget(session, *args) -> None:
+def _transaction_ended(session, *args) -> None:
+    # The next statement may see other writers' commits (and this transaction's own): read the stamp again.
     if has_request_context():
-        g.pop(_KEY, None)
+        g.pop(_STAMP, None)
+        g.pop(_WROTE, None)

@@ -1,7 +1,7 @@
 """Reference data: departments, the five demand types, categories."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.extensions import db
@@ -45,3 +45,13 @@ class Category(db.Model):
     reply_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReferenceStamp(db.Model):
+    """One row (id 1) whose stamp changes, by trigger, with every write to the tables that
+    hotline/reference/lookup.py keeps in memory (migration f2a4c6e8b0d1 lists them)."""
+
+    __tablename__ = "reference_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger)

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import delete, null, select, union_all
+from sqlalchemy import BigInteger, cast, delete, null, select, union_all
 
 from hotline import clock
 from hotline.extensions import db
 from hotline.limits import YEAR_MAX, YEAR_MIN
+from hotline.reference import lookup
 from hotline.workdays.models import CalendarDay, CalendarYear
 
 SEED_FIRST_YEAR = 2004
@@ -63,17 +64,31 @@ class WorkCalendar:
 
     @classmethod
     def load(cls, first: date, last: date) -> "WorkCalendar":
-        # One round trip: the window's exception days and the covered years (rows with a NULL day).
-        days = select(CalendarDay.day, CalendarDay.is_workday, null().label("year")).where(
-            CalendarDay.day.between(first, last))
-        years = select(null(), null(), CalendarYear.year)
-        exceptions, covered = {}, set()
-        for day, is_workday, year in db.session.execute(union_all(days, years)):
-            if day is None:
-                covered.add(year)
+        """The calendar for days first..last (at least). In a request, the whole calendar held between
+        requests (a few hundred rows; hotline/reference/lookup.py); elsewhere, the window's days."""
+        if lookup.holding():
+            return lookup.held("calendar", cls._read)
+        return cls._read(first, last)[1]
+
+    @classmethod
+    def _read(cls, first: date | None = None, last: date | None = None) -> tuple[int | None, "WorkCalendar"]:
+        # One round trip: the exception days, the covered years (rows with a NULL day) and the stamp.
+        days = select(CalendarDay.day, CalendarDay.is_workday, null().label("year"),
+                      cast(null(), BigInteger).label("stamp"))  # typed: two NULLs first would make it text
+        if first is not None and last is not None:
+            days = days.where(CalendarDay.day.between(first, last))
+        years = select(null(), null(), CalendarYear.year, null())
+        stamp_row = select(null(), null(), null(), lookup.stamp_column())
+        exceptions, covered, stamp = {}, set(), None
+        for day, is_workday, year, row_stamp in db.session.execute(union_all(days, years, stamp_row)):
+            if row_stamp is not None:
+                stamp = row_stamp
+            elif day is None:
+                if year is not None:  # (the stamp's row, with no stamp)
+                    covered.add(year)
             else:
                 exceptions[day] = bool(is_workday)
-        return cls(exceptions, covered)
+        return stamp, cls(exceptions, covered)
 
     def is_workday(self, day: date) -> bool:
         if day in self.exceptions:

@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 import pytest
-from conftest import csrf_from, get_user, local
+from conftest import csrf_from, get_user, local, statements
 from sqlalchemy import func, select
 
 from hotline import clock as hclock
@@ -290,17 +290,22 @@ def test_category_with_own_limit_and_deactivation(app, admin):
 
 
 def test_reference_lists_held_for_a_request_follow_a_change_committed_in_it(ctx):
-    """The case pages read the reference tables once per request (hotline.reference.lookup); a category
-    created and committed in the same request is in the next read, and one rolled back is not."""
+    """The case pages read the reference tables once (hotline.reference.lookup holds them between requests);
+    a category created and committed in the same request is in the next read, and one rolled back is not."""
     from hotline.admin import service as admin_service
     from hotline.reference import lookup
 
-    assert lookup.all_rows(CaseType) is lookup.all_rows(CaseType)  # one read per request
+    lookup.all_rows(CaseType)
+    with statements() as seen:
+        assert lookup.all_rows(CaseType)  # held: no second read
+    assert seen == []
     assert "overtime" not in [c.code for c in lookup.active_categories()]
     admin_service.create_category("overtime", "加班与休假", "3", "")
+    assert "overtime" in [c.code for c in lookup.active_categories()]  # this transaction's own change
     db.session.commit()
     assert "overtime" in [c.code for c in lookup.active_categories()]
     admin_service.create_category("leave", "休假", "", "")
+    assert "leave" in [c.code for c in lookup.active_categories()]
     db.session.rollback()
     assert [c.code for c in lookup.active_categories()].count("overtime") == 1
     assert "leave" not in [c.code for c in lookup.active_categories()]

@@ -1,0 +1,160 @@
+"""The reference tables, the dispatch form's handlers and the working-day calendar held in process memory
+between requests (hotline/reference/lookup.py), checked the way a second server sees them: a change made
+through one app is used by the other at its next request, and a page that holds them reads none of them."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select, text
+
+from conftest import DEFAULT_NOW, PASSWORD, csrf_from, get_user, make_app, statements
+from hotline import clock as hclock
+from hotline.clock import set_now
+from hotline.extensions import db
+from hotline.reference.models import ReferenceStamp
+
+REFERENCE_READS = ("FROM case_type", "FROM category", "FROM department", "FROM calendar_day", "JOIN user_role ON")
+
+
+@pytest.fixture
+def second(app):
+    """A second server on the same database: its own engine, so its own copies."""
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    other.config["TESTING"] = True
+    set_now(other, DEFAULT_NOW)
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def sent(app_):
+    seen: list[str] = []
+    with app_.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def log_in(app_, username):
+    client = app_.test_client()
+    token = csrf_from(client.get("/login?lang=zh").get_data(as_text=True))
+    assert client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token}).status_code == 302
+    return client
+
+
+def stamp(app_):
+    with app_.app_context():
+        return db.session.scalar(select(ReferenceStamp.stamp))
+
+
+def test_a_page_that_holds_the_reference_data_reads_none_of_it(app, users, second):
+    client = log_in(second, "operator")
+    seen = sent(second)
+    assert client.get("/cases/new").status_code == 200
+    assert any(s for s in seen if "FROM category" in s)  # the first page fills the copies
+    seen.clear()
+    page = client.get("/cases/new").get_data(as_text=True)
+    assert "工资" in page and "问题咨询" in page  # categories and types on the form
+    assert not [s for s in seen if any(read in s for read in REFERENCE_READS)], seen
+    seen.clear()
+    client.get("/cases?status=closed")
+    assert not [s for s in seen if any(read in s for read in REFERENCE_READS)], seen
+
+
+def test_a_category_renamed_on_one_server_shows_on_the_other_at_its_next_page(app, users, second):
+    from hotline.admin import service as admin_service
+
+    client = log_in(second, "operator")
+    assert "工资福利待遇" not in client.get("/cases/new").get_data(as_text=True)
+    before = stamp(app)
+    with app.test_request_context():
+        admin_service.update_category("wages", "工资福利待遇", "", "1")
+        db.session.commit()
+    assert stamp(app) != before  # the trigger, not the admin service, changed it
+    assert "工资福利待遇" in client.get("/cases/new").get_data(as_text=True)
+
+
+def test_a_holiday_entered_on_one_server_moves_the_deadlines_the_other_counts(app, users, second):
+    from hotline.cases.service import register
+    from hotline.workdays import service as workdays
+
+    def due_on_second():
+        with second.test_request_context():
+            case = register(get_user("operator"), {
+                "channel": "hotline", "type": "consult", "category": "wages", "summary": "公司拖欠工资",
+                "caller": {"phone": "13812345678"}})
+            db.session.commit()
+            return hclock.to_local(case.reply_due_at).date()
+
+    assert due_on_second() == date(2026, 12, 2)  # Mon 10:00 + 2 working days
+    assert due_on_second() == date(2026, 12, 2)  # (from the held calendar)
+    with app.app_context():
+        workdays.set_day(date(2026, 12, 1), False, "台风停工")
+        db.session.commit()
+    assert due_on_second() == date(2026, 12, 3)
+
+
+def test_a_new_handler_is_offered_by_the_other_server_and_a_deactivated_one_is_not(app, users, second):
+    from hotline.auth.models import User
+    from hotline.auth.service import create_user
+
+    client = log_in(second, "operator")
+    page = client.get("/cases/new").get_data(as_text=True)
+    assert 'value="handler_b"' in page and 'value="newcomer"' not in page
+    with app.app_context():
+        create_user("newcomer", "新来的", ["handler"], PASSWORD, "legal_aid")
+        db.session.execute(text("UPDATE user_account SET active = false WHERE username = 'handler_b'"))
+        db.session.commit()
+    page = client.get("/cases/new").get_data(as_text=True)
+    assert 'value="newcomer"' in page and 'value="handler_b"' not in page
+    # A phone number is not reference data: the copies stay.
+    before = stamp(app)
+    with app.app_context():
+        db.session.get(User, get_user("handler").id).phone = "13900001111"
+        db.session.commit()
+    assert stamp(app) == before
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE case_type SET name = name || '' WHERE code = 'consult'",
+    "UPDATE department SET sort_order = sort_order + 1",
+    "DELETE FROM calendar_day WHERE day = '2026-10-01'",
+    "UPDATE calendar_year SET source = 'manual'",
+    "DELETE FROM user_role",
+])
+def test_every_watched_table_changes_the_stamp(app, users, statement):
+    before = stamp(app)
+    with app.app_context():
+        db.session.execute(text(statement))
+        db.session.commit()
+    assert stamp(app) != before
+
+
+def test_a_change_rolled_back_leaves_no_copy_behind(app, users, second):
+    """A transaction that wrote a category reads from the database (its own change); what it read is not
+    kept, so after its rollback the next request does not see the category."""
+    from hotline.admin import service as admin_service
+    from hotline.reference import lookup
+    from hotline.reference.models import Category
+
+    with second.test_request_context():
+        lookup.all_rows(Category)
+        admin_service.create_category("ghost", "幽灵分类", "", "")
+        assert "ghost" in [c.code for c in lookup.all_rows(Category)]
+        db.session.rollback()
+    with second.test_request_context():
+        assert "ghost" not in [c.code for c in lookup.all_rows(Category)]
+    client = log_in(second, "operator")
+    assert "幽灵分类" not in client.get("/cases/new").get_data(as_text=True)
+
+
+def test_a_registration_over_the_api_reads_the_stamp_with_its_token(app, api):
+    client = api("operator")
+    body = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "欠薪",
+            "caller": {"phone": "13812345678"}}
+    assert client.post("/cases", json=body).status_code == 201
+    with app.app_context(), statements() as seen:
+        assert client.post("/cases", json=body).status_code == 201
+    assert not [s for s in seen if "FROM calendar_day" in s]  # the calendar is held
+    assert [s for s in seen if "reference_stamp" in s] == [s for s in seen if "FROM api_token" in s]
