@@ -20,7 +20,7 @@ from hotline import clock, phones, search
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User
-from hotline.cases import access, actions, deadlines, events, present, queries, service
+from hotline.cases import access, actions, deadlines, events, panels, present, queries, service
 from hotline.cases.forms import RegistrationForm, action_form, page_fields
 from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case, CaseEvent
 from hotline.dates import parse_aware
@@ -277,6 +277,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     ref["levels"] = service.levels(case)
     ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")
+    panels.probe(case.id)
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, text
+from sqlalchemy import exists, select, text
 
 from hotline import clock
-from hotline.cases import access
+from hotline.cases import access, panels
 from hotline.cases.models import Case
 from hotline.extensions import db
 from hotline.knowledge.employer import normalise
@@ -93,6 +93,9 @@ def _notify(alert: GroupAlert, case: Case) -> None:
              n=alert.callers, employer=alert.employer_name, days=window.days, no=case.case_no)
     for supervisor in notify.supervisors():
         notify.enqueue(supervisor, "group_dispute", f"group:{alert.id}", body, case)
+
+
+panels.register("group_alert", lambda case_id: exists().where(GroupAlertCase.case_id == case_id))
 
 
 def alert_of_case(case: Case) -> GroupAlert | None:

@@ -14,10 +14,11 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from hotline import clock
 from hotline.auth.models import User
+from hotline.cases import panels
 from hotline.cases.models import Case
 from hotline.dates import local_iso, parse_date
 from hotline.db_helpers import check_version
@@ -365,6 +366,9 @@ def record_use(actor: User | None, article_id: Any, case: Case) -> bool:
     article.use_count = (article.use_count or 0) + 1
     db.session.flush()
     return True
+
+
+panels.register("knowledge_uses", lambda case_id: exists().where(ArticleUse.case_id == case_id))
 
 
 def uses_of_case(case: Case) -> list[ArticleUse]:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from hotline import search
 from hotline.auth.access import allow, current_actor
-from hotline.cases import access, service as cases
+from hotline.cases import access, panels, service as cases
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
 from hotline.json_body import json_object
@@ -179,10 +179,16 @@ def install(app) -> None:
 
     labels = {"draft": _l("Draft"), "reviewed": _l("Reviewed"), "published": _l("Published")}
 
+    def _group_links(case):
+        return group.linked_cases(case) if panels.may_have("group_alert", case.id) else (None, [])
+
+    def _case_articles(case):
+        return kb.uses_of_case(case) if panels.may_have("knowledge_uses", case.id) else []
+
     @app.context_processor
     def intake_helpers():
         return {"ARTICLE_STATUS_LABELS": labels, "highlight": search.highlight,
                 "SEARCH_CANDIDATES": search.CANDIDATES,
                 "visible_case_ids": _visible_ids,
-                "group_days": lambda: group.settings()[1].days, "group_links": group.linked_cases, "group_alerts": group.recent_alerts,
-                "case_articles": kb.uses_of_case, "may_write_articles": kb.may_write}
+                "group_days": lambda: group.settings()[1].days, "group_links": _group_links,
+                "group_alerts": group.recent_alerts, "case_articles": _case_articles, "may_write_articles": kb.may_write}

@@ -18,12 +18,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import contains_eager, lazyload
 
 from hotline import clock
 from hotline.auth.models import User
-from hotline.cases import access
+from hotline.cases import access, panels
 from hotline.db_helpers import insert_ignore
 from hotline.extensions import db
 from hotline.telephony import settings as line
@@ -230,6 +230,10 @@ def may_hear(actor: User, rec: Recording) -> bool:
     if case is None:
         return actor.has_role("operator", "supervisor")
     return access.can_view(actor, case) and access.can_see_private(actor, case)
+
+
+# The case page asks this with its other panels in one statement (hotline/cases/panels.py).
+panels.register("recordings", lambda case_id: exists().where(Recording.call_id == Call.id, Call.case_id == case_id))
 
 
 def of_case(actor: User, case) -> list[Recording]:

@@ -35,6 +35,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline import clock, phones
 from hotline.auth.access import ANY_USER, allow, current_actor
+from hotline.cases import panels
 from hotline.cases.models import SURVEY_RESULTS
 from hotline.errors import InvalidInput, ServiceError
 from hotline.extensions import db
@@ -88,6 +89,8 @@ def _behind_proxy(state) -> None:
 @bp.app_template_global()
 def case_recordings(case) -> list:
     """The recordings of a case's calls this person may hear (the case page's player)."""
+    if not panels.may_have("recordings", case.id):
+        return []
     return recordings.of_case(current_actor(), case)
 
 

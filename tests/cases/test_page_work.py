@@ -2,34 +2,18 @@
 scale): the same answers, fewer look-ups and statements."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from flask_babel import force_locale
 from markupsafe import escape
-from sqlalchemy import event
 
-from conftest import DEFAULT_NOW, get_user
+from conftest import DEFAULT_NOW, get_user, statements
 from hotline import clock, phones, templating
 from hotline.auth.service import load_session_user, start_session
 from hotline.cases import queries, service
 from hotline.extensions import db
 from hotline.notify import service as notify
 from hotline.orgs import service as orgs
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def _register(department: str, handler: str | None = None, accept: bool = False):
@@ -94,6 +78,34 @@ def test_case_page_reads_the_events_once_without_roles(app, users, login):
     assert not [s for s in seen if s.lstrip().startswith("SELECT user_role")]  # roles come with the session
     # The organisations are read for a case that moved between them only (this one never did).
     assert not [s for s in seen if "FROM organisation" in s]
+
+
+def test_case_page_probes_the_panels_other_features_add_in_one_statement(app, users, login):
+    """Recordings, a group-dispute warning and knowledge-base uses (hotline/cases/panels.py): one statement
+    asks whether the case has any; a panel with something still shows it."""
+    from hotline.knowledge import service as kb
+    from hotline.knowledge.models import Article
+
+    with app.app_context():
+        plain = _register("legal_aid", "handler", accept=True)
+        used = _register("legal_aid", "handler", accept=True)
+        article = db.session.scalars(db.select(Article).where(Article.status == "published")).first()
+        kb.record_use(get_user("handler"), article.id, used)
+        db.session.commit()
+        plain_no, used_no, title = plain.case_no, used.case_no, article.title
+    client = login(app.test_client(), "operator")
+    client.get(f"/cases/{plain_no}")
+    with app.app_context(), statements() as seen:
+        page = client.get(f"/cases/{plain_no}").get_data(as_text=True)
+    asking = [s for s in seen if "telephony_recording" in s or "group_alert" in s or "knowledge_use" in s]
+    assert len(asking) == 1, asking
+    assert "group_alert_case" in asking[0] and "knowledge_use" in asking[0] and "telephony_recording" in asking[0]
+    assert "Answered with the article" not in page and "Recordings" not in page
+    with app.app_context(), statements() as seen:
+        page = client.get(f"/cases/{used_no}").get_data(as_text=True)
+    assert "Answered with the article" in page and title in page
+    assert sum(1 for s in seen if s.lstrip().startswith("SELECT knowledge_use.")) == 1  # read: the probe said so
+    assert not [s for s in seen if "FROM group_alert JOIN" in s or "FROM telephony_recording JOIN" in s]
 
 
 def test_case_page_bell_counts_with_the_read_marking(app, users, login):

@@ -1,0 +1,44 @@
+"""The case page's panels that other features add (recordings, a group-dispute warning, knowledge-base
+articles), probed together.
+
+Most cases have none of them, yet each panel asked its own question of every case page: three statements
+for three empty answers. A feature registers an EXISTS for its panel here (the case register does not
+import the features; they import this); the case page asks them all in one statement (probe), and a
+panel whose probe said no shows nothing without asking again (may_have). Anywhere else, or for another
+case, may_have says yes and the panel asks as before.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import select
+from sqlalchemy.sql.elements import ColumnElement
+
+from hotline.extensions import db
+
+_probes: dict[str, Callable[[int], ColumnElement[Any]]] = {}
+_HELD = "_hotline_case_panels"
+
+
+def register(name: str, exists: Callable[[int], ColumnElement[Any]]) -> None:
+    """`exists(case_id)`: true when the panel `name` may have something to show for that case."""
+    _probes[name] = exists
+
+
+def probe(case_id: int) -> None:
+    """Ask every registered panel about this case, in one statement (the case page, before rendering)."""
+    if not _probes or not has_request_context():
+        return
+    names = list(_probes)
+    row = db.session.execute(select(*(_probes[name](case_id).label(name) for name in names))).one()
+    setattr(g, _HELD, (case_id, dict(zip(names, (bool(v) for v in row)))))
+
+
+def may_have(name: str, case_id: int) -> bool:
+    """False only when this request's probe of this case said the panel has nothing."""
+    held = g.get(_HELD) if has_request_context() else None
+    if held is None or held[0] != case_id:
+        return True
+    return held[1].get(name, True)
