@@ -642,6 +642,16 @@ def _handler_options(org_id: int | None) -> list[SimpleNamespace]:
     return list(lookup.held(f"handlers:{org_id}", load))
 
 
+def display_names(usernames: set[str]) -> dict[str, str]:
+    """Users' names by username (a timeline's handlers): the active handlers from the held list, others read."""
+    names = {h.username: h.display_name for h in _handler_options(None) if h.username in usernames}
+    missing = usernames - names.keys()
+    if missing:
+        names.update(db.session.execute(select(User.username, User.display_name).where(User.username.in_(missing)))
+                     .tuples().all())
+    return names
+
+
 def form_reference(with_handlers: bool = True, org_id: int | None = None) -> dict[str, Any]:
     """What the case forms offer (the hotline's, the radio's, the list filters): types, categories,
     departments, handlers and the fixed vocabularies (reference rows read once per request). Departments and

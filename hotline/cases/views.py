@@ -210,9 +210,7 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
         for part in (event.data.get("before"), event.data.get("after")):
             if isinstance(part, dict) and part.get("handler"):
                 usernames.add(part["handler"])
-    # Two columns, not whole users: the timeline only names them.
-    user_names = {username: display_name for username, display_name in db.session.execute(
-        select(User.username, User.display_name).where(User.username.in_(usernames)))} if usernames else {}
+    user_names = queries.display_names(usernames) if usernames else {}
 
     def show(key: str, value: Any) -> str:
         if value is None or value == "":

@@ -108,6 +108,27 @@ def test_case_page_probes_the_panels_other_features_add_in_one_statement(app, us
     assert not [s for s in seen if "FROM group_alert JOIN" in s or "FROM telephony_recording JOIN" in s]
 
 
+def test_case_page_names_the_timelines_handlers_from_the_held_list(app, users, login):
+    """A handler named in the timeline's changes (dispatched to 王…) comes from the list of handlers held
+    between requests; a user who is no longer a handler is still named, read from the database."""
+    from hotline.auth.models import UserRole
+
+    with app.app_context():
+        case = _register("legal_aid", "handler_b")
+        db.session.commit()
+        case_no = case.case_no
+    client = login(app.test_client(), "operator")
+    client.get(f"/cases/{case_no}")
+    with app.app_context(), statements() as seen:
+        page = client.get(f"/cases/{case_no}").get_data(as_text=True)
+    assert "Handler_B" in page
+    assert not [s for s in seen if "FROM user_account \nWHERE user_account.username IN" in s]
+    with app.app_context():
+        db.session.execute(db.delete(UserRole).where(UserRole.user_id == get_user("handler_b").id))
+        db.session.commit()
+    assert "Handler_B" in client.get(f"/cases/{case_no}").get_data(as_text=True)
+
+
 def test_case_page_bell_counts_with_the_read_marking(app, users, login):
     with app.app_context():
         case = _register("legal_aid", "handler", accept=True)
