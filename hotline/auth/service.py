@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
@@ -128,6 +130,34 @@ def _session_row(raw: str) -> UserSession | None:
     return db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(raw)))
 
 
+# Per-user figures a web page shows on every page, read in the session's own statement instead of one statement
+# each: name -> a scalar subquery given the user's id column. Higher features register them (the bell's count,
+# hotline/notify/service.py); the value waits in flask.g for the first session_extra() of the request.
+_SESSION_EXTRAS: dict[str, Callable[[Any], Any]] = {}
+_EXTRAS_KEY = "_hotline_session_extras"
+
+
+def add_to_session_statement(name: str, subquery_for_user: Callable[[Any], Any]) -> None:
+    _SESSION_EXTRAS[name] = subquery_for_user
+
+
+def session_extra(name: str, user_id: int) -> Any | None:
+    """The value the session statement read for this user, once (later calls get None and ask themselves)."""
+    if not has_request_context():
+        return None
+    held = g.get(_EXTRAS_KEY)
+    if not held or held[0] != user_id or name not in held[1]:
+        return None
+    return held[1].pop(name)
+
+
+def forget_session_extra(name: str) -> None:
+    """A write in this request changed what the value counted."""
+    held = g.get(_EXTRAS_KEY) if has_request_context() else None
+    if held:
+        held[1].pop(name, None)
+
+
 def load_session_user(raw: str) -> User | None:
     """Flask-Login's user loader: the user of a live session, else None (the session ends here when it
     has been idle too long or has reached its lifetime)."""
@@ -139,14 +169,17 @@ def load_session_user(raw: str) -> User | None:
     # One statement: the session, its user, the user's roles and organisation (a page asked three before;
     # every page about a case asks the visibility rule which organisation the user belongs to).
     # The reference tables' stamp comes along (hotline/reference/lookup.py: copies held between requests).
+    extras = list(_SESSION_EXTRAS)
     found = db.session.execute(
-        select(UserSession, User, Organisation, lookup.stamp_column()).outerjoin(User, User.id == UserSession.user_id)
+        select(UserSession, User, Organisation, lookup.stamp_column(),
+               *(_SESSION_EXTRAS[name](UserSession.user_id).label(name) for name in extras))
+        .outerjoin(User, User.id == UserSession.user_id)
         .outerjoin(Organisation, Organisation.id == User.org_id)
         .where(UserSession.token_hash == _digest(raw)).options(joinedload(User.role_rows))
     ).unique().first()
     if found is None:
         return None
-    row, user, org, stamp = found
+    row, user, org, stamp = found[:4]
     if row.ended_at is not None:
         return None
     now = clock.now()
@@ -167,6 +200,8 @@ def load_session_user(raw: str) -> User | None:
         row.last_seen_at = now
     user.session_token = raw
     lookup.note_stamp(stamp)
+    if extras:
+        setattr(g, _EXTRAS_KEY, (user.id, dict(zip(extras, found[4:]))))
     return user
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 from flask import current_app, g, has_request_context
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import and_, bindparam, case as sql_case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case as sql_case, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.auth import service as auth_service
 from hotline.auth.models import User, UserRole
 from hotline.cases import access, events as case_events
 from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, passed, watched_deadlines
@@ -388,13 +390,42 @@ def _reminder_text(numbers: list[str], total: int | None = None) -> str:
 _COUNTED = "_hotline_unread_counted"
 
 
+def _unread_of(user_id) -> Any:
+    return select(func.count()).select_from(Notice).where(
+        Notice.recipient_id == user_id, Notice.channel == "in_app", Notice.read_at.is_(None))
+
+
+# Every page's bell: counted in the session's statement (one statement less per page).
+auth_service.add_to_session_statement("unread_notices", lambda user_id: _unread_of(user_id).scalar_subquery())
+
+
+def _forget_counts() -> None:
+    auth_service.forget_session_extra("unread_notices")
+    g.pop(_COUNTED, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _notices_flushed(session, flush_context) -> None:
+    if has_request_context() and any(isinstance(o, Notice) for o in (*session.new, *session.dirty, *session.deleted)):
+        _forget_counts()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _notices_written(state) -> None:
+    if (state.is_insert or state.is_update or state.is_delete) and has_request_context() \
+            and getattr(getattr(state.statement, "table", None), "name", None) == Notice.__tablename__:
+        _forget_counts()
+
+
 def unread_count(user: User) -> int:
     if has_request_context():
         counted = g.pop(_COUNTED, None)  # mark_case_read counted them a moment ago (once: later calls ask again)
         if counted is not None and counted[0] == user.id:
             return counted[1]
-    return db.session.scalar(select(func.count()).select_from(Notice).where(
-        Notice.recipient_id == user.id, Notice.channel == "in_app", Notice.read_at.is_(None))) or 0
+        read_with_session = auth_service.session_extra("unread_notices", user.id)
+        if read_with_session is not None:
+            return read_with_session
+    return db.session.scalar(_unread_of(user.id)) or 0
 
 
 def my_notices(user: User, limit: int = 100) -> list[Notice]:

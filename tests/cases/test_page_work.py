@@ -129,6 +129,30 @@ def test_case_page_names_the_timelines_handlers_from_the_held_list(app, users, l
     assert "Handler_B" in client.get(f"/cases/{case_no}").get_data(as_text=True)
 
 
+def test_the_bell_is_counted_in_the_session_statement_and_again_after_a_notice_is_written(app, users, login):
+    with app.app_context():
+        operator = get_user("operator")
+        case = _register("legal_aid", "handler", accept=True)
+        notify.enqueue(operator, "test", "a", "关于本件", case, sms=False)
+        notify.enqueue(operator, "test", "b", "关于本件二", case, sms=False)
+        db.session.commit()
+    client = login(app.test_client(), "operator")
+    with app.app_context(), statements() as seen:
+        page = client.get("/cases?status=accepted").get_data(as_text=True)
+    assert 'aria-label="Notices: 2 unread"' in page
+    counting = [s for s in seen if "FROM notice" in s]
+    assert len(counting) == 1 and "FROM user_session" in counting[0]
+    # A notice written in the request itself is counted: the session's figure is dropped.
+    with app.test_request_context():
+        raw = start_session(get_user("operator"), "127.0.0.1")
+        db.session.commit()
+    with app.test_request_context():
+        user = load_session_user(raw)
+        notify.enqueue(user, "test", "c", "又一条", None, sms=False)
+        assert notify.unread_count(user) == 3
+        db.session.rollback()
+
+
 def test_case_page_bell_counts_with_the_read_marking(app, users, login):
     with app.app_context():
         case = _register("legal_aid", "handler", accept=True)
@@ -145,7 +169,8 @@ def test_case_page_bell_counts_with_the_read_marking(app, users, login):
     with app.app_context(), statements() as seen:
         page = client.get(f"/cases/{case_no}").get_data(as_text=True)
     assert bell % 2 in page
-    assert sum(1 for s in seen if "FROM notice" in s) == 1  # the read marking counted the bell too
+    # The read marking counted the bell too (beside the session's own figure).
+    assert sum(1 for s in seen if "FROM notice" in s and "FROM user_session" not in s) == 1
     assert bell % 0 in client.get(f"/cases/{other_no}").get_data(as_text=True)
     assert bell % 0 in client.get(f"/cases/{case_no}").get_data(as_text=True)
     with app.app_context():
