@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline import clock, phones, search
@@ -193,11 +193,14 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
 
 def _load_events(case: Case) -> None:
     """The case's events with their actors' names only: not their roles (one statement less than the
-    relationship's own load). Before anything on the page reads case.events (service.levels does)."""
+    relationship's own load) nor their departments. Before anything on the page reads case.events
+    (service.levels does)."""
     if "events" in inspect(case).unloaded:
         set_committed_value(case, "events", list(db.session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-            .options(joinedload(CaseEvent.actor).lazyload(User.role_rows)))))
+            .options(joinedload(CaseEvent.actor).options(
+                load_only(User.id, User.username, User.display_name, User.department_id),
+                lazyload(User.role_rows), lazyload(User.department))))))
 
 
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:

@@ -75,6 +75,8 @@ def test_case_page_reads_the_events_once_without_roles(app, users, login):
         page = client.get(f"/cases/{case_no}").get_data(as_text=True)
     assert "已联系单位" in page
     assert sum(1 for s in seen if "FROM case_event" in s) == 1
+    events_sql = next(s for s in seen if "FROM case_event" in s)
+    assert "JOIN department" not in events_sql and "password_hash" not in events_sql  # the actors' names only
     assert not [s for s in seen if s.lstrip().startswith("SELECT user_role")]  # roles come with the session
     # The organisations are read for a case that moved between them only (this one never did).
     assert not [s for s in seen if "FROM organisation" in s]
