@@ -158,3 +158,27 @@ def test_a_registration_over_the_api_reads_the_stamp_with_its_token(app, api):
         assert client.post("/cases", json=body).status_code == 201
     assert not [s for s in seen if "FROM calendar_day" in s]  # the calendar is held
     assert [s for s in seen if "reference_stamp" in s] == [s for s in seen if "FROM api_token" in s]
+
+
+def test_a_savepoint_keeps_the_stamp_and_what_the_transaction_wrote(app, users, second):
+    """The dashboard counts its live call figures in a savepoint: releasing it is no commit (no second read
+    of the stamp), and a transaction that wrote a category still reads its own change after one."""
+    from hotline.admin import service as admin_service
+    from hotline.reference import lookup
+    from hotline.reference.models import Category
+
+    with second.test_request_context():
+        lookup.all_rows(Category)
+        with db.session.begin_nested():
+            db.session.execute(select(1))
+        seen = sent(second)
+        lookup.all_rows(Category)
+        assert seen == []
+        admin_service.create_category("ghost", "幽灵分类", "", "")
+        with db.session.begin_nested():
+            db.session.execute(select(1))
+        assert "ghost" in [c.code for c in lookup.all_rows(Category)]
+        savepoint = db.session.begin_nested()
+        savepoint.rollback()
+        assert "ghost" in [c.code for c in lookup.all_rows(Category)]
+        db.session.rollback()

@@ -142,8 +142,18 @@ def _statement(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(Session, "after_commit")
+def _committed(session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release (the dashboard's) ends nothing
+        _transaction_ended()
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _transaction_ended(session, *args) -> None:
+def _rolled_back(session, previous_transaction) -> None:
+    if not previous_transaction.nested:  # the request's earlier writes stand after a savepoint's rollback
+        _transaction_ended()
+
+
+def _transaction_ended() -> None:
     # The next statement may see other writers' commits (and this transaction's own): read the stamp again.
     if has_request_context():
         g.pop(_STAMP, None)
