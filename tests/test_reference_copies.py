@@ -182,3 +182,20 @@ def test_a_savepoint_keeps_the_stamp_and_what_the_transaction_wrote(app, users, 
         savepoint.rollback()
         assert "ghost" in [c.code for c in lookup.all_rows(Category)]
         db.session.rollback()
+
+
+def test_the_dashboard_names_its_groups_from_the_held_copies(app, users, login):
+    from hotline.cases.service import register
+
+    with app.test_request_context():
+        register(get_user("operator"), {"channel": "hotline", "type": "consult", "category": "wages",
+                                        "summary": "欠薪", "caller": {"phone": "13812345678"},
+                                        "department": "legal_aid"})
+        db.session.commit()
+    client = login(app.test_client(), "supervisor", lang="zh")
+    url = "/reports?period=custom&from=2026-11-01&to=2026-11-30&by=category"
+    client.get(url)
+    with app.app_context(), statements() as seen:
+        page = client.get(url).get_data(as_text=True)
+    assert "工资" in page
+    assert not [s for s in seen if "FROM category" in s or "FROM department" in s], seen

@@ -48,6 +48,7 @@ from hotline.cases.queries import (
     survey_condition,
 )
 from hotline.extensions import db
+from hotline.reference import lookup
 from hotline.reference.models import CaseType, Category, Department
 from hotline.reports.periods import Period
 from hotline.templating import CHANNEL_LABELS
@@ -349,17 +350,17 @@ def group_labels(by: str, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:
     out: dict[Any, tuple[str | None, str]] = {}
     ids = [k for k in keys if k is not None]
     row: Any
-    if by == "category":
-        for row in db.session.execute(select(Category.id, Category.code, Category.name).where(Category.id.in_(ids))):
-            out[row.id] = (row.code, row.name)
-    elif by == "type":
-        for row in db.session.execute(select(CaseType.code, CaseType.name).where(CaseType.code.in_(ids))):
-            out[row.code] = (row.code, row.name)
-    elif by == "department":
-        for row in db.session.execute(
-                select(Department.id, Department.code, Department.name).where(Department.id.in_(ids))):
-            out[row.id] = (row.code, row.name)
-        out[None] = (None, _("Not dispatched"))
+    # Categories, types and departments from the copies held between requests (hotline/reference/lookup.py).
+    if by in ("category", "type", "department"):
+        key = "code" if by == "type" else "id"
+        model: type[CaseType] | type[Category] | type[Department] = (
+            Category if by == "category" else CaseType if by == "type" else Department)
+        wanted = set(ids)
+        for row in lookup.all_rows(model):
+            if getattr(row, key) in wanted:
+                out[getattr(row, key)] = (row.code, row.name)
+        if by == "department":
+            out[None] = (None, _("Not dispatched"))
     elif by == "handler":
         for row in db.session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(ids))):
             out[row.id] = (row.username, row.display_name)
