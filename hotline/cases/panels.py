@@ -1,5 +1,5 @@
 """The case page's panels that other features add (recordings, a group-dispute warning, knowledge-base
-articles), probed together.
+articles) and the reader's unread notices about the case, probed together.
 
 Most cases have none of them, yet each panel asked its own question of every case page: three statements
 for three empty answers. A feature registers an EXISTS for its panel here (the case register does not
@@ -18,21 +18,25 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.extensions import db
 
-_probes: dict[str, Callable[[int], ColumnElement[Any]]] = {}
+_probes: dict[str, Callable[[int, int | None], ColumnElement[Any]]] = {}
 _HELD = "_hotline_case_panels"
 
 
-def register(name: str, exists: Callable[[int], ColumnElement[Any]]) -> None:
-    """`exists(case_id)`: true when the panel `name` may have something to show for that case."""
+def register(name: str, exists: Callable[[int, int | None], ColumnElement[Any]]) -> None:
+    """`exists(case_id, reader_id)`: true when the panel `name` may have something to show that reader."""
     _probes[name] = exists
 
 
-def probe(case_id: int) -> None:
-    """Ask every registered panel about this case, in one statement (the case page, before rendering)."""
+def probe(case_id: int, reader_id: int | None) -> None:
+    """Ask every registered panel about this case, in one statement (the case page, before anything else
+    about the case is read); once per request and case."""
     if not _probes or not has_request_context():
         return
+    held = g.get(_HELD)
+    if held is not None and held[0] == case_id:
+        return
     names = list(_probes)
-    row = db.session.execute(select(*(_probes[name](case_id).label(name) for name in names))).one()
+    row = db.session.execute(select(*(_probes[name](case_id, reader_id).label(name) for name in names))).one()
     setattr(g, _HELD, (case_id, dict(zip(names, (bool(v) for v in row)))))
 
 

@@ -278,7 +278,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     ref["levels"] = service.levels(case)
     ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")
-    panels.probe(case.id)
+    panels.probe(case.id, actor.id)
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
         timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
@@ -292,8 +292,11 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
 @bp.route("/cases/<case_no>")
 @allow(ANY_USER)
 def show(case_no: str):
-    case = service.get_case(current_actor(), case_no)
-    mark_case_read(current_actor(), case.id)  # the bell's count drops when the case it points to is read
+    actor = current_actor()
+    case = service.get_case(actor, case_no)
+    panels.probe(case.id, actor.id)  # with it: whether the reader has unread notices about the case
+    if panels.may_have("unread_notices", case.id):
+        mark_case_read(actor, case.id)  # the bell's count drops when the case it points to is read
     return _render_case(case)
 
 

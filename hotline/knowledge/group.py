@@ -95,7 +95,7 @@ def _notify(alert: GroupAlert, case: Case) -> None:
         notify.enqueue(supervisor, "group_dispute", f"group:{alert.id}", body, case)
 
 
-panels.register("group_alert", lambda case_id: exists().where(GroupAlertCase.case_id == case_id))
+panels.register("group_alert", lambda case_id, _reader: exists().where(GroupAlertCase.case_id == case_id))
 
 
 def alert_of_case(case: Case) -> GroupAlert | None:

@@ -368,7 +368,7 @@ def record_use(actor: User | None, article_id: Any, case: Case) -> bool:
     return True
 
 
-panels.register("knowledge_uses", lambda case_id: exists().where(ArticleUse.case_id == case_id))
+panels.register("knowledge_uses", lambda case_id, _reader: exists().where(ArticleUse.case_id == case_id))
 
 
 def uses_of_case(case: Case) -> list[ArticleUse]:

@@ -13,14 +13,14 @@ from typing import Any
 
 from flask import current_app, g, has_request_context
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import and_, bindparam, case as sql_case, event, func, or_, select, update
+from sqlalchemy import and_, bindparam, case as sql_case, event, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.auth import service as auth_service
 from hotline.auth.models import User, UserRole
-from hotline.cases import access, events as case_events
+from hotline.cases import access, events as case_events, panels
 from hotline.cases.deadlines import WARNING_LEAD, next_watch, overdue_condition, passed, watched_deadlines
 from hotline.cases.models import Case
 from hotline.dates import key_iso
@@ -415,6 +415,13 @@ def _notices_written(state) -> None:
     if (state.is_insert or state.is_update or state.is_delete) and has_request_context() \
             and getattr(getattr(state.statement, "table", None), "name", None) == Notice.__tablename__:
         _forget_counts()
+
+
+# The case page asks, with its panels, whether its reader has unread notices about the case (mostly not:
+# then nothing is marked and the bell's count is the session statement's).
+panels.register("unread_notices", lambda case_id, reader_id: exists().where(
+    Notice.case_id == case_id, Notice.recipient_id == reader_id, Notice.channel == "in_app",
+    Notice.read_at.is_(None)))
 
 
 def unread_count(user: User) -> int:

@@ -233,7 +233,7 @@ def may_hear(actor: User, rec: Recording) -> bool:
 
 
 # The case page asks this with its other panels in one statement (hotline/cases/panels.py).
-panels.register("recordings", lambda case_id: exists().where(Recording.call_id == Call.id, Call.case_id == case_id))
+panels.register("recordings", lambda case_id, _reader: exists().where(Recording.call_id == Call.id, Call.case_id == case_id))
 
 
 def of_case(actor: User, case) -> list[Recording]:
