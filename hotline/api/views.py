@@ -126,6 +126,7 @@ def get_case(case_no: str):
     actor = current_actor()
     case = service.get_case(actor, case_no)
     record_views(actor, [case], "api")
+    queries.load_events(case)  # the actors' names only
     return jsonify(present.case_to_dict(actor, case))
 
 

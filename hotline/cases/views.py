@@ -12,9 +12,6 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import joinedload, lazyload, load_only
-from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline import clock, phones, search
 from hotline.audit.service import record_views
@@ -22,7 +19,7 @@ from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User
 from hotline.cases import access, actions, deadlines, events, panels, present, queries, service
 from hotline.cases.forms import RegistrationForm, action_form, page_fields
-from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case, CaseEvent
+from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case
 from hotline.dates import parse_aware
 from hotline.errors import InvalidInput, ServiceError, StaleVersion
 from hotline.extensions import db
@@ -191,21 +188,9 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
     }
 
 
-def _load_events(case: Case) -> None:
-    """The case's events with their actors' names only: not their roles (one statement less than the
-    relationship's own load) nor their departments. Before anything on the page reads case.events
-    (service.levels does)."""
-    if "events" in inspect(case).unloaded:
-        set_committed_value(case, "events", list(db.session.scalars(
-            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-            .options(joinedload(CaseEvent.actor).options(
-                load_only(User.id, User.username, User.display_name, User.department_id),
-                lazyload(User.role_rows), lazyload(User.department))))))
-
-
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
-    _load_events(case)
+    queries.load_events(case)
     dept_names = {d.code: d.name for d in lookup.all_rows(Department)}
     org_names: dict[str, str] = {}  # read at the first event that names an organisation (few cases have one)
     usernames: set[str] = set()
@@ -274,7 +259,7 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     # Only the dispatch form lists handlers; the case's own organisation's departments.
     ref = queries.form_reference(with_handlers=bool({"assign", "reassign"} & set(actions)), org_id=case.org_id)
     ref["child_orgs"] = orgs.children(orgs.by_id(case.org_id)) if "transfer" in actions else []
-    _load_events(case)
+    queries.load_events(case)
     ref["levels"] = service.levels(case)
     ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")

@@ -253,3 +253,18 @@ def test_the_api_list_answers_as_each_case_answers(app, users):
         rows, _cursor = queries.list_cases(actor, queries.parse_filter({}))
         assert present.cases_to_dicts(actor, rows) == [present.case_to_dict(actor, c, with_events=False)
                                                        for c in rows]
+
+
+def test_the_api_case_answer_loads_its_events_actors_by_name_only(app, users, api):
+    with app.app_context():
+        case = _register("legal_aid", "handler", accept=True)
+        db.session.commit()
+        case_no = case.case_no
+    client = api("operator")
+    client.get(f"/cases/{case_no}")
+    with app.app_context(), statements() as seen:
+        body = client.get(f"/cases/{case_no}").get_json()
+    assert [e["actor"] for e in body["events"]] == ["operator", "operator", "handler"]
+    assert not [s for s in seen if "FROM user_role" in s]  # no roles of the events' actors
+    events_sql = next(s for s in seen if "FROM case_event" in s)
+    assert "password_hash" not in events_sql and "JOIN department" not in events_sql
