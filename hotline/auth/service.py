@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -135,6 +135,7 @@ def _session_row(raw: str) -> UserSession | None:
 # hotline/notify/service.py); the value waits in flask.g for the first session_extra() of the request.
 _SESSION_EXTRAS: dict[str, Callable[[Any], Any]] = {}
 _EXTRAS_KEY = "_hotline_session_extras"
+_session_statement: tuple[tuple[str, ...], Any] | None = None
 
 
 def add_to_session_statement(name: str, subquery_for_user: Callable[[Any], Any]) -> None:
@@ -169,14 +170,16 @@ def load_session_user(raw: str) -> User | None:
     # One statement: the session, its user, the user's roles and organisation (a page asked three before;
     # every page about a case asks the visibility rule which organisation the user belongs to).
     # The reference tables' stamp comes along (hotline/reference/lookup.py: copies held between requests).
-    extras = list(_SESSION_EXTRAS)
-    found = db.session.execute(
-        select(UserSession, User, Organisation, lookup.stamp_column(),
-               *(_SESSION_EXTRAS[name](UserSession.user_id).label(name) for name in extras))
-        .outerjoin(User, User.id == UserSession.user_id)
-        .outerjoin(Organisation, Organisation.id == User.org_id)
-        .where(UserSession.token_hash == _digest(raw)).options(joinedload(User.role_rows))
-    ).unique().first()
+    global _session_statement
+    extras = tuple(_SESSION_EXTRAS)
+    if _session_statement is None or _session_statement[0] != extras:  # built once: every page runs it
+        _session_statement = (extras, select(
+            UserSession, User, Organisation, lookup.stamp_column(),
+            *(_SESSION_EXTRAS[name](UserSession.user_id).label(name) for name in extras))
+            .outerjoin(User, User.id == UserSession.user_id)
+            .outerjoin(Organisation, Organisation.id == User.org_id)
+            .where(UserSession.token_hash == bindparam("token_hash")).options(joinedload(User.role_rows)))
+    found = db.session.execute(_session_statement[1], {"token_hash": _digest(raw)}).unique().first()
     if found is None:
         return None
     row, user, org, stamp = found[:4]

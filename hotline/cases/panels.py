@@ -13,17 +13,19 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.extensions import db
 
-_probes: dict[str, Callable[[int, int | None], ColumnElement[Any]]] = {}
+_probes: dict[str, Callable[[Any, Any], ColumnElement[Any]]] = {}
 _HELD = "_hotline_case_panels"
+_statement: tuple[tuple[str, ...], Any] | None = None  # built once, with the case and reader as parameters
 
 
-def register(name: str, exists: Callable[[int, int | None], ColumnElement[Any]]) -> None:
-    """`exists(case_id, reader_id)`: true when the panel `name` may have something to show that reader."""
+def register(name: str, exists: Callable[[Any, Any], ColumnElement[Any]]) -> None:
+    """`exists(case_id, reader_id)` (given as bound parameters): true when the panel `name` may have something
+    to show that reader."""
     _probes[name] = exists
 
 
@@ -35,8 +37,12 @@ def probe(case_id: int, reader_id: int | None) -> None:
     held = g.get(_HELD)
     if held is not None and held[0] == case_id:
         return
-    names = list(_probes)
-    row = db.session.execute(select(*(_probes[name](case_id, reader_id).label(name) for name in names))).one()
+    global _statement
+    names = tuple(_probes)
+    if _statement is None or _statement[0] != names:
+        case_param, reader_param = bindparam("case_id", type_=Integer), bindparam("reader_id", type_=Integer)
+        _statement = (names, select(*(_probes[name](case_param, reader_param).label(name) for name in names)))
+    row = db.session.execute(_statement[1], {"case_id": case_id, "reader_id": reader_id}).one()
     setattr(g, _HELD, (case_id, dict(zip(names, (bool(v) for v in row)))))
 
 
