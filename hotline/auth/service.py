@@ -136,6 +136,7 @@ def _session_row(raw: str) -> UserSession | None:
 _SESSION_EXTRAS: dict[str, Callable[[Any], Any]] = {}
 _EXTRAS_KEY = "_hotline_session_extras"
 _session_statement: tuple[tuple[str, ...], Any] | None = None
+_token_statement: Any = None
 
 
 def add_to_session_statement(name: str, subquery_for_user: Callable[[Any], Any]) -> None:
@@ -405,12 +406,14 @@ def token_for(raw: str) -> ApiToken | None:
 
     # The token, its user, the user's roles and organisation in one query: every API answer about a case
     # asks the visibility rule which organisation the caller belongs to (hotline/cases/access.py).
-    row = db.session.execute(
-        select(ApiToken, Organisation, lookup.stamp_column()).join(ApiToken.user)
-        .outerjoin(Organisation, Organisation.id == User.org_id)
-        .where(ApiToken.token_hash == _digest(raw))
-        .options(contains_eager(ApiToken.user).joinedload(User.role_rows))
-    ).unique().first()
+    global _token_statement
+    if _token_statement is None:  # built once: every API request runs it
+        _token_statement = (
+            select(ApiToken, Organisation, lookup.stamp_column()).join(ApiToken.user)
+            .outerjoin(Organisation, Organisation.id == User.org_id)
+            .where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(contains_eager(ApiToken.user).joinedload(User.role_rows)))
+    row = db.session.execute(_token_statement, {"token_hash": _digest(raw)}).unique().first()
     token, org = (row[0], row[1]) if row is not None else (None, None)
     if row is not None:
         lookup.note_stamp(row[2])

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.exc import StaleDataError
@@ -382,11 +382,15 @@ def may_dispatch(actor: User) -> bool:
     return actor.has_role(*MOVES["assign"].roles)
 
 
+# The handler's roles are loaded only if a rule asks for them (a page shows their name). Built once: every
+# page and answer about a case runs it, and building it with its options cost more than running it.
+_BY_NUMBER = select(Case).where(Case.case_no == bindparam("case_no")).options(
+    defaultload(Case.handler).lazyload(User.role_rows))
+
+
 def get_case(actor: User, case_no: str) -> Case:
     known = isinstance(case_no, str) and "\x00" not in case_no  # PostgreSQL refuses NUL in a query
-    # The handler's roles are loaded only if a rule asks for them (a page shows their name).
-    case = db.session.scalar(select(Case).where(Case.case_no == case_no).options(
-        defaultload(Case.handler).lazyload(User.role_rows))) if known else None
+    case = db.session.scalar(_BY_NUMBER, {"case_no": case_no}) if known else None
     if case is None or not access.can_view(actor, case):
         # Same answer for "absent" and "not yours": numbers are not an oracle.
         raise NotFound(_("Case %(no)s was not found.", no=str(case_no)[:32]))
