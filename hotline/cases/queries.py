@@ -549,25 +549,39 @@ def handler_queue_count(actor: User, mine: bool) -> int:
     return 0 if cond is None else db.session.scalar(select(func.count()).select_from(Case).where(cond))
 
 
+# The queue's statements, built once with the handler or department as a parameter (every handler's page
+# runs them; building them and their cache keys per request cost more than running them). The conditions
+# are _queue_condition's.
+def _queue_param(mine: bool):
+    return and_(Case.status.in_(OPEN_STATUSES[1:]),
+                (Case.handler_id if mine else Case.department_id) == bindparam("mine" if mine else "dept"))
+
+
+def _count(cond):
+    return select(func.count()).select_from(Case).where(cond).scalar_subquery()
+
+
+_QUEUE_COUNTS = {True: select(_count(_queue_param(True)), _count(_queue_param(False))),
+                 False: select(_count(_queue_param(True)))}  # no department: the second tab is empty
+# The table shows the handler's name only: their roles need not be loaded.
+_QUEUE_ROWS = {mine: select(Case).where(_queue_param(mine)).options(NAMES_ONLY)
+               .order_by(running_due(), Case.id).limit(bindparam("limit")) for mine in (True, False)}
+
+
 def handler_queue_counts(actor: User) -> tuple[int, int]:
     """Both tabs' counts (mine, department's) in one round trip: each its own index-only count, as
     handler_queue_count gives them."""
-    conds = [_queue_condition(actor, mine) for mine in (True, False)]
-    counts = [select(func.count()).select_from(Case).where(cond).scalar_subquery()
-              for cond in conds if cond is not None]
-    got = iter(db.session.execute(select(*counts)).one())
-    return tuple(0 if cond is None else int(next(got)) for cond in conds)  # type: ignore[return-value]
+    with_dept = actor.department_id is not None
+    got = db.session.execute(_QUEUE_COUNTS[with_dept], {"mine": actor.id, "dept": actor.department_id}).one()
+    return int(got[0]), int(got[1]) if with_dept else 0
 
 
 def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> list[Case]:
     """Dispatched and accepted cases of the handler (or of their department), earliest deadline first."""
-    cond = _queue_condition(actor, mine)
-    if cond is None:
+    if not mine and actor.department_id is None:
         return []
-    # The table shows the handler's name only: their roles need not be loaded.
-    stmt = (select(Case).where(cond).options(NAMES_ONLY)
-            .order_by(running_due(), Case.id).limit(limit))
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_QUEUE_ROWS[mine], {"mine": actor.id, "dept": actor.department_id,
+                                                       "limit": limit}))
 
 
 # ---------------------------------------------------------------- 回访 worklist and the supervisors' tabs
