@@ -48,9 +48,13 @@ _held: WeakKeyDictionary[Engine, _Copies] = WeakKeyDictionary()  # per database 
 _lock = threading.Lock()
 
 
+def _stamp_select():
+    return select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1)
+
+
 def stamp_column():
     """The stamp as a column of another statement (the session's or the token's)."""
-    return select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1).scalar_subquery()
+    return _stamp_select().scalar_subquery()
 
 
 def note_stamp(stamp: int | None) -> None:
@@ -61,7 +65,7 @@ def note_stamp(stamp: int | None) -> None:
 
 def _request_stamp() -> int | None:
     if not hasattr(g, _STAMP):
-        setattr(g, _STAMP, db.session.scalar(select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1)))
+        setattr(g, _STAMP, db.session.scalar(_stamp_select()))
     return getattr(g, _STAMP)
 
 
@@ -99,7 +103,7 @@ def plain_rows(model: type) -> tuple[int | None, tuple[SimpleNamespace, ...]]:
         stamp = row[-1]
         rows.append(SimpleNamespace(**{key: row[i] for i, (key, _) in enumerate(attrs)}))
     if not rows:  # an empty table: read the stamp alone, so an empty copy is kept too
-        stamp = db.session.scalar(select(ReferenceStamp.stamp).where(ReferenceStamp.id == 1))
+        stamp = db.session.scalar(_stamp_select())
     return stamp, tuple(rows)
 
 

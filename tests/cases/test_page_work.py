@@ -25,6 +25,15 @@ def _register(department: str, handler: str | None = None, accept: bool = False)
     return case
 
 
+def _second_view(app, client, case_no: str) -> tuple[str, list[str]]:
+    """The case page as shown a second time (the first fills what is held between requests), and the
+    statements that second view sent."""
+    client.get(f"/cases/{case_no}")
+    with app.app_context(), statements() as seen:
+        page = client.get(f"/cases/{case_no}").get_data(as_text=True)
+    return page, seen
+
+
 def test_both_tab_counts_in_one_statement_equal_each_tabs_count(app, users):
     with app.test_request_context():
         _register("legal_aid", "handler")
@@ -70,9 +79,7 @@ def test_case_page_reads_the_events_once_without_roles(app, users, login):
         db.session.commit()
         case_no = case.case_no
     client = login(app.test_client(), "operator")
-    client.get(f"/cases/{case_no}")
-    with app.app_context(), statements() as seen:
-        page = client.get(f"/cases/{case_no}").get_data(as_text=True)
+    page, seen = _second_view(app, client, case_no)
     assert "已联系单位" in page
     assert sum(1 for s in seen if "FROM case_event" in s) == 1
     events_sql = next(s for s in seen if "FROM case_event" in s)
@@ -96,9 +103,7 @@ def test_case_page_probes_the_panels_other_features_add_in_one_statement(app, us
         db.session.commit()
         plain_no, used_no, title = plain.case_no, used.case_no, article.title
     client = login(app.test_client(), "operator")
-    client.get(f"/cases/{plain_no}")
-    with app.app_context(), statements() as seen:
-        page = client.get(f"/cases/{plain_no}").get_data(as_text=True)
+    page, seen = _second_view(app, client, plain_no)
     asking = [s for s in seen if "telephony_recording" in s or "group_alert" in s or "knowledge_use" in s]
     assert len(asking) == 1, asking
     assert "group_alert_case" in asking[0] and "knowledge_use" in asking[0] and "telephony_recording" in asking[0]
@@ -120,9 +125,7 @@ def test_case_page_names_the_timelines_handlers_from_the_held_list(app, users, l
         db.session.commit()
         case_no = case.case_no
     client = login(app.test_client(), "operator")
-    client.get(f"/cases/{case_no}")
-    with app.app_context(), statements() as seen:
-        page = client.get(f"/cases/{case_no}").get_data(as_text=True)
+    page, seen = _second_view(app, client, case_no)
     assert "Handler_B" in page
     assert not [s for s in seen if "FROM user_account \nWHERE user_account.username IN" in s]
     with app.app_context():
