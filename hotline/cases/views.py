@@ -6,6 +6,7 @@ and renders the result. The commit happens in hotline.web (after_request); a fai
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -188,6 +189,22 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
     }
 
 
+def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
+    """The rows of a case table (cases/_table.html): each _row, with the case's type, category and department
+    named from the held reference copies (a table's cases are loaded without them, queries.table_rows)."""
+    types = {t.code: t.name for t in lookup.all_rows(CaseType)}
+    categories = {c.id: c.name for c in lookup.all_rows(Category)}
+    departments = {d.id: d.name for d in lookup.all_rows(Department)}
+    rows = []
+    for case in cases:
+        row = _row(actor, case)
+        row["type_name"] = types.get(case.type_code, case.type_code)
+        row["category_name"] = categories.get(case.category_id, "")
+        row["department_name"] = departments.get(case.department_id) if case.department_id else None
+        rows.append(row)
+    return rows
+
+
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
     queries.load_events(case)
@@ -206,7 +223,7 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
         if key == "status":
-            return str(STATUS_LABELS.get(value, value))
+            return str(label(STATUS_LABELS.get(value, value)))
         if key == "department":
             return dept_names.get(value, str(value))
         if key == "org":
@@ -216,17 +233,17 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
         if key == "handler":
             return user_names.get(value, str(value))
         if key == "survey_result":
-            return str(SURVEY_LABELS.get(value, value))
+            return str(label(SURVEY_LABELS.get(value, value)))
         if key == "type":
             return type_names.get(value, str(value))
         if key == "category":
             return category_names.get(value, str(value))
         if key == "decision":
-            return str(DECISION_LABELS.get(value, value))
+            return str(label(DECISION_LABELS.get(value, value)))
         if key in ("method", "channel"):  # a reply's method, a survey's channel (phone, sms)
-            return str(REPLY_METHOD_LABELS.get(value, value))
+            return str(label(REPLY_METHOD_LABELS.get(value, value)))
         if key == "via":
-            return str(VIA_LABELS.get(value, value))
+            return str(label(VIA_LABELS.get(value, value)))
         moment = parse_aware(value)
         if moment is not None:
             return local_dt(moment)
@@ -241,10 +258,10 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             "kind": event.kind,
             "at": event.at,
             "actor": event.actor.display_name if event.actor else _("System"),
-            "texts": [{"label": TEXT_LABELS[k], "text": text} for k, text in reading.texts],
-            "changes": [{"label": FIELD_LABELS.get(k, k), "before": show(k, before), "after": show(k, after)}
+            "texts": [{"label": label(TEXT_LABELS[k]), "text": text} for k, text in reading.texts],
+            "changes": [{"label": label(FIELD_LABELS.get(k, k)), "before": show(k, before), "after": show(k, after)}
                         for k, before, after in reading.changes],
-            "facts": [{"key": k, "label": FIELD_LABELS.get(k, k), "value": show(k, v), "link": reading.links.get(k)}
+            "facts": [{"key": k, "label": label(FIELD_LABELS.get(k, k)), "value": show(k, v), "link": reading.links.get(k)}
                       for k, v in reading.facts],
         })
     return entries
@@ -322,7 +339,7 @@ def queue():
     tab = request.args.get("tab")
     if tab not in ("mine", "department"):
         tab = "mine" if mine_total or not dept_total else "department"
-    rows = [_row(actor, c) for c in queries.handler_queue_rows(actor, mine=tab == "mine")]
+    rows = _table_rows(actor, queries.handler_queue_rows(actor, mine=tab == "mine"))
     return render_template("cases/queue.html", rows=rows, tab=tab,
                            mine_total=mine_total, dept_total=dept_total, limit=queries.QUEUE_LIMIT)
 
@@ -356,7 +373,7 @@ def list_cases():
     next_url = url_for("cases.list_cases", **active, cursor=next_cursor) if next_cursor else None
     export_args = {k: v for k, v in active.items() if k not in ("limit", "sort")}
     record_views(actor, cases, "web")  # the caller column
-    return render_template("cases/list.html", rows=[_row(actor, c) for c in cases], args=args, errors={},
+    return render_template("cases/list.html", rows=_table_rows(actor, cases), args=args, errors={},
                            message=None, next_url=next_url, first_url=url_for("cases.list_cases", **active),
                            cursor=cursor, total=total, total_more=total_more, more_open=more_open,
                            export_args=export_args,
@@ -400,6 +417,6 @@ def supervise():
         tab = next((t for t in queries.SUPERVISE_TABS if counts[t]), queries.SUPERVISE_TABS[0])
     cases = queries.supervise_rows(actor, tab)
     record_views(actor, cases, "web")
-    return render_template("cases/supervise.html", rows=[_row(actor, c) for c in cases], tab=tab, counts=counts,
+    return render_template("cases/supervise.html", rows=_table_rows(actor, cases), tab=tab, counts=counts,
                            tabs=queries.SUPERVISE_TABS, tab_labels=SUPERVISE_TAB_LABELS,
                            limit=queries.SUPERVISE_LIMIT)
