@@ -4,6 +4,7 @@ import os
 import sys
 
 from hotline import create_app
+from hotline.runtime import tune_gc
 
 app = create_app()
 
@@ -11,3 +12,5 @@ if app.config["HOTLINE_SCHEDULER"] and os.path.basename(sys.argv[0]) not in ("fl
     from hotline.jobs import build_scheduler
 
     build_scheduler(app).start()
+
+tune_gc()  # last: what starting made is frozen (hotline/runtime.py)
