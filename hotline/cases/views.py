@@ -18,7 +18,7 @@ from hotline import clock, phones, search
 from hotline.audit.service import record_views
 from hotline.auth.access import ANY_USER, allow, current_actor
 from hotline.auth.models import User
-from hotline.cases import access, actions, deadlines, events, panels, present, queries, service
+from hotline.cases import access, actions, cells, deadlines, events, panels, present, queries, service
 from hotline.cases.forms import RegistrationForm, action_form, page_fields
 from hotline.cases.models import OPEN_STATUSES, SURVEY_RESULTS, Case
 from hotline.dates import parse_aware
@@ -53,7 +53,13 @@ def local_short(value: datetime | None) -> str:
 
 @bp.context_processor
 def case_labels() -> dict[str, Any]:
-    return {"ACTION_LABELS": _ACTION_LABELS, "DUE_LABELS": _DUE_LABELS, "search_snippet": search_snippet}
+    return {"ACTION_LABELS": _ACTION_LABELS, "search_snippet": search_snippet}
+
+
+# The badges and the running deadline of every case row (hotline/cases/cells.py), for every blueprint's pages.
+for _name, _cell in (("status_badge", cells.status_badge), ("due_badge", cells.due_badge),
+                     ("flag_badges", cells.flag_badges), ("case_deadline", cells.deadline)):
+    bp.add_app_template_global(_cell, _name)
 
 
 SNIPPET_LABELS = {"answer": _l("Answer"), "detail": _l("Detail"), "caller_employer": _l("Employer"),
@@ -79,8 +85,7 @@ def search_snippet(actor: User, case: Case, q: str | None, private: bool) -> Mar
 ACTION_LABELS = actions.LABELS
 ACTION_ORDER = actions.ORDER
 
-DUE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "ok": _l("On time")}
-_ACTION_LABELS, _DUE_LABELS = RequestLabels(ACTION_LABELS), RequestLabels(DUE_LABELS)  # translated once a request
+_ACTION_LABELS = RequestLabels(ACTION_LABELS)  # translated once a request
 
 VIA_LABELS = {"web": _l("Web page"), "api": _l("API"), "telephony": _l("Telephony"), "sms": _l("SMS"),
               "import": _l("Ledger import"), "exchange": _l("Handed down by the 12351 platform")}

@@ -346,3 +346,30 @@ def test_a_tables_case_still_answers_what_the_table_did_not_load_outside_tests(a
             assert len(seen) == 2
         finally:
             app.testing = True
+
+
+def test_the_row_cells_are_the_html_the_tables_styles_and_script_expect(app, users):
+    """The badges and the running deadline (hotline/cases/cells.py, Python since they were a table's slowest
+    macros): their classes and data attributes, the clock's label and the words, and escaped text."""
+    from markupsafe import Markup
+
+    from hotline.cases import cells
+
+    with app.test_request_context():
+        case = service.register(get_user("operator"), {
+            "channel": "hotline", "type": "complaint", "category": "wages", "summary": "<b>欠薪</b>",
+            "caller": {"phone": "13812345678"}, "department": "legal_aid", "urgent": True, "confidential": True})
+        db.session.commit()
+        assert cells.status_badge(case) == Markup('<span class="badge status assigned">已派单</span>')
+        assert cells.flag_badges(case) == Markup('<span class="badge urgent">紧急</span> '
+                                                 '<span class="badge confidential">保密</span>')
+        cell = cells.deadline(case)
+        # Urgent: the reply is due today, before the acceptance deadline, so the reply clock runs.
+        assert cell == Markup('<span class="deadline due_soon" data-deadline="reply"><span class="clock">答复</span> '
+                              '<time datetime="2026-11-30T17:30">周一 11-30 17:30</time> · '
+                              '<span class="left">剩7小时</span></span>')
+        assert '<span class="clock">' not in cells.deadline(case, with_clock=False)
+        assert cells.due_badge("overdue") == Markup('<span class="badge overdue">超期</span>')
+        assert cells.due_badge("ok") == ""
+        with force_locale("en"):
+            assert cells.status_badge(case) == Markup('<span class="badge status assigned">Dispatched</span>')
