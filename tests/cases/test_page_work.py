@@ -373,3 +373,19 @@ def test_the_row_cells_are_the_html_the_tables_styles_and_script_expect(app, use
         assert cells.due_badge("ok") == ""
         with force_locale("en"):
             assert cells.status_badge(case) == Markup('<span class="badge status assigned">Dispatched</span>')
+
+
+def test_handler_options_are_escaped_tagged_with_their_department_and_keep_the_choice(app):
+    from types import SimpleNamespace
+
+    from markupsafe import Markup
+
+    dept = SimpleNamespace(code="legal_aid", name="法律援助<中心>")
+    handlers = [SimpleNamespace(username="h1", display_name="王<b>", department=dept),
+                SimpleNamespace(username="h2", display_name="李四", department=None)]
+    assert templating.handler_options(handlers, "h2") == Markup(
+        '<option value="h1" data-dept="legal_aid">王&lt;b&gt;</option>'
+        '<option value="h2" data-dept="" selected>李四</option>')
+    assert templating.handler_options(handlers, "", with_department=True) == Markup(
+        '<option value="h1" data-dept="legal_aid">王&lt;b&gt; · 法律援助&lt;中心&gt;</option>'
+        '<option value="h2" data-dept="">李四</option>')
