@@ -234,7 +234,7 @@ def handler_options(handlers: Any, selected: Any, with_department: bool = False)
     parts = []
     for h in handlers:
         dept = h.department
-        name = escape(h.display_name)
+        name = str(escape(h.display_name))
         if with_department and dept is not None:
             name = f"{name} · {escape(dept.name)}"
         parts.append(f'<option value="{escape(h.username)}" data-dept="{escape(dept.code) if dept else ""}"'
