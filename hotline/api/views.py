@@ -113,7 +113,8 @@ def list_cases():
         service.lookup_type(case_filter.type)  # an unknown type is refused like the other codes
     limit = queries.parse_limit(request.args.get("limit"))
     actor = current_actor()
-    rows, next_cursor = queries.list_cases(actor, case_filter, request.args.get("cursor") or None, limit)
+    rows, next_cursor = queries.list_cases(actor, case_filter, request.args.get("cursor") or None, limit,
+                                           options=queries.answer_rows())
     record_views(actor, rows, "api")
     return jsonify(items=present.cases_to_dicts(actor, rows),
                    next_cursor=next_cursor)

@@ -236,6 +236,17 @@ def table_rows(search_row: bool = False) -> tuple:
     return _TABLE_ROWS[search_row, current_app.testing]
 
 
+_ANSWER_ROWS = {strict: (*((raiseload if strict else lazyload)(rel) for rel in (Case.case_type, Case.category,
+                                                                                Case.department)), NAMES_ONLY)
+                for strict in (False, True)}
+
+
+def answer_rows() -> tuple:
+    """The loader options of the cases an API list answers with (present.cases_to_dicts): every column and the
+    handler's name; not the type, category or department, which the answer codes from the held copies."""
+    return _ANSWER_ROWS[current_app.testing]
+
+
 # A search's planner settings for its transaction, in one statement (hotline/replica.py sends it where the
 # search's reads go).
 SEARCH_SETTINGS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
@@ -371,7 +382,7 @@ def list_cases(actor: User, f: CaseFilter, cursor: str | None = None, limit: int
     limit = max(1, min(int(limit), MAX_LIMIT))
     stmt = build_query(actor, f)
     if f.q:
-        return _ranked(actor, f, stmt, cursor, limit)
+        return _ranked(actor, f, stmt, cursor, limit, options)
     if f.sort == "due":
         return _list_by_due(stmt, cursor, limit, options)
     if cursor:
@@ -457,10 +468,11 @@ def _pair_word_candidates(actor: User, f: CaseFilter, columns, wanted) -> list[A
     return rows + list(db.session.execute(older).all())
 
 
-def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int) -> tuple[list[Case], str | None]:
+def _ranked(actor: User, f: CaseFilter, stmt, cursor: str | None, limit: int,
+            options: tuple = (NAMES_ONLY,)) -> tuple[list[Case], str | None]:
     """A search: the newest matches (up to search.CANDIDATES) ranked by relevance, best first; the cursor
     is the position in that ranking."""
-    rows, next_cursor, _total = _ranked_with_total(actor, f, stmt, cursor, limit)
+    rows, next_cursor, _total = _ranked_with_total(actor, f, stmt, cursor, limit, options)
     return rows, next_cursor
 
 

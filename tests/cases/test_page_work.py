@@ -389,3 +389,25 @@ def test_handler_options_are_escaped_tagged_with_their_department_and_keep_the_c
     assert templating.handler_options(handlers, "", with_department=True) == Markup(
         '<option value="h1" data-dept="legal_aid">王&lt;b&gt; · 法律援助&lt;中心&gt;</option>'
         '<option value="h2" data-dept="">李四</option>')
+
+
+def test_the_api_list_codes_category_and_department_from_the_held_copies(app, users, api):
+    """The API's list joins neither the type, category nor department tables, and each item still says what
+    the case's own answer says (its category's and department's codes, the case it was merged into)."""
+    with app.app_context():
+        _register("legal_aid", "handler", accept=True)
+        _register("women")
+        db.session.commit()
+    client = api("supervisor")
+    client.get("/cases?limit=5")
+    with app.app_context(), statements() as seen:
+        items = client.get("/cases?limit=5").get_json()["items"]
+    listing = [s for s in seen if "FROM hotline_case" in s]
+    assert len(listing) == 1
+    assert "JOIN case_type" not in listing[0] and "JOIN category" not in listing[0]
+    assert "JOIN department" not in listing[0]
+    assert [(i["category"], i["department"]) for i in items] == [("wages", "women"), ("wages", "legal_aid")]
+    for item in items:
+        alone = client.get(f"/cases/{item['case_no']}").get_json()
+        alone.pop("events")
+        assert item == alone
