@@ -17,8 +17,9 @@ from hotline.reference.models import Category, Department
 
 class _Request:
     """What every case of one answer shares: the local zone, the time now, the organisations' codes and the
-    categories' and departments' codes (from the held copies: a list's cases are loaded without them), worked
-    out once per answer rather than once per case (a list answer converts some 400 moments)."""
+    categories' and departments' codes (from the held copies: a list's cases are loaded without them; one made
+    since this request read the stamp is read from the case), worked out once per answer rather than once per
+    case (a list answer converts some 400 moments)."""
 
     def __init__(self) -> None:
         self.zone = clock.local_tz()
@@ -59,7 +60,7 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True, shared: _Req
         "status": case.status,
         "channel": case.channel,
         "type": case.type_code,
-        "category": shared.category_codes.get(case.category_id),
+        "category": shared.category_codes.get(case.category_id) or case.category.code,
         "caller": caller,
         "summary": case.summary,
         "detail": case.detail if private else None,
@@ -69,7 +70,8 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True, shared: _Req
         "confidential": case.confidential,
         "broadcast_ok": case.broadcast_ok,
         "resolved_on_call": case.resolved_on_call,
-        "department": shared.department_codes.get(case.department_id) if case.department_id else None,
+        "department": (shared.department_codes.get(case.department_id) or case.department.code
+                       if case.department_id else None),
         "org": org_code(case.org_id),
         "registered_org": org_code(case.registered_org_id),
         "sent_up": iso(case.up_requested_at),

@@ -621,9 +621,8 @@ def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> lis
     """Dispatched and accepted cases of the handler (or of their department), earliest deadline first."""
     if not mine and actor.department_id is None:
         return []
-    return list(db.session.scalars(_QUEUE_ROWS[mine, current_app.testing], {"mine": actor.id,
-                                                                             "dept": actor.department_id,
-                                                       "limit": limit}))
+    params = {"mine": actor.id, "dept": actor.department_id, "limit": limit}
+    return list(db.session.scalars(_QUEUE_ROWS[mine, current_app.testing], params))
 
 
 # ---------------------------------------------------------------- 回访 worklist and the supervisors' tabs

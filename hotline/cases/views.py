@@ -203,9 +203,11 @@ def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
     rows = []
     for case in cases:
         row = _row(actor, case)
-        row["type_name"] = types.get(case.type_code, case.type_code)
-        row["category_name"] = categories.get(case.category_id, "")
-        row["department_name"] = departments.get(case.department_id) if case.department_id else None
+        # One made since this request read the stamp is not in the copies: read from the case then.
+        row["type_name"] = types.get(case.type_code) or case.case_type.name
+        row["category_name"] = categories.get(case.category_id) or case.category.name
+        row["department_name"] = (departments.get(case.department_id) or case.department.name
+                                  if case.department_id else None)
         rows.append(row)
     return rows
 

@@ -411,3 +411,18 @@ def test_the_api_list_codes_category_and_department_from_the_held_copies(app, us
         alone = client.get(f"/cases/{item['case_no']}").get_json()
         alone.pop("events")
         assert item == alone
+
+
+def test_an_answer_codes_a_category_the_held_copy_does_not_know_yet_from_the_case(app, users):
+    """A category or department made after this request read the stamp is not in the held copies: the answer
+    reads it from the case rather than saying null."""
+    from hotline.cases import present
+
+    with app.test_request_context():
+        case = _register("legal_aid")
+        db.session.commit()
+        shared = present._Request()
+        shared.category_codes.clear()
+        shared.department_codes.clear()
+        answer = present.case_to_dict(get_user("supervisor"), case, with_events=False, shared=shared)
+        assert (answer["category"], answer["department"]) == ("wages", "legal_aid")
