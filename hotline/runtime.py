@@ -12,8 +12,9 @@ OLDER_THRESHOLDS = (20, 20)
 
 
 def tune_gc() -> None:
-    """Fewer, larger young collections; and the objects made while starting (modules, the app, compiled
-    templates) moved out of the collector's sight, so that a full collection does not walk them again. No
+    """Fewer, larger young collections; and the objects made while starting (the modules and the app; templates
+    are compiled later, at their first page) moved out of the collector's sight, so that a full collection
+    does not walk them again. No
     collection first: the CLI (flask --app wsgi) runs this too, and a full collection of the started heap costs
     more than the little garbage starting leaves."""
     gc.freeze()
