@@ -199,3 +199,23 @@ def test_the_dashboard_names_its_groups_from_the_held_copies(app, users, login):
         page = client.get(url).get_data(as_text=True)
     assert "工资" in page
     assert not [s for s in seen if "FROM category" in s or "FROM department" in s], seen
+
+
+def test_a_renamed_category_is_the_name_the_other_servers_case_list_shows(app, users, second):
+    """The case tables name their rows' categories from a map held with the copies: renamed on one server,
+    the other server's list shows the new name at its next page."""
+    from hotline.admin import service as admin_service
+    from hotline.cases import service as case_service
+
+    with app.test_request_context():
+        case_service.register(get_user("operator"), {
+            "channel": "hotline", "type": "consult", "category": "wages", "summary": "欠薪",
+            "caller": {"phone": "13812345678"}})
+        db.session.commit()
+    client = log_in(second, "operator")
+    assert "工资福利待遇" not in client.get("/cases").get_data(as_text=True)
+    with app.test_request_context():
+        admin_service.update_category("wages", "工资福利待遇", "", "1")
+        db.session.commit()
+    assert "工资福利待遇" in client.get("/cases").get_data(as_text=True)
+    assert "工资福利待遇" in client.get("/cases?q=欠薪").get_data(as_text=True)

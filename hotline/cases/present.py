@@ -25,8 +25,8 @@ class _Request:
         self.zone = clock.local_tz()
         self.now = clock.now()
         self.codes: dict[int | None, str | None] = {None: None}
-        self.category_codes = {c.id: c.code for c in lookup.all_rows(Category)}
-        self.department_codes = {d.id: d.code for d in lookup.all_rows(Department)}
+        self.category_codes = lookup.mapping(Category, "id", "code")
+        self.department_codes = lookup.mapping(Department, "id", "code")
 
     def iso(self, value: datetime | None) -> str | None:
         return local_iso(value, self.zone)

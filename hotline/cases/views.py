@@ -197,9 +197,9 @@ def _row(actor: User, case: Case) -> dict[str, Any]:
 def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
     """The rows of a case table (cases/_table.html): each _row, with the case's type, category and department
     named from the held reference copies (a table's cases are loaded without them, queries.table_rows)."""
-    types = {t.code: t.name for t in lookup.all_rows(CaseType)}
-    categories = {c.id: c.name for c in lookup.all_rows(Category)}
-    departments = {d.id: d.name for d in lookup.all_rows(Department)}
+    types = lookup.mapping(CaseType, "code", "name")
+    categories = lookup.mapping(Category, "id", "name")
+    departments = lookup.mapping(Department, "id", "name")
     rows = []
     for case in cases:
         row = _row(actor, case)
@@ -215,7 +215,7 @@ def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
 def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     """Events made readable: label, who, when, the free text and the field changes."""
     queries.load_events(case)
-    dept_names = {d.code: d.name for d in lookup.all_rows(Department)}
+    dept_names = lookup.mapping(Department, "code", "name")
     org_names: dict[str, str] = {}  # read at the first event that names an organisation (few cases have one)
     usernames: set[str] = set()
     for event in case.events:
@@ -256,8 +256,8 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
             return local_dt(moment)
         return str(value)
 
-    type_names = {t.code: t.name for t in lookup.all_rows(CaseType)}
-    category_names = {c.code: c.name for c in lookup.all_rows(Category)}
+    type_names = lookup.mapping(CaseType, "code", "name")
+    category_names = lookup.mapping(Category, "code", "name")
     entries = []
     for event in case.events:
         reading = events.read(event.kind, event.data if private else present.public_event_data(event.data or {}))

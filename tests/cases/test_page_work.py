@@ -422,7 +422,6 @@ def test_an_answer_codes_a_category_the_held_copy_does_not_know_yet_from_the_cas
         case = _register("legal_aid")
         db.session.commit()
         shared = present._Request()
-        shared.category_codes.clear()
-        shared.department_codes.clear()
+        shared.category_codes, shared.department_codes = {}, {}  # the held maps are shared: not cleared
         answer = present.case_to_dict(get_user("supervisor"), case, with_events=False, shared=shared)
         assert (answer["category"], answer["department"]) == ("wages", "legal_aid")
