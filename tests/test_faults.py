@@ -58,6 +58,34 @@ def test_fault_script_short_run_passes_every_check():
     assert "all checks passed" in stdout, report
 
 
+
+def test_fault_script_logs_each_sms_in_one_write(monkeypatch, tmp_path):
+    """CI once counted an SMS as sent but never logged: print() writes the line and its newline apart, and a
+    log line of another job's thread landed between them, so the check's parser missed it."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("hotline_bench_faults", str(ROOT / "bench" / "faults"))
+    faults = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(faults)
+    log = open(tmp_path / "scheduler0.log", "a")
+    monkeypatch.setattr(sys, "stdout", log)
+    real_write, writes = os.write, []
+
+    def spy(fd, data):
+        if fd == log.fileno():
+            writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", spy)
+    faults.twilio_transport().request("POST", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json",
+                                      data={"To": "+8613900000001", "Body": "【12351】新工单 20261204-0001"})
+    log.close()
+    line = 'TWILIO {"to": "+8613900000001", "body": "【12351】新工单 20261204-0001"}\n'
+    assert writes == [line.encode()]
+    assert faults.scheduler_sms(tmp_path) == {("+8613900000001", "【12351】新工单 20261204-0001"): 1}
+
+
 # ---------------------------------------------------------------- the database is away
 
 
