@@ -106,11 +106,14 @@ def has_pair_words(q: str) -> bool:
     return any(len(word) == 2 for word in _words(q))
 
 
-def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs: bool = True):
+def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs: bool = True,
+                   pairs_only: bool = False):
     """SQL condition: every term of q occurs in summary, detail, answer or employer (or, with_name, the
     caller's name); or q is the case number. private_ok (hotline/cases/access.py): where given, detail,
     employer and name count only on the cases whose private parts the actor may see. pairs=False leaves
-    out the pairs' index condition of two-character words (the same matches, for a walk of recent cases)."""
+    out the pairs' index condition of two-character words (the same matches, for a walk of recent cases).
+    pairs_only=True (PostgreSQL, a query with a two-character word) is the pairs' index condition alone: every
+    match and perhaps a few more (another word, a private part), tested by nothing but the index."""
     from sqlalchemy import and_, literal_column
 
     words = _words(q)
@@ -156,6 +159,8 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
         # A confidential case of others matches on its summary and answer only (no oracle on the rest).
         public = and_(*[or_(like(Case.summary, w), like(Case.answer, w)) for w in words])
         match = and_(match, or_(private_ok, public))
+    if indexed and pairs_only:
+        return and_(*indexed)
     if indexed:
         # Separate conditions beside the substring test, not inside it: a scan of the pairs' index returns
         # exact matches, so the rows it finds are tested only by the cheap substring test, and a walk of the

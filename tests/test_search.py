@@ -188,3 +188,22 @@ def test_a_two_character_search_finds_the_same_newest_matches_across_the_recent_
                 get_user("supervisor"), queries.parse_filter({"q": "尘肺"}),
                 queries.build_query(get_user("supervisor"), queries.parse_filter({"q": "尘肺"})), None, 50)
             assert total == 3 and sorted(c.summary for c in rows) == sorted(matching[:3]), (recent, cost)
+
+
+def test_older_matches_through_the_pairs_index_when_newer_index_matches_fail_another_word(ctx, users, monkeypatch):
+    """Through the pairs' index the newest ids come first and only they are tested in full; when another word
+    refuses more of them than the margin, the full query over every index match must still find the older ones."""
+    operator = get_user("operator")
+    summaries = ["尘肺职业病一", "尘肺职业病二", "尘肺职业病三"] + ["尘肺咨询"] * 8 + ["无关"]
+    made = [service.register(operator, {"channel": "hotline", "type": "consult", "category": "wages",
+                                        "summary": s, "caller": {"phone": "13812345678"}}) for s in summaries]
+    db.session.commit()
+    monkeypatch.setattr("hotline.search.CANDIDATES", 3)
+    monkeypatch.setattr(queries, "RECENT_WALK", 1)
+    monkeypatch.setattr(queries, "PAIRS_ROW_COST", 0)
+    for q in ("尘肺 职业病", "尘肺"):
+        f = queries.parse_filter({"q": q})
+        rows, _cursor, total = queries._ranked_with_total(get_user("supervisor"), f,
+                                                          queries.build_query(get_user("supervisor"), f), None, 50)
+        expected = [c.case_no for c in reversed(made) if all(w in c.summary for w in q.split())][:3]
+        assert total == 3 and sorted(c.case_no for c in rows) == sorted(expected), q
