@@ -207,3 +207,34 @@ def test_older_matches_through_the_pairs_index_when_newer_index_matches_fail_ano
                                                           queries.build_query(get_user("supervisor"), f), None, 50)
         expected = [c.case_no for c in reversed(made) if all(w in c.summary for w in q.split())][:3]
         assert total == 3 and sorted(c.case_no for c in rows) == sorted(expected), q
+
+
+def test_a_search_sets_its_planner_settings_once_per_transaction(ctx, users, backend_name, monkeypatch):
+    """A two-character word builds its query three times (the walk, the pairs' ids, the full test); the planner
+    settings were a round trip each time. Once per transaction, and again in the next one."""
+    if backend_name != "postgresql":
+        pytest.skip("PostgreSQL's planner settings")
+    from sqlalchemy import event, text
+
+    operator = get_user("operator")
+    for s in ["尘肺一", "无关", "尘肺二"]:
+        service.register(operator, {"channel": "hotline", "type": "consult", "category": "wages", "summary": s,
+                                    "caller": {"phone": "13812345678"}})
+    db.session.commit()
+    monkeypatch.setattr(queries, "RECENT_WALK", 1)
+    monkeypatch.setattr(queries, "PAIRS_ROW_COST", 0)
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(2):
+            assert sorted(numbers("supervisor", "尘肺")) == sorted(numbers("supervisor", "尘肺"))
+            assert db.session.scalar(text("SELECT current_setting('plan_cache_mode')")) == "force_custom_plan"
+            db.session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert sum("plan_cache_mode" in s and "set_config" in s for s in statements) == 2, statements

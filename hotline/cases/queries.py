@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import current_app, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, case, func, inspect, or_, select, text, true
+from sqlalchemy import Integer, and_, any_, bindparam, case, func, inspect, or_, select, text, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import defaultload, defer, joinedload, lazyload, load_only, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -251,6 +252,17 @@ SEARCH_SETTINGS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan'
                        "set_config('jit', 'off', true)")
 
 
+def _plan_searches_with_their_patterns() -> None:
+    """SEARCH_SETTINGS, once per transaction (the settings last to its end): a search with a two-character word
+    builds its query three times, and each setting was a round trip."""
+    session = db.session()
+    # The innermost: a savepoint rolled back takes its settings with it.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None or session.info.get("search_settings_for") is not transaction:
+        session.execute(SEARCH_SETTINGS)
+        session.info["search_settings_for"] = session.get_nested_transaction() or session.get_transaction()
+
+
 def build_query(actor: User, f: CaseFilter, *, pairs: bool = True, pairs_only: bool = False):
     stmt = access.scope(actor, select(Case))
     now = clock.now()
@@ -302,7 +314,7 @@ def build_query(actor: User, f: CaseFilter, *, pairs: bool = True, pairs_only: b
             # plan, which cannot use the trigram index for LIKE with a bound pattern (0.5–7 s for a
             # search with no match). Plan searches with their real pattern, for this transaction.
             # JIT compiling (PostgreSQL's default for costly plans) adds 40–70 ms to a long search and saves less.
-            db.session.execute(SEARCH_SETTINGS)
+            _plan_searches_with_their_patterns()
         stmt = stmt.where(search.text_condition(f.q, dialect, search_names(actor), private_ok, pairs=pairs,
                                                 pairs_only=pairs_only))
     if f.date_from:
@@ -479,7 +491,9 @@ def _older_through_pairs(actor: User, f: CaseFilter, columns, walk, floor: int, 
     ids = list(db.session.scalars(select(found_ids.c.id).order_by(found_ids.c.id.desc()).limit(wanted_ids)))
     if not ids:
         return []
-    rows = list(db.session.execute(walk.where(Case.id.in_(ids)).order_by(Case.id.desc()).limit(missing)).all())
+    # One array parameter, not hundreds of bound values (each rendered, then parsed again by the driver).
+    in_ids = Case.id == any_(bindparam("pair_ids", ids, type_=postgresql.ARRAY(Integer)))
+    rows = list(db.session.execute(walk.where(in_ids).order_by(Case.id.desc()).limit(missing)).all())
     if len(rows) >= missing or len(ids) < wanted_ids:
         return rows  # enough, or every match of the index was tested
     found = columns.where(Case.id + 0 <= floor).cte("pair_matches").prefix_with("MATERIALIZED")
