@@ -232,13 +232,20 @@ def handler_options(handlers: Any, selected: Any, with_department: bool = False)
     code, which app.js uses to show only the chosen department's handlers. A city's 200 handlers made a
     Jinja loop the slowest part of the case list's filters."""
     parts = []
+    key = "_option_with_department" if with_department else "_option"
     for h in handlers:
-        dept = h.department
-        name = str(escape(h.display_name))
-        if with_department and dept is not None:
-            name = f"{name} · {escape(dept.name)}"
-        parts.append(f'<option value="{escape(h.username)}" data-dept="{escape(dept.code) if dept else ""}"'
-                     f'{" selected" if selected == h.username else ""}>{name}</option>')
+        # The escaped halves of the option, kept on the held row (the same between requests while the reference
+        # copy lasts): written once by whichever request comes first, the same text whoever writes it.
+        halves = getattr(h, key, None)
+        if halves is None:
+            dept = h.department
+            name = str(escape(h.display_name))
+            if with_department and dept is not None:
+                name = f"{name} · {escape(dept.name)}"
+            halves = (f'<option value="{escape(h.username)}" data-dept="{escape(dept.code) if dept else ""}"',
+                      f">{name}</option>")
+            setattr(h, key, halves)
+        parts.append(halves[0] + (" selected" if selected == h.username else "") + halves[1])
     return Markup("".join(parts))
 
 

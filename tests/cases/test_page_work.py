@@ -389,6 +389,10 @@ def test_handler_options_are_escaped_tagged_with_their_department_and_keep_the_c
     assert templating.handler_options(handlers, "", with_department=True) == Markup(
         '<option value="h1" data-dept="legal_aid">王&lt;b&gt; · 法律援助&lt;中心&gt;</option>'
         '<option value="h2" data-dept="">李四</option>')
+    # The escaped parts are kept on the (held) rows: another request's choice and variant are its own.
+    assert templating.handler_options(handlers, "h1") == Markup(
+        '<option value="h1" data-dept="legal_aid" selected>王&lt;b&gt;</option>'
+        '<option value="h2" data-dept="">李四</option>')
 
 
 def test_the_api_list_codes_category_and_department_from_the_held_copies(app, users, api):
