@@ -219,3 +219,37 @@ def test_a_renamed_category_is_the_name_the_other_servers_case_list_shows(app, u
         db.session.commit()
     assert "工资福利待遇" in client.get("/cases").get_data(as_text=True)
     assert "工资福利待遇" in client.get("/cases?q=欠薪").get_data(as_text=True)
+
+
+def test_a_registration_takes_its_type_and_category_from_the_held_copies(app, api, second):
+    """Registering is the busiest write: its case type and category come from the held copies, not a statement,
+    and a change made on another server (a category's own limit, a category retired) counts from the next one."""
+    from hotline.admin import service as admin_service
+
+    headers = api("operator").headers
+    client = second.test_client()
+    body = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "欠薪",
+            "caller": {"phone": "13812345678"}}
+
+    def register():
+        return client.post("/api/v1/cases", json=body, headers=headers)
+
+    assert register().status_code == 201  # fills the copies
+    seen = sent(second)
+    usual = register()
+    assert usual.status_code == 201
+    assert not [s for s in seen if "FROM case_type" in s or "FROM category" in s], seen
+
+    with app.test_request_context():
+        admin_service.update_category("wages", "工资报酬/欠薪", "1", "1")  # its own one-working-day limit
+        db.session.commit()
+    quicker = register()
+    assert quicker.status_code == 201
+    assert quicker.get_json()["reply_due_at"] < usual.get_json()["reply_due_at"]
+
+    with app.test_request_context():
+        admin_service.update_category("wages", "工资报酬/欠薪", "1", "")  # retired
+        db.session.commit()
+    refused = register()
+    assert refused.status_code == 422
+    assert "category" in refused.get_json()["error"]["fields"]

@@ -35,6 +35,7 @@ from hotline.limits import DETAIL_MAX, SUMMARY_MAX, TEXT_MAX
 from hotline.notify import service as watch
 from hotline.orgs import service as orgs
 from hotline.phones import normalize_phone
+from hotline.reference import lookup
 from hotline.reference.models import CaseType, Category, Department
 from hotline.workdays import service as workdays
 
@@ -132,6 +133,18 @@ def lookup_type_and_category(type_code: Any, category_code: Any) -> tuple[CaseTy
         if row is not None:
             return row[0], row[1]
     return lookup_type(type_code), lookup_category(category_code)
+
+
+def registration_type_and_category(type_code: Any, category_code: Any) -> tuple[Any, Any]:
+    """A registration's type and category: in a request, from the held reference copies (plain rows with the
+    same attributes, no statement: registering is the busiest write); otherwise, or when either is unknown or
+    retired, from the database, whose look-ups say which is wrong."""
+    if lookup.holding() and isinstance(type_code, str) and isinstance(category_code, str):
+        case_type = lookup.mapping(CaseType, "code", None).get(type_code)
+        category = lookup.mapping(Category, "code", None).get(category_code)
+        if case_type is not None and category is not None and category.active:
+            return case_type, category
+    return lookup_type_and_category(type_code, category_code)
 
 
 def lookup_category(code: Any) -> Category:
@@ -269,8 +282,8 @@ def validate_registration(actor: User | None, data: dict[str, Any],
     if category_code in (None, ""):
         errors.add(_("Choose the category."), {"category": _("Required.")})
     if type_code not in (None, "") and category_code not in (None, ""):
-        try:  # both known: one query
-            case_type, category = lookup_type_and_category(type_code, category_code)
+        try:  # both known: held copies, or one query
+            case_type, category = registration_type_and_category(type_code, category_code)
         except InvalidInput:
             case_type = errors.check(lookup_type, type_code)
             category = errors.check(lookup_category, category_code)
@@ -331,8 +344,8 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     case = Case(
         case_no=take_case_no(clock.to_local(now).date()),
         channel=channel,
-        case_type=case_type,
-        category=category,
+        type_code=case_type.code,  # the keys: the rows may be held copies, not the session's
+        category_id=category.id,
         caller_phone=phone,
         caller_name=name,
         caller_employer=employer,
