@@ -110,12 +110,13 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return _translations().ungettext(singular, plural, num) % variables
 
 
-def local_day_time(value: datetime | None) -> str:
-    """A deadline as people say it: weekday, date (year only when not this year) and time: 周一 12-07 17:30."""
+def local_day_time(value: datetime | None, this_year: int | None = None) -> str:
+    """A deadline as people say it: weekday, date (year only when not this year) and time: 周一 12-07 17:30.
+    `this_year`: the local year now, when the caller knows it (a table, once for its rows)."""
     if value is None:
         return ""
     moment = clock.to_local(value)
-    fmt = "%m-%d %H:%M" if moment.year == clock.local_now().year else "%Y-%m-%d %H:%M"
+    fmt = "%m-%d %H:%M" if moment.year == (this_year or clock.local_now().year) else "%Y-%m-%d %H:%M"
     return f"{label(WEEKDAY_LABELS[moment.weekday()])} {moment.strftime(fmt)}"
 
 

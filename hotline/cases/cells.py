@@ -8,6 +8,8 @@ Templates call them as globals, registered by hotline/cases/views.py.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -46,17 +48,19 @@ def _clock(name: str) -> str:
     return f'<span class="clock">{escape(label(CLOCK_LABELS[name]))}</span> '
 
 
-def deadline(case, with_clock: bool = True) -> Markup:
+def deadline(case, with_clock: bool = True, now: datetime | None = None, this_year: int | None = None) -> Markup:
     """The deadline whose clock is running (签收 while dispatched, 答复 otherwise) as people say it:
     周一 12-07 17:30 · 剩1个工作日. Replied and closed cases show their reply deadline greyed; a case closed
-    on the call has none."""
-    d = running_deadline(case)
+    on the call has none. A table passes its one `now` (and its local year) for all its rows."""
+    d = running_deadline(case, now)
     if d is not None:
+        local = clock.to_local(d.at)
         return Markup(f'<span class="deadline {d.state}" data-deadline="{d.clock}">'
                       f'{_clock(d.clock) if with_clock else ""}'
-                      f'<time datetime="{clock.to_local(d.at).strftime("%Y-%m-%dT%H:%M")}">'
-                      f'{escape(local_day_time(d.at))}</time> · <span class="left">{escape(left_words(d))}</span></span>')
+                      f'<time datetime="{local.strftime("%Y-%m-%dT%H:%M")}">'
+                      f'{escape(local_day_time(local, this_year))}</time> · '
+                      f'<span class="left">{escape(left_words(d))}</span></span>')
     if case.resolved_on_call or not case.reply_due_at:
         return _NONE
     return Markup(f'<span class="muted deadline done">{_clock("reply") if with_clock else ""}'
-                  f'{escape(local_day_time(case.reply_due_at))}</span>')
+                  f'{escape(local_day_time(case.reply_due_at, this_year))}</span>')

@@ -183,14 +183,14 @@ def caller():
 
 # ---------------------------------------------------------------- the case page
 
-def _row(actor: User, case: Case) -> dict[str, Any]:
+def _row(actor: User, case: Case, now: datetime | None = None) -> dict[str, Any]:
     private = access.can_see_private(actor, case)
     return {
         "case": case,
         "private": private,
         "phone": phones.display_phone(case.caller_phone) if private else phones.mask_phone(case.caller_phone),
         "name": case.caller_name if private else access.mask_name(case.caller_name),
-        "due": deadlines.due_state(case),
+        "due": deadlines.due_state(case, now),
     }
 
 
@@ -200,9 +200,12 @@ def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
     types = lookup.mapping(CaseType, "code", "name")
     categories = lookup.mapping(Category, "id", "name")
     departments = lookup.mapping(Department, "id", "name")
+    now = clock.now()  # one moment for the whole table: its rows' states and deadlines agree with each other
+    this_year = clock.to_local(now).year
     rows = []
     for case in cases:
-        row = _row(actor, case)
+        row = _row(actor, case, now)
+        row["deadline"] = cells.deadline(case, now=now, this_year=this_year)
         # One made since this request read the stamp is not in the copies: read from the case then.
         row["type_name"] = types.get(case.type_code) or case.case_type.name
         row["category_name"] = categories.get(case.category_id) or case.category.name

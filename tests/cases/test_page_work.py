@@ -429,3 +429,38 @@ def test_an_answer_codes_a_category_the_held_copy_does_not_know_yet_from_the_cas
         shared.category_codes, shared.department_codes = {}, {}  # the held maps are shared: not cleared
         answer = present.case_to_dict(get_user("supervisor"), case, with_events=False, shared=shared)
         assert (answer["category"], answer["department"]) == ("wages", "legal_aid")
+
+
+def test_a_case_table_states_all_its_rows_at_one_moment(app, users, login, monkeypatch):
+    """A queue's deadlines and states are worked out against one moment for the whole table: the clock is
+    asked as often for six rows as for two (it was asked three times a row), and every row says the same
+    time left for the same deadline."""
+    with app.app_context():
+        for _ in range(2):
+            _register("legal_aid", "handler", accept=True)
+        db.session.commit()
+    client = login(app.test_client(), "handler")
+    asked = []
+    real_now = clock.now
+
+    def counting_now():
+        asked.append(1)
+        return real_now()
+
+    monkeypatch.setattr(clock, "now", counting_now)
+
+    def asked_for_queue():
+        client.get("/cases/queue")
+        asked.clear()
+        page = client.get("/cases/queue").get_data(as_text=True)
+        return len(asked), page
+
+    with_two, _ = asked_for_queue()
+    with app.app_context():
+        for _ in range(4):
+            _register("legal_aid", "handler", accept=True)
+        db.session.commit()
+    with_six, page = asked_for_queue()
+    assert with_six == with_two
+    lefts = [part.split("</span>")[0] for part in page.split('<span class="left">')[1:]]
+    assert len(lefts) >= 6 and len(set(lefts)) == 1, lefts
