@@ -103,6 +103,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "HOTLINE_SURVEY_WINDOW_DAYS": int(env.get("HOTLINE_SURVEY_WINDOW_DAYS", "3")),
         # The case list counts at most this many matches of its filters and then says "10,000+".
         "HOTLINE_LIST_COUNT_CAP": int(env.get("HOTLINE_LIST_COUNT_CAP", "10000")),
+        # A filter found past the cap is not counted again for this many seconds (its next pages; 0: always).
+        "HOTLINE_LIST_PAST_CAP_SECONDS": int(env.get("HOTLINE_LIST_PAST_CAP_SECONDS", "60")),
         "HOTLINE_NOTIFY_SECONDS": int(env.get("HOTLINE_NOTIFY_SECONDS", "5")),
         "HOTLINE_REMINDER_SECONDS": int(env.get("HOTLINE_REMINDER_SECONDS", "300")),
         "HOTLINE_CALLS_SECONDS": int(env.get("HOTLINE_CALLS_SECONDS", "300")),

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time as time_module
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import current_app, has_request_context
 from flask_babel import gettext as _
@@ -371,18 +373,47 @@ def count_cases(actor: User, f: CaseFilter, cap: int | None = None) -> int:
     return db.session.scalar(stmt) or 0
 
 
+# Filters lately found past the cap, per database: {(user id, reference stamp, filter, cap): when, on the
+# monotonic clock}; the stamp changes with people's roles and departments, and so with what they may see. A
+# list past its cap says "10,000+" on every page, and its count (reading cap + 1 index entries) was a quarter
+# of the time of each next page; for a while it is not repeated. Below the cap a total is always counted
+# afresh (a handler's new case shows in it at once). Per process; read and written under the GIL.
+_past_cap: WeakKeyDictionary[Any, dict[tuple[int, int | None, str, int], float]] = WeakKeyDictionary()
+_PAST_CAP_KEPT = 1024
+_monotonic = time_module.monotonic
+
+
+def _known_past_cap(key: tuple[int, int | None, str, int]) -> bool:
+    seconds = current_app.config["HOTLINE_LIST_PAST_CAP_SECONDS"]
+    seen = _past_cap.get(db.engine, {}).get(key)
+    return seconds > 0 and seen is not None and _monotonic() - seen < seconds
+
+
+def _note_past_cap(key: tuple[int, int | None, str, int]) -> None:
+    kept = _past_cap.setdefault(db.engine, {})
+    if len(kept) >= _PAST_CAP_KEPT:
+        kept.clear()  # a bound, not a policy: at worst every list counts once more
+    kept[key] = _monotonic()
+
+
 def list_page(actor: User, f: CaseFilter, cursor: str | None, limit: int,
               cap: int) -> tuple[list[Case], str | None, int, bool]:
     """The list page: its rows, the next cursor, the total and whether the total is only a lower bound
     (more than cap matches). A search counts its candidates (up to search.CANDIDATES), which the ranking
-    has just read, so the search runs once."""
+    has just read, so the search runs once. A filter this user's list found past the cap within
+    HOTLINE_LIST_PAST_CAP_SECONDS is not counted again."""
     if f.q:
         limit = max(1, min(int(limit), MAX_LIMIT))
         rows, next_cursor, total = _ranked_with_total(actor, f, build_query(actor, f), cursor, limit,
                                                       table_rows(search_row=True))
         return rows, next_cursor, total, False
     rows, next_cursor = list_cases(actor, f, cursor=cursor, limit=limit, options=table_rows())
+    key = (actor.id, lookup.request_stamp(), repr(f), cap)
+    if _known_past_cap(key):
+        return rows, next_cursor, cap, True
     total = count_cases(actor, f, cap=cap)
+    if total > cap:
+        _note_past_cap(key)
     return rows, next_cursor, min(total, cap), total > cap
 
 

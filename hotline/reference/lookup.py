@@ -69,6 +69,12 @@ def _request_stamp() -> int | None:
     return getattr(g, _STAMP)
 
 
+def request_stamp() -> int | None:
+    """The stamp this request read (with its session or token statement): it changes with any change to the
+    watched tables, people's roles and departments included."""
+    return _request_stamp()
+
+
 def holding() -> bool:
     """Whether copies may be used here: in a request whose transaction has not written a watched table."""
     return has_request_context() and not g.get(_WROTE, False)

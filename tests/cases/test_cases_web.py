@@ -550,6 +550,49 @@ def test_list_total_is_capped_for_broad_filters(app, users, login, monkeypatch):
     assert "共3+件工单符合筛选条件。" in text_of(client.get("/cases?type=consult&lang=zh_Hans_CN"))
 
 
+def test_a_list_past_its_cap_is_not_counted_again_on_its_next_pages(app, users, login, monkeypatch):
+    """Past the cap every page says "3+": the next pages (and the same list again) do not count again for
+    HOTLINE_LIST_PAST_CAP_SECONDS; after that, or below the cap, the total is counted afresh."""
+    from conftest import statements
+    from hotline.cases import queries
+
+    numbers = [make_case(app, summary=f"工资咨询第{i}号") for i in range(5)]
+    client = login(app.test_client(), "supervisor")
+    monkeypatch.setitem(app.config, "HOTLINE_LIST_COUNT_CAP", 3)
+    now = [1000.0]
+    monkeypatch.setattr(queries, "_monotonic", lambda: now[0])
+
+    def page(url):
+        with app.app_context(), statements() as seen:
+            resp = client.get(url)
+        counted = [s for s in seen if "count(*)" in s and "FROM (SELECT hotline_case.id" in s]
+        return resp.get_data(as_text=True), counted
+
+    first, counted = page("/cases?type=consult&limit=2")
+    assert 'data-total="3+"' in first and len(counted) == 1
+    next_url = html.unescape(re.search(r'href="([^"]+)" rel="next"', first).group(1))
+    second, counted = page(next_url)
+    assert 'data-total="3+"' in second and counted == []
+    assert numbers[2] in text_of_html(second) and numbers[4] not in text_of_html(second)
+    now[0] += 61
+    _, counted = page(next_url)
+    assert len(counted) == 1  # counted again once the time is up
+    # Another filter, below the cap: counted every time, and a new case shows at once.
+    _, counted = page("/cases?type=consult&category=insurance")
+    assert len(counted) == 1
+    make_case(app, category="insurance")
+    again, counted = page("/cases?type=consult&category=insurance")
+    assert len(counted) == 1 and 'data-total="1"' in again
+    # 0 seconds: always counted.
+    monkeypatch.setitem(app.config, "HOTLINE_LIST_PAST_CAP_SECONDS", 0)
+    _, counted = page("/cases?type=consult&limit=2")
+    assert len(counted) == 1
+
+
+def text_of_html(body: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
 def test_list_overdue_filter_and_handler_scope(app, users, login, clock):
     late = make_case(app, department="legal_aid", urgent=True)
     other = make_case(app, department="women")
