@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from hotline import clock, phones, search
 from hotline.audit.service import record_views
@@ -60,6 +62,66 @@ def case_labels() -> dict[str, Any]:
 for _name, _cell in (("status_badge", cells.status_badge), ("due_badge", cells.due_badge),
                      ("flag_badges", cells.flag_badges), ("case_deadline", cells.deadline)):
     bp.add_app_template_global(_cell, _name)
+
+
+# The column labels each cell repeats for narrow screens (data-label), and the quick-accept button's.
+ROW_LABELS = {"created": _l("Registered at"), "type": _l("Type"), "category": _l("Category"), "caller": _l("Caller"),
+              "department": _l("Department"), "handler": _l("Handler"), "status": _l("Status"),
+              "deadline": _l("Deadline"), "accept": _l("Accept"), "accept_case": _l("Accept case %(no)s")}
+
+
+@bp.app_template_global()
+def case_rows(rows: list[dict[str, Any]], cols: Any = (), quick_accept: bool = False) -> Markup:
+    """The <tr>s of a case table (cases/_table.html; rows from _table_rows). In Python, not a Jinja loop: a row
+    was two dozen escapes of values and labels that are the same on every row, and a 50-row table's loop was a
+    third of a list page's time. Every value from the case is escaped."""
+    labels = {key: str(escape(label(text))) for key, text in ROW_LABELS.items()}
+    sq = (request.args.get("q") or "").strip() if request.endpoint == "cases.list_cases" else ""
+    actor = current_actor() if sq else None
+    case_href = url_for("cases.show", case_no="0")[:-1]
+    form_head = form_tail = ""
+    if quick_accept:
+        accept_tail = url_for("cases.act", case_no="0", action="accept")[len(case_href) + 1:]
+        form_head = f'<form method="post" action="{escape(case_href)}'
+        form_tail = (f'{escape(accept_tail)}" class="inline">'
+                     f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">'
+                     '<input type="hidden" name="version" value="')
+    case_href = str(escape(case_href))
+    out = []
+    for r in rows:
+        c = r["case"]
+        no = escape(c.case_no)
+        href_no = escape(quote(c.case_no, safe="/"))
+        cells_ = [f'<tr class="{escape(r["due"])}"><td class="no"><a href="{case_href}{href_no}">{no}</a></td>']
+        if "created" in cols:
+            cells_.append(f'<td class="nowrap" data-label="{labels["created"]}">{escape(local_short(c.created_at))}</td>')
+        summary = search.highlight(c.summary, sq) if sq else escape(c.summary)
+        snippet = search_snippet(actor, c, sq, r["private"]) if sq and actor is not None else ""
+        cells_.append(f'<td class="summary-cell">{summary} {cells.flag_badges(c)}{snippet}</td>'
+                      f'<td class="nowrap" data-label="{labels["type"]}">{escape(r["type_name"])}</td>'
+                      f'<td data-label="{labels["category"]}">{escape(r["category_name"])}</td>')
+        if "caller" in cols:
+            name = f'<br><span class="muted">{escape(r["name"])}</span>' if r["name"] else ""
+            cells_.append(f'<td class="nowrap" data-label="{labels["caller"]}">{escape(r["phone"] or "")}{name}</td>')
+        if "department" in cols:
+            cells_.append(f'<td data-label="{labels["department"]}">{escape(r["department_name"] or "—")}</td>')
+        if "handler" in cols:
+            cells_.append(f'<td data-label="{labels["handler"]}">'
+                          f'{escape(c.handler.display_name) if c.handler else "—"}</td>')
+        cells_.append(f'<td class="nowrap" data-label="{labels["status"]}">{cells.status_badge(c)} '
+                      f'{cells.due_badge(r["due"])}</td>'
+                      f'<td class="due-cell" data-label="{labels["deadline"]}">{r["deadline"]}</td>')
+        if quick_accept:
+            form = ""
+            if c.status == "assigned":
+                aria = escape(str(label(ROW_LABELS["accept_case"])) % {"no": c.case_no})
+                form = (f'{form_head}{href_no}{form_tail}{escape(c.version)}">'
+                        '<input type="hidden" name="next" value="queue">'
+                        f'<button type="submit" class="small" aria-label="{aria}">{labels["accept"]}</button></form>')
+            cells_.append(f'<td class="nowrap">{form}</td>')
+        cells_.append("</tr>\n")
+        out.append("".join(cells_))
+    return Markup("".join(out))
 
 
 SNIPPET_LABELS = {"answer": _l("Answer"), "detail": _l("Detail"), "caller_employer": _l("Employer"),
