@@ -45,12 +45,14 @@ bp = Blueprint("cases", __name__)
 
 
 @bp.app_template_filter("local_short")
-def local_short(value: datetime | None) -> str:
-    """Local time without the year when it is this year: compact for tables."""
+def local_short(value: datetime | None, this_year: int | None = None) -> str:
+    """Local time without the year when it is this year (`this_year`: given by a table, once for its rows):
+    compact for tables."""
     if value is None:
         return ""
     moment = clock.to_local(value)  # converted once (local_dt would convert it again)
-    return moment.strftime("%m-%d %H:%M" if moment.year == clock.local_now().year else "%Y-%m-%d %H:%M")
+    year = this_year or clock.local_now().year
+    return moment.strftime("%m-%d %H:%M" if moment.year == year else "%Y-%m-%d %H:%M")
 
 
 @bp.context_processor
@@ -79,6 +81,7 @@ def case_rows(rows: list[dict[str, Any]], cols: Any = (), quick_accept: bool = F
     sq = (request.args.get("q") or "").strip() if request.endpoint == "cases.list_cases" else ""
     actor = current_actor() if sq else None
     case_href = url_for("cases.show", case_no="0")[:-1]
+    this_year = clock.local_now().year
     form_head = form_tail = ""
     if quick_accept:
         accept_tail = url_for("cases.act", case_no="0", action="accept")[len(case_href) + 1:]
@@ -94,7 +97,7 @@ def case_rows(rows: list[dict[str, Any]], cols: Any = (), quick_accept: bool = F
         href_no = escape(quote(c.case_no, safe="/"))
         cells_ = [f'<tr class="{escape(r["due"])}"><td class="no"><a href="{case_href}{href_no}">{no}</a></td>']
         if "created" in cols:
-            cells_.append(f'<td class="nowrap" data-label="{labels["created"]}">{escape(local_short(c.created_at))}</td>')
+            cells_.append(f'<td class="nowrap" data-label="{labels["created"]}">{escape(local_short(c.created_at, this_year))}</td>')
         summary = search.highlight(c.summary, sq) if sq else escape(c.summary)
         snippet = search_snippet(actor, c, sq, r["private"]) if sq and actor is not None else ""
         cells_.append(f'<td class="summary-cell">{summary} {cells.flag_badges(c)}{snippet}</td>'
