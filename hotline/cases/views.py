@@ -33,10 +33,12 @@ from hotline.reference import lookup
 from hotline.reference.models import CaseType, Category, Department
 from hotline.replica import route_reads
 from hotline.templating import (
+    EVENT_LABELS,
     REPLY_METHOD_LABELS,
     STATUS_LABELS,
     SURVEY_LABELS,
     RequestLabels,
+    colon,
     label,
     local_dt,
 )
@@ -65,6 +67,8 @@ for _name, _cell in (("status_badge", cells.status_badge), ("due_badge", cells.d
                      ("flag_badges", cells.flag_badges), ("case_deadline", cells.deadline)):
     bp.add_app_template_global(_cell, _name)
 
+
+EVENT_LABELS_SHOWN = RequestLabels(EVENT_LABELS)  # each translated once per request
 
 # The column labels each cell repeats for narrow screens (data-label), and the quick-accept button's.
 ROW_LABELS = {"created": _l("Registered at"), "type": _l("Type"), "category": _l("Category"), "caller": _l("Caller"),
@@ -342,6 +346,39 @@ def _timeline(case: Case, private: bool) -> list[dict[str, Any]]:
     return entries
 
 
+def timeline_html(entries: list[dict[str, Any]]) -> Markup:
+    """The <li>s of a case's timeline (cases/show.html), from _timeline's entries. In Python, not a Jinja loop:
+    twenty events with their texts, changes and facts were a quarter of the case page's work. Every value is
+    escaped; the labels are the request's translations."""
+    event_labels = EVENT_LABELS_SHOWN
+    out = []
+    for e in entries:
+        kind = escape(e["kind"])
+        parts = [f'<li class="ev ev-{kind}"><div class="ev-head"><strong>{escape(event_labels.get(e["kind"], e["kind"]))}'
+                 f'</strong> <span class="ev-who">{escape(e["actor"])}</span> '
+                 f'<time class="when" datetime="{escape(e["at"].isoformat())}">{escape(local_dt(e["at"]))}</time></div>']
+        for t in e["texts"]:
+            parts.append(f'<p class="ev-text"><span class="muted">{escape(colon(t["label"]))}</span> '
+                         f'<span class="pre">{escape(t["text"])}</span></p>')
+        if e["changes"]:
+            parts.append('<ul class="changes">')
+            for c in e["changes"]:
+                parts.append(f'<li><span class="muted">{escape(colon(c["label"]))}</span> {escape(c["before"])} → '
+                             f'{escape(c["after"])}</li>')
+            parts.append("</ul>")
+        if e["facts"]:
+            parts.append('<p class="ev-facts">')
+            for f in e["facts"]:
+                value = escape(f["value"])
+                if f["link"]:
+                    value = Markup(f'<a href="{escape(url_for("cases.show", case_no=f["link"]))}">{value}</a>')
+                parts.append(f'<span><span class="muted">{escape(colon(f["label"]))}</span> {value}</span>')
+            parts.append("</p>")
+        parts.append("</li>\n")
+        out.append("".join(parts))
+    return Markup("".join(out))
+
+
 def _render_case(case: Case, status: int = 200, message: str | None = None, failed: str | None = None,
                  errors: dict | None = None, values: Any = None, stale: bool = False):
     actor = current_actor()
@@ -356,9 +393,11 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
     ref["case_org"] = orgs.by_id(case.org_id)
     record_views(actor, [case], "web")
     panels.probe(case.id, actor.id)
+    entries = _timeline(case, private)
     return render_template(
         "cases/show.html", case=case, row=_row(actor, case), private=private, actions=actions,
-        timeline=_timeline(case, private), message=message, failed=failed, errors=errors or {}, stale=stale,
+        timeline=entries, timeline_html=timeline_html(entries), message=message, failed=failed, errors=errors or {},
+        stale=stale,
         values=values or {},
         accept_state=deadlines.deadline_state(case.accept_due_at) if case.status == "assigned" else None,
         reply_state=deadlines.deadline_state(case.reply_due_at) if case.status in OPEN_STATUSES else None,
