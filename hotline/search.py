@@ -139,7 +139,10 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
                 parts.append(or_(*cond))
     else:
         doc: Any = literal_column(TEXT_SQL)
-        name = func.coalesce(Case.caller_name, "")
+        # '' written into the SQL, not bound: the expression must be the name index's own under any plan. With a
+        # bound '' a generic plan (a prepared statement whose plan-cache setting did not hold) cannot use the index
+        # and reads the pairs of every case (minutes at ten million).
+        name = func.coalesce(Case.caller_name, literal_column("''"))
         parts = []
         for word in words:
             if len(word) == 2 and pairs:  # no trigram: the character pair's index finds a rare word (see below)

@@ -170,6 +170,31 @@ def test_a_rare_two_character_word_is_found_through_the_pairs_index(ctx, users, 
     assert "ix_hotline_case_text_bigram" in plan and "ix_hotline_case_caller_name_bigram" in plan, plan
 
 
+def test_the_pairs_index_serves_a_two_character_word_even_under_a_generic_plan(ctx, users, backend_name):
+    """A prepared search whose plan-cache setting did not hold is planned once for any value: its name condition
+    must still be the name index's own expression. With the empty string bound, the generic plan could not use
+    the index and read every case's pairs (a benchmark at ten million cases waited minutes for one search)."""
+    if backend_name != "postgresql":
+        pytest.skip("the pairs index is PostgreSQL's")
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    db.session.execute(text("ANALYZE hotline_case"))
+    probe = queries.build_query(get_user("supervisor"), queries.parse_filter({"q": "尘肺"}), pairs_only=True)
+    compiled = probe.with_only_columns(queries.Case.id).compile(dialect=postgresql.dialect(paramstyle="numeric_dollar"))
+    sql = str(compiled)  # $1, $2 … as psycopg sends a prepared statement
+    db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    for setting in ("enable_seqscan", "enable_indexscan"):
+        db.session.execute(text(f"SET LOCAL {setting} = off"))
+    db.session.execute(text(f"PREPARE pairs_probe AS {sql}"))
+    try:
+        values = ", ".join(f"'{compiled.params[name]}'" for name in compiled.positiontup)
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN EXECUTE pairs_probe({values})")))
+    finally:
+        db.session.execute(text("DEALLOCATE pairs_probe"))
+    assert "ix_hotline_case_caller_name_bigram" in plan and "Seq Scan" not in plan, plan
+
+
 def test_a_two_character_search_finds_the_same_newest_matches_across_the_recent_walk(ctx, users, monkeypatch):
     """PostgreSQL walks the newest RECENT_WALK cases first, then the older ones through the pairs' index: the
     candidates must be the newest matches whatever side of that line they fall on."""
