@@ -253,3 +253,21 @@ def test_a_registration_takes_its_type_and_category_from_the_held_copies(app, ap
     refused = register()
     assert refused.status_code == 422
     assert "category" in refused.get_json()["error"]["fields"]
+
+
+def test_a_registration_writes_the_tokens_last_use_before_it_takes_the_days_number(app, api):
+    """The case's INSERT takes the day's counter row, held to the commit; the token's last use is a row lock
+    too. Taken in one order by one request and in the other by the next (the type and category no longer come
+    from a query that flushed the token first), several clients on one token deadlocked (a backup test under
+    load saw 503s). The token's UPDATE goes first, every time."""
+    client = api("operator")
+    body = {"channel": "hotline", "type": "consult", "category": "wages", "summary": "欠薪",
+            "caller": {"phone": "13812345678"}}
+    assert client.post("/cases", json=body).status_code == 201  # fills the copies
+    with app.app_context():
+        db.session.execute(text("UPDATE api_token SET last_used_at = NULL"))  # its last use is due again
+        db.session.commit()
+    with app.app_context(), statements() as seen:
+        assert client.post("/cases", json=body).status_code == 201
+    writes = [" ".join(s.replace("INSERT INTO", "INSERT").split()[:2]) for s in seen if s.startswith(("UPDATE", "INSERT"))]
+    assert writes.index("UPDATE api_token") < writes.index("INSERT hotline_case"), writes

@@ -337,6 +337,10 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     summary, detail, answer, dispatch = v["summary"], v["detail"], v["answer"], v["dispatch"]
     urgent, confidential, broadcast_ok, resolved = v["urgent"], v["confidential"], v["broadcast_ok"], v["resolved"]
 
+    # What the request wrote before (an API token's last use) goes to the database first: the case's INSERT takes
+    # the day's counter, held to the commit, and a request taking the two row locks in the other order would
+    # deadlock against it (several clients on one token).
+    db.session.flush()
     now = clock.now()
     due = deadlines.reply_due_for(case_type, category, now, urgent)
     if due_by is not None and due_by < due.at:
