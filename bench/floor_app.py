@@ -61,13 +61,12 @@ def create_floor() -> Flask:
     def brief(rows):
         return [{"id": r.id, "case_no": r.case_no, "status": r.status, "summary": r.summary} for r in rows]
 
-    @app.post("/floor/cases")
-    def register():
-        """One INSERT of a case row (what registering costs without numbering, deadlines, events, checks)."""
+    def insert_case(case_no_of):
+        """One INSERT of a case row from the request's JSON; `case_no_of(t)` gives its number (a value or SQL)."""
         body = request.get_json()
         t = now()
         row = db.session.execute(insert(cases).values(
-            case_no="F" + uuid.uuid4().hex[:15], channel=body.get("channel", "hotline"), type_code=body["type"],
+            case_no=case_no_of(t), channel=body.get("channel", "hotline"), type_code=body["type"],
             category_id=int(body.get("category_id", 1)), caller_phone=body["caller"]["phone"],
             caller_name=body["caller"].get("name"), summary=body["summary"], detail=body.get("detail", ""),
             urgent=False, confidential=False, broadcast_ok=False, resolved_on_call=False, status="registered",
@@ -77,24 +76,18 @@ def create_floor() -> Flask:
         db.session.commit()
         return jsonify(id=row.id, case_no=row.case_no), 201
 
+    @app.post("/floor/cases")
+    def register():
+        """One INSERT of a case row (what registering costs without numbering, deadlines, events, checks)."""
+        return insert_case(lambda t: "F" + uuid.uuid4().hex[:15])
+
     @app.post("/floor/cases/numbered")
     def register_numbered():
         """The same INSERT taking the day's gap-free number the way the app's does (PostgreSQL: the database
         function the app's INSERT calls, whose counter row stays locked to the commit): what numbering alone
         costs 8 clients at once."""
-        body = request.get_json()
-        t = now()
-        day = t.astimezone(ZoneInfo(app.config.get("HOTLINE_TIMEZONE") or "Asia/Shanghai")).date()
-        row = db.session.execute(insert(cases).values(
-            case_no=func.hotline_take_case_no(day), channel=body.get("channel", "hotline"), type_code=body["type"],
-            category_id=int(body.get("category_id", 1)), caller_phone=body["caller"]["phone"],
-            caller_name=body["caller"].get("name"), summary=body["summary"], detail=body.get("detail", ""),
-            urgent=False, confidential=False, broadcast_ok=False, resolved_on_call=False, status="registered",
-            version=1, reply_due_at=t + timedelta(days=2), due_uncertain=False, escalated=False, reopen_count=0,
-            created_at=t, updated_at=t,
-        ).returning(cases.c.id, cases.c.case_no)).one()
-        db.session.commit()
-        return jsonify(id=row.id, case_no=row.case_no), 201
+        zone = ZoneInfo(app.config.get("HOTLINE_TIMEZONE") or "Asia/Shanghai")
+        return insert_case(lambda t: func.hotline_take_case_no(t.astimezone(zone).date()))
 
     @app.get("/floor/queue/<int:handler_id>")
     def queue(handler_id: int):
