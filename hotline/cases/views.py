@@ -68,8 +68,6 @@ for _name, _cell in (("status_badge", cells.status_badge), ("due_badge", cells.d
     bp.add_app_template_global(_cell, _name)
 
 
-EVENT_LABELS_SHOWN = RequestLabels(EVENT_LABELS)  # each translated once per request
-
 # The column labels each cell repeats for narrow screens (data-label), and the quick-accept button's.
 ROW_LABELS = {"created": _l("Registered at"), "type": _l("Type"), "category": _l("Category"), "caller": _l("Caller"),
               "department": _l("Department"), "handler": _l("Handler"), "status": _l("Status"),
@@ -350,11 +348,10 @@ def timeline_html(entries: list[dict[str, Any]]) -> Markup:
     """The <li>s of a case's timeline (cases/show.html), from _timeline's entries. In Python, not a Jinja loop:
     twenty events with their texts, changes and facts were a quarter of the case page's work. Every value is
     escaped; the labels are the request's translations."""
-    event_labels = EVENT_LABELS_SHOWN
     out = []
     for e in entries:
         kind = escape(e["kind"])
-        parts = [f'<li class="ev ev-{kind}"><div class="ev-head"><strong>{escape(event_labels.get(e["kind"], e["kind"]))}'
+        parts = [f'<li class="ev ev-{kind}"><div class="ev-head"><strong>{escape(label(EVENT_LABELS.get(e["kind"], e["kind"])))}'
                  f'</strong> <span class="ev-who">{escape(e["actor"])}</span> '
                  f'<time class="when" datetime="{escape(e["at"].isoformat())}">{escape(local_dt(e["at"]))}</time></div>']
         for t in e["texts"]:

@@ -63,16 +63,12 @@ def note_stamp(stamp: int | None) -> None:
         setattr(g, _STAMP, stamp)
 
 
-def _request_stamp() -> int | None:
+def request_stamp() -> int | None:
+    """The stamp this request read (with its session or token statement; read here if it did not): it changes
+    with any change to the watched tables, people's roles and departments included."""
     if not hasattr(g, _STAMP):
         setattr(g, _STAMP, db.session.scalar(_stamp_select()))
     return getattr(g, _STAMP)
-
-
-def request_stamp() -> int | None:
-    """The stamp this request read (with its session or token statement): it changes with any change to the
-    watched tables, people's roles and departments included."""
-    return _request_stamp()
 
 
 def holding() -> bool:
@@ -84,7 +80,7 @@ def held(name: str, load: Callable[[], tuple[int | None, V]]) -> V:
     """The copy called `name`; `load` reads it and the stamp in one statement (stamp None: not kept)."""
     if not holding():
         return load()[1]
-    stamp = _request_stamp()
+    stamp = request_stamp()
     engine = db.engine
     copies = _held.get(engine)
     if stamp is not None and copies is not None and copies.stamp == stamp and name in copies.parts:

@@ -574,6 +574,12 @@ def test_a_list_past_its_cap_is_not_counted_again_on_its_next_pages(app, users, 
     second, counted = page(next_url)
     assert 'data-total="3+"' in second and counted == []
     assert numbers[2] in text_of_html(second) and numbers[4] not in text_of_html(second)
+    # Another person's list of the same filter is counted for them: a handler sees none of these cases.
+    stranger = login(app.test_client(), "handler")
+    with app.app_context(), statements() as seen:
+        theirs = stranger.get("/cases?type=consult&limit=2").get_data(as_text=True)
+    assert 'data-total="3+"' not in theirs
+    assert [s for s in seen if "count(*)" in s and "FROM (SELECT hotline_case.id" in s]
     now[0] += 61
     _, counted = page(next_url)
     assert len(counted) == 1  # counted again once the time is up
