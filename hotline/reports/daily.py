@@ -33,12 +33,12 @@ from datetime import date, datetime, time, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import String, cast, delete, event, func, inspect, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, bindparam, cast, delete, event, func, inspect, literal, select, update
 from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.cases.models import Case
+from hotline.db_helpers import add_to_counts
 from hotline.extensions import db
 from hotline.reports.models import ReportDay, ReportDayCalls, ReportDayClosed, ReportRollup
 from hotline.telephony.figures import CALL_COUNTS, call_count_columns, callback_done, inbound_call
@@ -181,7 +181,7 @@ def _recount(first: date, last: date) -> None:
     in_days = (Case.created_at >= start, Case.created_at < end)
     db.session.execute(delete(ReportDay).where(ReportDay.day >= first, ReportDay.day <= last))
     db.session.execute(delete(ReportDayClosed).where(ReportDayClosed.day >= first, ReportDayClosed.day <= last))
-    columns = count_columns(clock.now())
+    columns = count_columns()
     for dim, col in dims().items():
         day = local_day(Case.created_at)
         key = func.coalesce(cast(col, String), "")
@@ -289,15 +289,37 @@ def reset() -> None:
 
 def contributions(session: Session, ids: list[int]) -> dict[int, Any]:
     """{case id: its day, closing day, grouping values and counts}, by the figures' own conditions."""
-    from hotline.reports.kpis import count_columns, local_day
-
     if not ids:
         return {}
-    cols = dims()
-    stmt = (select(Case.id, local_day(Case.created_at).label("day"), local_day(Case.closed_at).label("closed_day"),
-                   *[c.label(f"dim_{d}") for d, c in cols.items()], *count_columns(clock.now()))
-            .where(Case.id.in_(ids)).group_by(Case.id))
-    return {row.id: row for row in session.execute(stmt)}
+    return {row.id: row for row in session.execute(_statement(session, "cases"), {"ids": ids})}
+
+
+_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _statement(session: Session, which: str) -> Any:
+    """The listener's SELECTs of a case's (or a call's) contribution, built once per database and zone: the
+    SQL depends on nothing else, and building the figures' conditions anew on every flush cost more than
+    running them."""
+    from hotline.reports.kpis import count_columns, local_day
+
+    tz = clock.local_tz()
+    cache_key = (session.get_bind().dialect.name, tz.key, clock.now().astimezone(tz).utcoffset(), which)
+    statement = _STATEMENTS.get(cache_key)
+    if statement is None:
+        if which == "cases":
+            statement = (select(Case.id, local_day(Case.created_at).label("day"),
+                                local_day(Case.closed_at).label("closed_day"),
+                                *[c.label(f"dim_{d}") for d, c in dims().items()], *count_columns())
+                         .where(Case.id.in_(bindparam("ids", expanding=True))).group_by(Case.id))
+        elif which == "calls":
+            statement = (select(Call.id, local_day(Call.started_at).label("day"), *call_count_columns())
+                         .where(Call.id.in_(bindparam("ids", expanding=True)), inbound_call()).group_by(Call.id))
+        else:
+            statement = (select(CallbackAttempt.id, local_day(CallbackAttempt.at).label("day"))
+                         .where(CallbackAttempt.id.in_(bindparam("ids", expanding=True)), callback_done()))
+        _STATEMENTS[cache_key] = statement
+    return statement
 
 
 def _changed_cases(session: Session) -> tuple[list[Case], list[Case]]:
@@ -320,17 +342,13 @@ def _maybe_rolled_up(obj: Case, last: date | None) -> bool:
 def call_contributions(session: Session, calls: list[int], attempts: list[int]) -> dict[tuple[str, int], Any]:
     """{("call"|"attempt", id): (day, counts)} by telephony's own conditions; a call that is not inbound or an
     attempt that made no call has no row (it counts nothing)."""
-    from hotline.reports.kpis import local_day
-
     out: dict[tuple[str, int], Any] = {}
     primary = session.connection()  # what this transaction wrote, even where plain SELECTs go to a replica
     if calls:
-        for row in primary.execute(select(Call.id, local_day(Call.started_at).label("day"), *call_count_columns())
-                                   .where(Call.id.in_(calls), inbound_call()).group_by(Call.id)):
+        for row in primary.execute(_statement(session, "calls"), {"ids": calls}):
             out[("call", row.id)] = (_as_date(row.day), {c: int(row._mapping[c]) for c in CALL_COUNTS[:-1]})
     if attempts:
-        for row in primary.execute(select(CallbackAttempt.id, local_day(CallbackAttempt.at).label("day"))
-                                   .where(CallbackAttempt.id.in_(attempts), callback_done())):
+        for row in primary.execute(_statement(session, "attempts"), {"ids": attempts}):
             out[("attempt", row.id)] = (_as_date(row.day), {"callbacks_done": 1})
     return out
 
@@ -399,20 +417,11 @@ def _after_flush(session: Session, flush_context) -> None:
 
 
 def _apply(session: Session, deltas: dict[tuple, dict[str, float]], closed: dict[date, int]) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = ReportDay.__table__
-    for (day, dim, key), acc in sorted(deltas.items()):
-        if not any(acc.values()):
-            continue
-        stmt = insert(table).values(day=day, dim=dim, key=key, **acc)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["day", "dim", "key"], set_={c: table.c[c] + stmt.excluded[c] for c in COUNTS}))
-    ctable = ReportDayClosed.__table__
-    for day, n in sorted(closed.items()):
-        if n:
-            stmt = insert(ctable).values(day=day, closed=n)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=["day"], set_={"closed": ctable.c.closed + stmt.excluded.closed}))
+    add_to_counts(session, ReportDay.__table__, ("day", "dim", "key"), COUNTS,
+                  [{"day": day, "dim": dim, "key": key, **acc}
+                   for (day, dim, key), acc in sorted(deltas.items()) if any(acc.values())])
+    add_to_counts(session, ReportDayClosed.__table__, ("day",), ("closed",),
+                  [{"day": day, "closed": n} for day, n in sorted(closed.items()) if n])
 
 
 def _after_flush_calls(session: Session) -> None:
@@ -432,10 +441,5 @@ def _after_flush_calls(session: Session) -> None:
                 acc = deltas.setdefault(day, dict.fromkeys(CALL_COUNTS, 0))
                 for c, n in counts.items():
                     acc[c] += sign * n
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = ReportDayCalls.__table__
-    for day, acc in sorted(deltas.items()):
-        if any(acc.values()):
-            stmt = insert(table).values(day=day, **acc)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=["day"], set_={c: table.c[c] + stmt.excluded[c] for c in CALL_COUNTS}))
+    add_to_counts(session, ReportDayCalls.__table__, ("day",), CALL_COUNTS,
+                  [{"day": day, **acc} for day, acc in sorted(deltas.items()) if any(acc.values())])

@@ -209,8 +209,9 @@ def _reply_seconds():
     return (func.julianday(Case.replied_at) - func.julianday(Case.created_at)) * 86400.0
 
 
-def count_columns(now: datetime) -> list:
-    """One aggregate column per count, each the figure's condition from hotline.cases.queries."""
+def count_columns() -> list:
+    """One aggregate column per count, each the figure's condition from hotline.cases.queries (the same SQL at
+    every moment: the roll-up listener builds it once)."""
     closed = Case.status == "closed"
     replied = and_(Case.replied_at.is_not(None), Case.resolved_on_call.is_(False))
 
@@ -324,7 +325,7 @@ def _aggregate_live(period: Period, now: datetime, by: str | None, with_days: bo
     created_at index."""
     if tune:
         _tune()
-    columns = count_columns(now)
+    columns = count_columns()
     groups: list[Any] = []
     total: Any
     if by:
