@@ -251,9 +251,11 @@ def _roll_up_calls(until: date) -> int:
 
 
 def roll_up(until: date | None = None) -> dict[str, int]:
-    """Count every day up to `until` (default yesterday) not rolled up yet; idempotent. Commits per chunk.
-    The cases first (under the case table's lock), then the calls (under the calls' lock), never both."""
-    until = until or clock.now().astimezone(clock.local_tz()).date() - timedelta(days=1)
+    """Count every day up to `until` (default and at most yesterday: never a day not over yet, which the
+    listener relies on) not rolled up yet; idempotent. Commits per chunk. The cases first (under the case
+    table's lock), then the calls (under the calls' lock), never both."""
+    yesterday = clock.now().astimezone(clock.local_tz()).date() - timedelta(days=1)
+    until = min(until or yesterday, yesterday)
     if db.session.get(ReportRollup, 1) is None:
         db.session.add(ReportRollup(id=1, through=None))
         db.session.flush()
@@ -377,6 +379,23 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     session.info["daily_calls_old"] = call_contributions(session, *_split(calls)) if calls else {}
 
 
+# Servers' clocks may differ by up to this much: a case registered this close to midnight is checked against
+# the roll-up's last day rather than taken to be of a day no roll-up has counted.
+CLOCK_MARGIN = timedelta(minutes=5)
+_last_seen: list[date] = []  # the latest `through` this process has read (a clock set back in tests)
+
+
+def _of_a_day_not_over(new: list[Case]) -> bool:
+    """Whether every one of these new cases was registered (and closed, if it was) on a day not over yet.
+    The roll-up counts only days that are over, so none can have counted such a case: a registration need
+    not read `through` (one statement less while it holds the day's case number)."""
+    tz = clock.local_tz()
+    today = (clock.now() + CLOCK_MARGIN).astimezone(tz).date()
+    if _last_seen and _last_seen[0] >= today:
+        return False
+    return all(m is None or m.astimezone(tz).date() >= today for o in new for m in (o.created_at, o.closed_at))
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, flush_context) -> None:
     _after_flush_calls(session)
@@ -384,9 +403,13 @@ def _after_flush(session: Session, flush_context) -> None:
     persistent, new = _changed_cases(session)
     if not old and not new:
         return
+    if not old and not persistent and _of_a_day_not_over(new):
+        return
     # Read after this flush's own writes to the case table: see the module's docstring.
     last = session.scalar(select(ReportRollup.through).where(ReportRollup.id == 1))
     last = None if last is None else _as_date(last)
+    if last is not None and (not _last_seen or last > _last_seen[0]):
+        _last_seen[:] = [last]
     if last is None:
         return
     touched = [o for o in (*persistent, *new) if _maybe_rolled_up(o, last)]

@@ -170,6 +170,65 @@ def test_a_reply_on_a_case_of_a_rolled_up_day_reuses_the_figures_statements(app,
         assert [(r.registered, r.replied) for r in rows] == [(2, 2)]
 
 
+def _statements_of(app, work) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", note)
+    try:
+        work()
+    finally:
+        event.remove(engine, "after_cursor_execute", note)
+    return seen
+
+
+def _register_one(app, phone: str = "13812340002") -> None:
+    with app.test_request_context():
+        service.register(get_user("operator"), {"type": "consult", "category": "wages", "summary": "公司拖欠工资",
+                                                "caller": {"phone": phone}, "resolved_on_call": True, "answer": "已解答。"})
+        db.session.commit()
+
+
+def test_a_registration_on_a_day_not_over_does_not_read_the_rollups_last_day(app, users, clock):
+    """The roll-up counts only days that are over: a case registered (and closed on the call) today cannot be
+    in it, so the registration, which holds the day's case number, does not ask."""
+    clock.set(local(2026, 11, 23, 10, 0))
+    with app.test_request_context():
+        daily.roll_up(until=local(2026, 11, 30).date())  # a later day asked for: yesterday at most
+        assert daily.through() == local(2026, 11, 22).date()
+    statements = _statements_of(app, lambda: _register_one(app))
+    assert any("INSERT INTO hotline_case" in sql for sql in statements)
+    assert not [sql for sql in statements if "report_rollup" in sql]
+
+
+def test_a_registration_by_a_server_whose_clock_is_behind_the_rollups_is_still_counted(app, users, clock):
+    """The roll-up ran on a server whose clock had passed midnight; a server a few minutes behind registers a
+    case on the day just rolled up. It is within the margin, so it reads `through` and adds itself."""
+    clock.set(local(2026, 11, 22, 9, 0))
+    _register_one(app, "13812340003")
+    clock.set(local(2026, 11, 23, 0, 1))
+    with app.test_request_context():
+        daily.roll_up()
+        assert daily.through() == local(2026, 11, 22).date()
+    clock.set(local(2026, 11, 22, 23, 58))
+    _register_one(app, "13812340004")
+    with app.test_request_context():
+        kept = _rows()
+        assert kept[0][(local(2026, 11, 22).date(), "channel", "hotline")][:2] == (2, 2)  # registered, closed
+        assert kept[1] == {local(2026, 11, 22).date(): 2}
+        daily.reset()
+        db.session.flush()
+        clock.set(local(2026, 11, 23, 0, 5))
+        daily.roll_up()
+        assert _rows() == kept
+
+
 # ---------------------------------------------------------------- the telephony figures per day
 
 def _call(rnd: random.Random, n: int, started):
