@@ -382,7 +382,6 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 # Servers' clocks may differ by up to this much: a case registered this close to midnight is checked against
 # the roll-up's last day rather than taken to be of a day no roll-up has counted.
 CLOCK_MARGIN = timedelta(minutes=5)
-_last_seen: list[date] = []  # the latest `through` this process has read (a clock set back in tests)
 
 
 def _of_a_day_not_over(new: list[Case]) -> bool:
@@ -391,8 +390,6 @@ def _of_a_day_not_over(new: list[Case]) -> bool:
     not read `through` (one statement less while it holds the day's case number)."""
     tz = clock.local_tz()
     today = (clock.now() + CLOCK_MARGIN).astimezone(tz).date()
-    if _last_seen and _last_seen[0] >= today:
-        return False
     return all(m is None or m.astimezone(tz).date() >= today for o in new for m in (o.created_at, o.closed_at))
 
 
@@ -408,8 +405,6 @@ def _after_flush(session: Session, flush_context) -> None:
     # Read after this flush's own writes to the case table: see the module's docstring.
     last = session.scalar(select(ReportRollup.through).where(ReportRollup.id == 1))
     last = None if last is None else _as_date(last)
-    if last is not None and (not _last_seen or last > _last_seen[0]):
-        _last_seen[:] = [last]
     if last is None:
         return
     touched = [o for o in (*persistent, *new) if _maybe_rolled_up(o, last)]
