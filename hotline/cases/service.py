@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, or_, select, true
+from sqlalchemy import Date, and_, bindparam, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.exc import StaleDataError
@@ -213,9 +213,12 @@ def take_case_no(local_day: date) -> Any:
     PostgreSQL: a SQL expression evaluated by the INSERT itself (the function hotline_take_case_no, made by
     migration d8e3b1c5a7f2: the counter's upsert, formatted as format_case_no does), so the case row is
     written once and carries its final number, and the lock is held from the INSERT on. SQLite: taken here
-    (it has one writer at a time in any case)."""
+    (it has one writer at a time in any case).
+
+    The day is written into the SQL (one text a day), not bound: the INSERT binds every other column of the
+    case, and psycopg converts a statement of more than 50 parameters afresh on every execution."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.hotline_take_case_no(local_day)
+        return func.hotline_take_case_no(bindparam("case_day", local_day, type_=Date, literal_execute=True))
     return next_case_no(local_day)
 
 
