@@ -25,6 +25,36 @@ T = TypeVar("T")
 COPY_THRESHOLD = 100
 
 
+# SQLAlchemy caches no compiled form of the dialects' INSERT … ON CONFLICT: their ON CONFLICT clauses carry
+# state outside the cache key. insert_ignore's clause has none (DO NOTHING, no conflict target), so it is the
+# same for every statement and its class is key enough. Without this, every dispatch (its notices) and every
+# call webhook (its call row) compiled the INSERT anew.
+class _PostgresDoNothing(postgresql.dml.OnConflictDoNothing):
+    inherit_cache = True
+    _traverse_internals: list = []  # nothing varies: the class is the key
+
+
+class _SqliteDoNothing(sqlite.dml.OnConflictDoNothing):
+    inherit_cache = True
+    _traverse_internals: list = []
+
+
+class _PostgresInsertIgnore(postgresql.Insert):
+    inherit_cache = True
+
+    def __init__(self, table) -> None:
+        super().__init__(table)
+        self._post_values_clause = _PostgresDoNothing()
+
+
+class _SqliteInsertIgnore(sqlite.Insert):
+    inherit_cache = True
+
+    def __init__(self, table) -> None:
+        super().__init__(table)
+        self._post_values_clause = _SqliteDoNothing()
+
+
 def insert_ignore(model, rows: list[dict]) -> int:
     """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new.
 
@@ -35,12 +65,12 @@ def insert_ignore(model, rows: list[dict]) -> int:
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
         return _copyinsert_ignore(model.__table__, rows)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One single-row statement run as executemany (SQLAlchemy batches it into multi-row VALUES);
-    # RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
+    insert = _PostgresInsertIgnore if dialect == "postgresql" else _SqliteInsertIgnore
+    # One cached single-row statement run as executemany (SQLAlchemy batches it into multi-row
+    # VALUES); RETURNING counts the new rows on both databases (psycopg reports no rowcount here).
     table = model.__table__
     key = list(table.primary_key.columns)[0]
-    result = db.session.execute(insert(table).on_conflict_do_nothing().returning(key), rows)
+    result = db.session.execute(insert(table).returning(key), rows)
     return len(result.all())
 
 
