@@ -94,18 +94,35 @@ def backend(request):
 
 
 @contextmanager
-def statements():
-    """Every SQL statement sent while the block runs (the list fills as they go)."""
-    seen: list[str] = []
+def _each_statement(record):
+    """Call record(statement, execution context) for every SQL statement sent while the block runs."""
 
     def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+        record(statement, context)
 
     event.listen(db.engine, "before_cursor_execute", note)
     try:
-        yield seen
+        yield
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
+
+
+@contextmanager
+def statements():
+    """Every SQL statement sent while the block runs (the list fills as they go)."""
+    seen: list[str] = []
+    with _each_statement(lambda statement, context: seen.append(statement)):
+        yield seen
+
+
+@contextmanager
+def compiled():
+    """(statement, whether its compiled form came from SQLAlchemy's cache) of every statement sent in the block."""
+    from sqlalchemy.engine.default import CACHE_HIT
+
+    seen: list[tuple[str, bool]] = []
+    with _each_statement(lambda statement, context: seen.append((statement, context.cache_hit is CACHE_HIT))):
+        yield seen
 
 
 def reset_database(snapshot):

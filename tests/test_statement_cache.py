@@ -2,31 +2,11 @@
 every request: the dialects' INSERT … ON CONFLICT constructs have no cache key of their own."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-from sqlalchemy.engine.default import CACHE_HIT
-
-from conftest import DEFAULT_NOW, get_user
+from conftest import DEFAULT_NOW, compiled, get_user
 from hotline.cases import service
 from hotline.db_helpers import insert_ignore
 from hotline.extensions import db
 from hotline.notify.models import JobLease
-
-
-@contextmanager
-def compiled():
-    """(statement, whether its compiled form came from the cache) of every statement sent in the block."""
-    seen: list[tuple[str, bool]] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, context.cache_hit is CACHE_HIT))
-
-    event.listen(db.engine, "after_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "after_cursor_execute", note)
 
 
 def test_insert_ignore_is_compiled_once_and_still_ignores_a_repeat(app):

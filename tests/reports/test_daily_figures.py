@@ -6,7 +6,7 @@ import random
 import pytest
 from sqlalchemy import select
 
-from conftest import get_user, local
+from conftest import compiled, get_user, local, statements
 from hotline.cases import service
 from hotline.errors import Forbidden, IllegalMove, InvalidInput, StaleVersion
 from hotline.extensions import db
@@ -125,9 +125,6 @@ def test_a_reply_on_a_case_of_a_rolled_up_day_reuses_the_figures_statements(app,
     """The listener adds a reply on an earlier day's case to five rows of the day's figures. Its statements are
     made once: the dialects' INSERT … ON CONFLICT had no cache key, so every handler's action on such a case
     compiled five of them anew (a third of the request's time)."""
-    from sqlalchemy import event
-    from sqlalchemy.engine.default import CACHE_HIT
-
     data = {"type": "consult", "category": "wages", "summary": "公司拖欠工资", "caller": {"phone": "13812340001"},
             "department": "legal_aid"}
     clock.set(local(2026, 11, 20, 9, 0))
@@ -138,11 +135,6 @@ def test_a_reply_on_a_case_of_a_rolled_up_day_reuses_the_figures_statements(app,
     with app.test_request_context():
         daily.roll_up()
 
-    seen: list[tuple[str, object]] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, context.cache_hit))
-
     def reply(case_no: str) -> None:
         with app.test_request_context():
             handler = get_user("handler")
@@ -152,40 +144,17 @@ def test_a_reply_on_a_case_of_a_rolled_up_day_reuses_the_figures_statements(app,
             db.session.commit()
 
     reply(first)  # the statements are made here
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", note)
-    try:
+    with app.app_context(), compiled() as seen:
         reply(second)
-    finally:
-        event.remove(engine, "after_cursor_execute", note)
     figures = [(sql, hit) for sql, hit in seen if "report_day" in sql]
     assert any(sql.lstrip().upper().startswith("INSERT") for sql, _hit in figures), "the reply was added"
-    assert [sql for sql, hit in figures if hit is not CACHE_HIT] == []
+    assert [sql for sql, hit in figures if not hit] == []
     contribution = [(sql, hit) for sql, hit in seen if "GROUP BY hotline_case.id" in sql]
-    assert contribution and all(hit is CACHE_HIT for _sql, hit in contribution)
+    assert contribution and all(hit for _sql, hit in contribution)
     with app.test_request_context():
         rows = db.session.scalars(select(ReportDay).where(ReportDay.day == local(2026, 11, 20).date(),
                                                           ReportDay.dim == "channel")).all()
         assert [(r.registered, r.replied) for r in rows] == [(2, 2)]
-
-
-def _statements_of(app, work) -> list[str]:
-    from sqlalchemy import event
-
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", note)
-    try:
-        work()
-    finally:
-        event.remove(engine, "after_cursor_execute", note)
-    return seen
 
 
 def _register_one(app, phone: str = "13812340002") -> None:
@@ -202,9 +171,10 @@ def test_a_registration_on_a_day_not_over_does_not_read_the_rollups_last_day(app
     with app.test_request_context():
         daily.roll_up(until=local(2026, 11, 30).date())  # a later day asked for: yesterday at most
         assert daily.through() == local(2026, 11, 22).date()
-    statements = _statements_of(app, lambda: _register_one(app))
-    assert any("INSERT INTO hotline_case" in sql for sql in statements)
-    assert not [sql for sql in statements if "report_rollup" in sql]
+    with app.app_context(), statements() as seen:
+        _register_one(app)
+    assert any("INSERT INTO hotline_case" in sql for sql in seen)
+    assert not [sql for sql in seen if "report_rollup" in sql]
 
 
 def test_a_registration_by_a_server_whose_clock_is_behind_the_rollups_is_still_counted(app, users, clock):
