@@ -390,7 +390,11 @@ def _of_a_day_not_over(new: list[Case]) -> bool:
     not read `through` (one statement less while it holds the day's case number)."""
     tz = clock.local_tz()
     today = (clock.now() + CLOCK_MARGIN).astimezone(tz).date()
-    return all(m is None or m.astimezone(tz).date() >= today for o in new for m in (o.created_at, o.closed_at))
+
+    def not_over(moment: datetime | None) -> bool:
+        return moment is not None and moment.astimezone(tz).date() >= today
+
+    return all(not_over(o.created_at) and (o.closed_at is None or not_over(o.closed_at)) for o in new)
 
 
 @event.listens_for(Session, "after_flush")
