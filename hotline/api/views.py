@@ -144,6 +144,7 @@ def case_action(case_no: str, action: str):
     params = {key: value for key, value in body.items() if key != "version"}
     case = service.perform(actor, case, action, body.get("version"), params)
     record_views(actor, [case], "api")
+    queries.load_events(case)  # the actors' names only, as the case answer does: not their roles too
     return jsonify(present.case_to_dict(actor, case))
 
 

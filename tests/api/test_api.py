@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from conftest import get_user, local
+from conftest import get_user, local, statements
 from hotline.cases.models import Case, CaseEvent
 from hotline.extensions import db
 
@@ -236,6 +236,18 @@ def test_full_lifecycle_through_the_api(api, clock):
     assert case["events"][-1]["data"]["reason"] == "回访不满意，重新办理"
     fetched = api("handler").get(f"/cases/{case['case_no']}").get_json()
     assert fetched == case
+
+
+def test_an_actions_answer_reads_its_events_actors_names_only(app, api):
+    """The answer to an action lists the case's events with their actors' names, read as the case answer reads
+    them: not the actors' roles as well (a statement more, on every action)."""
+    case = create(api, department="legal_aid")
+    api("handler")  # its token issued outside the count
+    with app.app_context(), statements() as seen:
+        accepted = act(api, "handler", case, "accept")
+    assert [e["kind"] for e in accepted["events"]] == ["register", "assign", "accept"]
+    assert [e["actor"] for e in accepted["events"]] == ["operator", "operator", "handler"]
+    assert not [s for s in seen if s.startswith("SELECT user_role.")], seen
 
 
 def test_return_needs_a_reason_and_sends_the_case_back(api, saved):
