@@ -54,3 +54,5 @@ def test_a_dispatch_tells_the_whole_department_in_one_statement(app, users):
             Notice.case_id == case.id, Notice.kind == "dispatched", Notice.channel == "in_app")))
         assert told == {get_user("handler").id, get_user("handler_b").id}
     assert len([sql for sql, _hit in seen if sql.startswith("INSERT INTO notice")]) == 1
+    # The handlers are read without their roles (a second statement) or departments: a notice needs neither.
+    assert not [sql for sql, _hit in seen if sql.startswith("SELECT user_role.")]

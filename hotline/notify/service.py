@@ -15,7 +15,7 @@ from flask import current_app, g, has_request_context
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, bindparam, case as sql_case, event, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from hotline import clock
 from hotline.auth import service as auth_service
@@ -55,9 +55,11 @@ def case_workers(case, handler_by_id=None, handlers_of_department=None) -> list[
         return []
     if handlers_of_department:
         return handlers_of_department(case.department_id)
+    # The handlers themselves only: their roles and department are not what a notice needs (read if asked).
     return list(db.session.scalars(
         select(User).join(UserRole).where(User.department_id == case.department_id, User.active.is_(True),
-                                          UserRole.role == "handler").order_by(User.id)))
+                                          UserRole.role == "handler").order_by(User.id)
+        .options(lazyload(User.role_rows), lazyload(User.department))))
 
 
 def department_head(department_id: int | None) -> list[User]:
