@@ -127,7 +127,6 @@ def get_case(case_no: str):
     actor = current_actor()
     case = service.get_case(actor, case_no)
     record_views(actor, [case], "api")
-    queries.load_events(case)  # the actors' names only
     return jsonify(present.case_to_dict(actor, case))
 
 
@@ -144,7 +143,6 @@ def case_action(case_no: str, action: str):
     params = {key: value for key, value in body.items() if key != "version"}
     case = service.perform(actor, case, action, body.get("version"), params)
     record_views(actor, [case], "api")
-    queries.load_events(case)  # the actors' names only, as the case answer does: not their roles too
     return jsonify(present.case_to_dict(actor, case))
 
 

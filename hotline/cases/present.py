@@ -7,7 +7,7 @@ from typing import Any
 
 from hotline import clock, phones
 from hotline.auth.models import User
-from hotline.cases import access
+from hotline.cases import access, queries
 from hotline.cases.deadlines import is_overdue
 from hotline.cases.models import Case
 from hotline.dates import local_iso
@@ -95,6 +95,7 @@ def case_to_dict(actor: User, case: Case, with_events: bool = True, shared: _Req
         "version": case.version,
     }
     if with_events:
+        queries.load_events(case)  # with the actors' names only, unless already read
         out["events"] = [
             {"kind": e.kind, "at": iso(e.at), "actor": e.actor.username if e.actor else None,
              "data": _event_data(e.data, private)}

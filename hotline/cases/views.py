@@ -83,7 +83,6 @@ def case_rows(rows: list[dict[str, Any]], cols: Any = (), quick_accept: bool = F
     sq = (request.args.get("q") or "").strip() if request.endpoint == "cases.list_cases" else ""
     actor = current_actor() if sq else None
     case_href = url_for("cases.show", case_no="0")[:-1]
-    this_year = clock.local_now().year
     form_head = form_tail = ""
     if quick_accept:
         accept_tail = url_for("cases.act", case_no="0", action="accept")[len(case_href) + 1:]
@@ -99,7 +98,7 @@ def case_rows(rows: list[dict[str, Any]], cols: Any = (), quick_accept: bool = F
         href_no = escape(quote(c.case_no, safe="/"))
         cells_ = [f'<tr class="{escape(r["due"])}"><td class="no"><a href="{case_href}{href_no}">{no}</a></td>']
         if "created" in cols:
-            cells_.append(f'<td class="nowrap" data-label="{labels["created"]}">{escape(local_short(c.created_at, this_year))}</td>')
+            cells_.append(f'<td class="nowrap" data-label="{labels["created"]}">{escape(r["created"])}</td>')
         summary = search.highlight(c.summary, sq) if sq else escape(c.summary)
         snippet = search_snippet(actor, c, sq, r["private"]) if sq and actor is not None else ""
         cells_.append(f'<td class="summary-cell">{summary} {cells.flag_badges(c)}{snippet}</td>'
@@ -273,6 +272,7 @@ def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
     for case in cases:
         row = _row(actor, case, now)
         row["deadline"] = cells.deadline(case, now=now, this_year=this_year)
+        row["created"] = local_short(case.created_at, this_year)
         # One made since this request read the stamp is not in the copies: read from the case then.
         row["type_name"] = types.get(case.type_code) or case.case_type.name
         row["category_name"] = categories.get(case.category_id) or case.category.name

@@ -82,8 +82,15 @@ def supervisors() -> list[User]:
 def enqueue(recipient: User, kind: str, key: str, body: str, case: Case | None = None, sms: bool = True,
             template: str | None = None, params: dict | None = None) -> int:
     """An in-app notice and, when the recipient has a phone, an SMS (from `template`). Returns how many rows were new."""
-    return insert_ignore(Notice, notice_rows(recipient, kind, key, body, case.id if case else None, clock.now(), sms,
-                                              template, params))
+    return enqueue_all([recipient], kind, key, body, case, sms, template, params)
+
+
+def enqueue_all(recipients: Iterable[User], kind: str, key: str, body: str, case: Case | None = None,
+                sms: bool = True, template: str | None = None, params: dict | None = None) -> int:
+    """enqueue for several people, in one statement (a department of thirty handlers wrote thirty, one by one)."""
+    now, case_id = clock.now(), case.id if case else None
+    return insert_ignore(Notice, [row for recipient in recipients
+                                  for row in notice_rows(recipient, kind, key, body, case_id, now, sms, template, params)])
 
 
 def sms_fields(template: str | None, params: dict | None, cat=None) -> dict:
@@ -119,15 +126,14 @@ def case_notice(case: Case, kind: str, recipients: Iterable[User], body: str, sm
     """One notice per person about one move of a case (the key carries the case's version: one move)."""
     link = case_link(case.case_no)
     text = f"{body} {link}".strip()
-    now, rows, seen = clock.now(), [], set()
+    told: dict[int, User] = {}
     for user in recipients:
-        if user is None or user.id in seen or not user.active:
+        if user is None or user.id in told or not user.active:
             continue
-        seen.add(user.id)
         if not access.in_org(user, case.org_id, case.registered_org_id):
             continue  # another organisation's supervisors are not told about cases they cannot open
-        rows += notice_rows(user, kind, f"{kind}:{case.id}:v{case.version}", text, case.id, now, sms)
-    return insert_ignore(Notice, rows)  # one statement for everyone told
+        told[user.id] = user
+    return enqueue_all(told.values(), kind, f"{kind}:{case.id}:v{case.version}", text, case, sms=sms)
 
 
 def on_dispatch(case: Case) -> None:
@@ -142,11 +148,8 @@ def on_dispatch(case: Case) -> None:
                      dept=case.department.name if case.department else "", due=short_time(case.accept_due_at))
     body += " " + case_link(case.case_no)
     params = {"case_no": case.case_no, "category": case.category.name, "due": short_time(case.accept_due_at)}
-    key, now = f"dispatched:{case.id}:{key_iso(case.assigned_at)}", clock.now()
-    # One statement for the whole department (a department of fifteen handlers wrote fifteen, one by one).
-    insert_ignore(Notice, [row for user in case_workers(case)
-                           for row in notice_rows(user, "dispatched", key, body.strip(), case.id, now,
-                                                  template="staff_dispatched", params=params)])
+    enqueue_all(case_workers(case), "dispatched", f"dispatched:{case.id}:{key_iso(case.assigned_at)}", body.strip(),
+                case, template="staff_dispatched", params=params)
 
 
 # ---------------------------------------------------------------- the watch

@@ -29,6 +29,7 @@ the job has built it: `flask --app wsgi hotline run-job rollup` builds it at onc
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -293,35 +294,43 @@ def contributions(session: Session, ids: list[int]) -> dict[int, Any]:
     """{case id: its day, closing day, grouping values and counts}, by the figures' own conditions."""
     if not ids:
         return {}
-    return {row.id: row for row in session.execute(_statement(session, "cases"), {"ids": ids})}
+    return {row.id: row for row in session.execute(_built(session, _case_contributions), {"ids": ids})}
 
 
 _STATEMENTS: dict[tuple, Any] = {}
 
 
-def _statement(session: Session, which: str) -> Any:
-    """The listener's SELECTs of a case's (or a call's) contribution, built once per database and zone: the
-    SQL depends on nothing else, and building the figures' conditions anew on every flush cost more than
-    running them."""
-    from hotline.reports.kpis import count_columns, local_day
-
+def _built(session: Session, build: Callable[[], Any]) -> Any:
+    """The listener's SELECT made by `build`, built once per database and zone: its SQL depends on nothing else,
+    and building the figures' conditions anew on every flush cost more than running them."""
     tz = clock.local_tz()
-    cache_key = (session.get_bind().dialect.name, tz.key, clock.now().astimezone(tz).utcoffset(), which)
+    cache_key = (session.get_bind().dialect.name, tz.key, clock.now().astimezone(tz).utcoffset(), build)
     statement = _STATEMENTS.get(cache_key)
     if statement is None:
-        if which == "cases":
-            statement = (select(Case.id, local_day(Case.created_at).label("day"),
-                                local_day(Case.closed_at).label("closed_day"),
-                                *[c.label(f"dim_{d}") for d, c in dims().items()], *count_columns())
-                         .where(Case.id.in_(bindparam("ids", expanding=True))).group_by(Case.id))
-        elif which == "calls":
-            statement = (select(Call.id, local_day(Call.started_at).label("day"), *call_count_columns())
-                         .where(Call.id.in_(bindparam("ids", expanding=True)), inbound_call()).group_by(Call.id))
-        else:
-            statement = (select(CallbackAttempt.id, local_day(CallbackAttempt.at).label("day"))
-                         .where(CallbackAttempt.id.in_(bindparam("ids", expanding=True)), callback_done()))
-        _STATEMENTS[cache_key] = statement
+        statement = _STATEMENTS[cache_key] = build()
     return statement
+
+
+def _case_contributions() -> Any:
+    from hotline.reports.kpis import count_columns, local_day
+
+    return (select(Case.id, local_day(Case.created_at).label("day"), local_day(Case.closed_at).label("closed_day"),
+                   *[c.label(f"dim_{d}") for d, c in dims().items()], *count_columns())
+            .where(Case.id.in_(bindparam("ids", expanding=True))).group_by(Case.id))
+
+
+def _call_contributions() -> Any:
+    from hotline.reports.kpis import local_day
+
+    return (select(Call.id, local_day(Call.started_at).label("day"), *call_count_columns())
+            .where(Call.id.in_(bindparam("ids", expanding=True)), inbound_call()).group_by(Call.id))
+
+
+def _attempt_contributions() -> Any:
+    from hotline.reports.kpis import local_day
+
+    return (select(CallbackAttempt.id, local_day(CallbackAttempt.at).label("day"))
+            .where(CallbackAttempt.id.in_(bindparam("ids", expanding=True)), callback_done()))
 
 
 def _changed_cases(session: Session) -> tuple[list[Case], list[Case]]:
@@ -347,10 +356,10 @@ def call_contributions(session: Session, calls: list[int], attempts: list[int]) 
     out: dict[tuple[str, int], Any] = {}
     primary = session.connection()  # what this transaction wrote, even where plain SELECTs go to a replica
     if calls:
-        for row in primary.execute(_statement(session, "calls"), {"ids": calls}):
+        for row in primary.execute(_built(session, _call_contributions), {"ids": calls}):
             out[("call", row.id)] = (_as_date(row.day), {c: int(row._mapping[c]) for c in CALL_COUNTS[:-1]})
     if attempts:
-        for row in primary.execute(_statement(session, "attempts"), {"ids": attempts}):
+        for row in primary.execute(_built(session, _attempt_contributions), {"ids": attempts}):
             out[("attempt", row.id)] = (_as_date(row.day), {"callbacks_done": 1})
     return out
 
