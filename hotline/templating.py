@@ -203,6 +203,12 @@ _NOTICE_KIND, _NOTICE_STATUS, _DELIVERY = (RequestLabels(NOTICE_KIND_LABELS), Re
 _CHANNEL, _STATUS, _ROLE = RequestLabels(CHANNEL_LABELS), RequestLabels(STATUS_LABELS), RequestLabels(ROLE_LABELS)
 _SURVEY, _REPLY_METHOD = RequestLabels(SURVEY_LABELS), RequestLabels(REPLY_METHOD_LABELS)
 _EVENT, _CLOCK = RequestLabels(EVENT_LABELS), RequestLabels(CLOCK_LABELS)
+_LABEL_TABLES = {
+    "NOTICE_KIND_LABELS": _NOTICE_KIND, "NOTICE_STATUS_LABELS": _NOTICE_STATUS, "DELIVERY_LABELS": _DELIVERY,
+    "CHANNEL_LABELS": _CHANNEL, "STATUS_LABELS": _STATUS, "ROLE_LABELS": _ROLE, "SURVEY_LABELS": _SURVEY,
+    "REPLY_METHOD_LABELS": _REPLY_METHOD, "EVENT_LABELS": _EVENT, "CLOCK_LABELS": _CLOCK,
+    "WEEKDAY_NAMES": WEEKDAY_LABELS,
+}
 
 
 # The form helpers a page calls once per field or option (a list's filters: ~90 calls), in Python: a Jinja macro
@@ -290,17 +296,15 @@ def install(app: Flask) -> None:
         return {
             "calendar_gaps": calendar_gaps,
             "unread_notices": unread,
-            "NOTICE_KIND_LABELS": _NOTICE_KIND, "NOTICE_STATUS_LABELS": _NOTICE_STATUS, "DELIVERY_LABELS": _DELIVERY,
             "actor": actor,
             "now": clock.now(),
-            "CHANNEL_LABELS": _CHANNEL,
-            "STATUS_LABELS": _STATUS,
-            "ROLE_LABELS": _ROLE,
-            "SURVEY_LABELS": _SURVEY,
-            "REPLY_METHOD_LABELS": _REPLY_METHOD,
-            "EVENT_LABELS": _EVENT,
-            "CLOCK_LABELS": _CLOCK,
-            "WEEKDAY_NAMES": WEEKDAY_LABELS,
+            **_LABEL_TABLES,
             "html_lang": "zh-CN" if str(get_locale()).startswith("zh") else "en",
             "languages": current_app.config["LANGUAGES"],
         }
+
+
+def render_part(template: str, **context: Any) -> Markup:
+    """A piece of a page rendered on its own, to be kept (cases/views.filter_form): with the label tables but
+    not the context processors, which the page's own render runs (they read the bell's count, once a request)."""
+    return Markup(current_app.jinja_env.get_template(template).render(**_LABEL_TABLES, **context))

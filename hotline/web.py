@@ -105,7 +105,14 @@ def install(app: Flask) -> None:
         if response.status_code < 400 and not g.get("rolled_back_for_error"):
             try:
                 g.committing = True  # a lost connection now may or may not have committed
-                db.session.commit()
+                # The request's last statement: nothing reads its objects after it, so expiring each of them
+                # (a list page's 50 cases and their handlers) would be work for nothing.
+                session = db.session()
+                session.expire_on_commit = False
+                try:
+                    db.session.commit()
+                finally:
+                    session.expire_on_commit = True
             except StaleDataError:
                 db.session.rollback()
                 keep_token_use()

@@ -16,7 +16,8 @@ never attached to a session.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from types import SimpleNamespace
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -130,6 +131,32 @@ def mapping(model: type[CaseType] | type[Category] | type[Department], key: str,
         with _lock:
             copies.parts[name] = (rows, built)
     return built
+
+
+def kept(name: str, key: Hashable, build: Callable[[], V], size: int = 256) -> V:
+    """A value made only from the held copies and `key` (a rendered form, say): kept beside the copies, so
+    while their stamp lasts it is built once per key. At most `size` per name, the oldest dropped first."""
+    if not holding():
+        return build()
+    stamp = request_stamp()
+    copies = _held.get(db.engine)
+    store = copies.parts.get(name) if copies is not None and copies.stamp == stamp else None
+    if store is not None:
+        found = store.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+    value = build()
+    copies = _held.get(db.engine)  # build() has filled the copies it read, under the stamp they were read with
+    if stamp is not None and copies is not None and copies.stamp == stamp and holding():
+        with _lock:
+            store = copies.parts.setdefault(name, OrderedDict())
+            store[key] = value
+            while len(store) > size:
+                store.popitem(last=False)
+    return value
+
+
+_MISSING = object()
 
 
 def case_types() -> list[SimpleNamespace]:

@@ -464,3 +464,71 @@ def test_a_case_table_states_all_its_rows_at_one_moment(app, users, login, monke
     assert with_six == with_two
     lefts = [part.split("</span>")[0] for part in page.split('<span class="left">')[1:]]
     assert len(lefts) >= 6 and len(set(lefts)) == 1, lefts
+
+
+def test_the_list_filters_are_made_once_per_filters_and_language_and_again_after_a_rename(app, users, login,
+                                                                                           monkeypatch):
+    """The list's filter form is kept between requests: made once for the same filters, organisation and
+    language; made again for other filters, in another language, or once a department is renamed."""
+    from hotline.admin import service as admin
+    from hotline.cases import views
+
+    made = []
+    real = views._filters
+    monkeypatch.setattr(views, "_filters", lambda args, *rest: made.append(args["status"]) or real(args, *rest))
+    client = login(app.test_client(), "operator")
+
+    def filters(path):
+        page = client.get(path).get_data(as_text=True)
+        start = page.index('<form method="get"')
+        return page[start:page.index("</form>", start)]
+
+    closed = filters("/cases?status=closed&lang=zh_Hans_CN")  # the language stays the session's
+    assert filters("/cases?status=closed") == closed and made == ["closed"]
+    assert '<option value="closed" selected>' in closed and "更多筛选条件" in closed and "法律援助中心" in closed
+    accepted = filters("/cases?status=accepted&q=%3Cb%3E")
+    assert made == ["closed", "accepted"]
+    assert '<option value="accepted" selected>' in accepted and '<option value="closed" selected>' not in accepted
+    assert 'value="&lt;b&gt;"' in accepted and "<b>" not in accepted  # the search box keeps the words, escaped
+    english = filters("/cases?status=closed&lang=en")
+    assert "More filters" in english and "更多筛选条件" not in english and len(made) == 3
+    filters("/cases?status=closed&lang=zh_Hans_CN")
+    assert len(made) == 3  # the Chinese form was kept
+    with app.app_context():
+        admin.update_department("legal_aid", "法律援助站", True)
+        db.session.commit()
+    renamed = filters("/cases?status=closed")
+    assert "法律援助站" in renamed and "法律援助中心" not in renamed and len(made) == 4
+    # A filter in error is shown with its message, and never kept.
+    for _ in range(2):
+        page = client.get("/cases?status=closed&from=2026-13-45")
+        assert page.status_code == 422 and 'aria-invalid="true"' in page.get_data(as_text=True)
+    assert len(made) == 6
+
+
+def test_a_requests_last_commit_expires_nothing_and_later_commits_still_do(app, users, login):
+    """The commit that ends a request leaves the objects it read loaded (a list page's fifty cases: nothing
+    reads them after it); a commit outside a request, after it, expires them as before."""
+    from sqlalchemy import event, select
+
+    from hotline.cases.models import Case
+
+    with app.app_context():
+        _register("legal_aid", "handler", accept=True)
+        db.session.commit()
+    client = login(app.test_client(), "operator")
+    expired = []
+
+    def note(target, attrs):
+        expired.append(target)
+
+    event.listen(Case, "expire", note)
+    try:
+        with app.app_context():
+            assert "20261130-0001" in client.get("/cases?status=accepted").get_data(as_text=True)
+            assert expired == []
+            case = db.session.scalars(select(Case)).one()
+            db.session.commit()
+            assert expired == [case]
+    finally:
+        event.remove(Case, "expire", note)
