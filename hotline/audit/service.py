@@ -54,8 +54,9 @@ def record_views(actor: User | None, cases: Iterable[Case], via: str) -> int:
         address, page = "local", "cli"
     now = clock.now()
     seen: set[int] = set()
+    reads = access.private_reader(actor)
     for case in cases:
-        if not case.confidential or case.id in seen or not access.can_see_private(actor, case):
+        if not case.confidential or case.id in seen or not reads(case):
             continue
         seen.add(case.id)
         db.session.add(CaseView(case_id=case.id, user_id=actor.id, at=now, via=via, page=page, address=address))

@@ -1,6 +1,8 @@
 """Who may see what of a case. The one place for object-level rules."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Select, and_, false, or_
 
 from hotline.auth.models import User
@@ -39,7 +41,10 @@ def org_ids(actor: User) -> frozenset[int] | None:
 
 def in_org(actor: User, org_id: int | None, registered_org_id: int | None) -> bool:
     """The organisation rule for one case, given its owning and registering organisations."""
-    ids = org_ids(actor)
+    return _in_ids(org_ids(actor), org_id, registered_org_id)
+
+
+def _in_ids(ids: frozenset[int] | None, org_id: int | None, registered_org_id: int | None) -> bool:
     return ids is None or org_id in ids or registered_org_id in ids
 
 
@@ -60,12 +65,14 @@ def ids_condition(ids: frozenset[int] | None, owner=None, registrar=None):
     return or_(owner.in_(sorted(ids)), and_(registrar.in_(sorted(ids)), registrar != owner))
 
 
+def _department_worked(actor: User) -> int | None:
+    """The department whose cases the actor works: a handler's own, else None."""
+    return actor.department_id if actor.has_role("handler") else None
+
+
 def works_in_department(actor: User, case: Case) -> bool:
-    return (
-        actor.has_role("handler")
-        and actor.department_id is not None
-        and actor.department_id == case.department_id
-    )
+    department = _department_worked(actor)
+    return department is not None and department == case.department_id
 
 
 def can_view(actor: User, case: Case) -> bool:
@@ -76,26 +83,45 @@ def can_view(actor: User, case: Case) -> bool:
     return actor.has_role("admin") and not case.confidential
 
 
+def _case_worker(actor: User) -> Callable[[Case], bool]:
+    """works_the_case for one actor, what it asks of the actor looked up once."""
+    supervisor = actor.has_role("supervisor")
+    department = _department_worked(actor)
+    me = actor.id
+
+    def works(case: Case) -> bool:
+        return (supervisor or (department is not None and department == case.department_id)
+                or (case.registered_by_id is not None and case.registered_by_id == me))
+    return works
+
+
 def works_the_case(actor: User, case: Case) -> bool:
     """People who work this case see its confidential parts: its department, supervisors, the registering person."""
-    if actor.has_role("supervisor"):
-        return True
-    if works_in_department(actor, case):
-        return True
-    return case.registered_by_id is not None and case.registered_by_id == actor.id
+    return _case_worker(actor)(case)
+
+
+def private_reader(actor: User) -> Callable[[Case], bool]:
+    """can_see_private for the many cases of one table or list answer: what the rule asks of the actor (roles,
+    department, organisations) looked up once, not once a case (a 50-row table asked 150 times)."""
+    ids = org_ids(actor)
+    works = _case_worker(actor)
+    operator = actor.has_role("operator")
+    producer = actor.has_role("producer")
+
+    def reads(case: Case) -> bool:
+        if not _in_ids(ids, case.org_id, case.registered_org_id):
+            return False  # e.g. a call of another organisation's case on the call log
+        if works(case):
+            return True
+        if case.confidential:
+            return False
+        return operator or (producer and case.channel == RADIO_CHANNEL)
+    return reads
 
 
 def can_see_private(actor: User, case: Case) -> bool:
     """Whether this person reads the caller (number, name, employer, district) and the detail of the case."""
-    if not in_org(actor, case.org_id, case.registered_org_id):
-        return False  # e.g. a call of another organisation's case on the call log
-    if works_the_case(actor, case):
-        return True
-    if case.confidential:
-        return False
-    if actor.has_role("operator"):
-        return True
-    return actor.has_role("producer") and case.channel == RADIO_CHANNEL
+    return private_reader(actor)(case)
 
 
 def sees_numbers_without_case(actor: User) -> bool:

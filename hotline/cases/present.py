@@ -43,13 +43,17 @@ class _Request:
 def cases_to_dicts(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
     """A list of cases as the API lists them (case_to_dict without the events)."""
     shared = _Request()
-    return [case_to_dict(actor, case, with_events=False, shared=shared) for case in cases]
+    reads = access.private_reader(actor)
+    return [case_to_dict(actor, case, with_events=False, shared=shared, private=reads(case)) for case in cases]
 
 
-def case_to_dict(actor: User, case: Case, with_events: bool = True, shared: _Request | None = None) -> dict[str, Any]:
+def case_to_dict(actor: User, case: Case, with_events: bool = True, shared: _Request | None = None,
+                 private: bool | None = None) -> dict[str, Any]:
+    """`private`: whether the actor reads the caller, when a list has asked (access.private_reader)."""
     shared = shared or _Request()
     iso, org_code = shared.iso, shared.org_code
-    private = access.can_see_private(actor, case)
+    if private is None:
+        private = access.can_see_private(actor, case)
     if private:
         caller = {"phone": case.caller_phone, "name": case.caller_name,
                   "employer": case.caller_employer, "district": case.caller_district}

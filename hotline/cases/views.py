@@ -250,8 +250,10 @@ def caller():
 
 # ---------------------------------------------------------------- the case page
 
-def _row(actor: User, case: Case, now: datetime | None = None) -> dict[str, Any]:
-    private = access.can_see_private(actor, case)
+def _row(actor: User, case: Case, now: datetime | None = None, private: bool | None = None) -> dict[str, Any]:
+    """`private`: whether the actor reads the caller, when the table has asked (access.private_reader)."""
+    if private is None:
+        private = access.can_see_private(actor, case)
     return {
         "case": case,
         "private": private,
@@ -269,9 +271,10 @@ def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
     departments = lookup.mapping(Department, "id", "name")
     now = clock.now()  # one moment for the whole table: its rows' states and deadlines agree with each other
     this_year = clock.to_local(now).year
+    reads = access.private_reader(actor)
     rows = []
     for case in cases:
-        row = _row(actor, case, now)
+        row = _row(actor, case, now, reads(case))
         row["deadline"] = cells.deadline(case, now=now, this_year=this_year)
         row["created"] = local_short(case.created_at, this_year)
         # One made since this request read the stamp is not in the copies: read from the case then.

@@ -532,3 +532,27 @@ def test_a_requests_last_commit_expires_nothing_and_later_commits_still_do(app, 
             assert expired == [case]
     finally:
         event.remove(Case, "expire", note)
+
+
+def test_a_tables_reading_rule_asks_the_actors_roles_once_not_once_a_row(app, users, login, monkeypatch):
+    """Whether each row shows its caller is decided by access.private_reader: the actor's roles, department
+    and organisations are looked at once per table or list answer, however many rows it has."""
+    from hotline.auth.models import User
+
+    asked = []
+    real = User.has_role
+    monkeypatch.setattr(User, "has_role", lambda self, *roles: asked.append(roles) or real(self, *roles))
+    client = login(app.test_client(), "operator")
+    counts = []
+    for more in (1, 5):
+        with app.app_context():
+            for _ in range(more):
+                _register("legal_aid", "handler", accept=True)
+            db.session.commit()
+        client.get("/cases?status=accepted")
+        asked.clear()
+        page = client.get("/cases?status=accepted").get_data(as_text=True)
+        assert page.count('<tr class="') == (1 if more == 1 else 6)
+        assert phones.display_phone("+8613812345678") in page  # an operator reads ordinary callers
+        counts.append(len(asked))
+    assert counts[0] == counts[1], counts
