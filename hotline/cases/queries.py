@@ -215,22 +215,23 @@ NAMES_ONLY = defaultload(Case.handler).options(
 
 
 # What a case table (templates/cases/_table.html, views._table_rows, the audit of caller views) does not read of
-# a case: its long texts, and its type, category and department, which the page names from the held reference
-# copies. The other columns are loaded as they are (leaving one out costs the ORM about what loading it does).
+# a case: its long texts, and its type, category, department and handler, which the page names from the held
+# reference copies (handler_names). The other columns are loaded as they are (leaving one out costs the ORM about what loading it does).
 TABLE_SKIPS = (Case.detail, Case.answer, Case.up_reason, Case.return_reason, Case.extension_reason)
 SNIPPET_COLUMNS = (Case.detail, Case.answer)  # where a search's match is shown
 
 
-def _table_rows(skipped, strict: bool):
+def _table_rows(skipped, strict: bool, handler_joined: bool):
     # Under tests an attribute the table does not load raises, so a template that starts reading one fails
     # its tests; in production it is read (a statement per case) rather than break the page.
     unloaded = raiseload if strict else lazyload
     return (*(defer(column, raiseload=strict) for column in skipped), unloaded(Case.case_type),
-            unloaded(Case.category), unloaded(Case.department), NAMES_ONLY)
+            unloaded(Case.category), unloaded(Case.department),
+            NAMES_ONLY if handler_joined else unloaded(Case.handler))
 
 
 _TABLE_ROWS = {(search_row, strict): _table_rows(
-    tuple(c for c in TABLE_SKIPS if not (search_row and c in SNIPPET_COLUMNS)), strict)
+    tuple(c for c in TABLE_SKIPS if not (search_row and c in SNIPPET_COLUMNS)), strict, False)
     for search_row in (False, True) for strict in (False, True)}
 
 
@@ -239,7 +240,8 @@ def table_rows(search_row: bool = False) -> tuple:
     return _TABLE_ROWS[search_row, current_app.testing]
 
 
-_ANSWER_ROWS = {strict: _table_rows((), strict) for strict in (False, True)}  # every column
+# Every column, and the handler's username and name joined (an answer gives both).
+_ANSWER_ROWS = {strict: _table_rows((), strict, True) for strict in (False, True)}
 
 
 def answer_rows() -> tuple:
@@ -754,14 +756,14 @@ def _handler_options(org_id: int | None) -> list[SimpleNamespace]:
     twice the CPU of the columns the select shows."""
     def load() -> tuple[int | None, tuple[SimpleNamespace, ...]]:
         departments = {d.id: d for d in lookup.all_rows(Department)}
-        stmt = (select(User.username, User.display_name, User.department_id, lookup.stamp_column())
+        stmt = (select(User.id, User.username, User.display_name, User.department_id, lookup.stamp_column())
                 .join(UserRole).where(UserRole.role == "handler", User.active.is_(True))
                 .order_by(User.department_id, User.display_name))
         if org_id is not None:
             stmt = stmt.where(User.org_id == org_id)
         rows = db.session.execute(stmt).all()
-        stamp = rows[0][3] if rows else None
-        return stamp, tuple(SimpleNamespace(username=r.username, display_name=r.display_name,
+        stamp = rows[0][4] if rows else None
+        return stamp, tuple(SimpleNamespace(id=r.id, username=r.username, display_name=r.display_name,
                                             department=departments.get(r.department_id)) for r in rows)
 
     return list(lookup.held(f"handlers:{org_id}", load))
@@ -789,6 +791,17 @@ def display_names(usernames: set[str]) -> dict[str, str]:
     if missing:
         names.update(db.session.execute(select(User.username, User.display_name).where(User.username.in_(missing)))
                      .tuples().all())
+    return names
+
+
+def handler_names(ids: set[int]) -> dict[int, str]:
+    """Handlers' names by id (a case table's handler column): the handlers from the held list, others read (one no
+    longer a handler). Joining each case's handler cost a 50-row table more than the names it gave."""
+    held = lookup.kept("handlers:names", None, lambda: {h.id: h.display_name for h in _handler_options(None)})
+    names = {i: held[i] for i in ids if i in held}
+    missing = ids - names.keys()
+    if missing:
+        names.update(db.session.execute(select(User.id, User.display_name).where(User.id.in_(missing))).tuples().all())
     return names
 
 

@@ -111,8 +111,7 @@ def case_rows(rows: list[dict[str, Any]], cols: Any = (), quick_accept: bool = F
         if "department" in cols:
             cells_.append(f'<td data-label="{labels["department"]}">{escape(r["department_name"] or "—")}</td>')
         if "handler" in cols:
-            cells_.append(f'<td data-label="{labels["handler"]}">'
-                          f'{escape(c.handler.display_name) if c.handler else "—"}</td>')
+            cells_.append(f'<td data-label="{labels["handler"]}">{escape(r["handler_name"] or "—")}</td>')
         cells_.append(f'<td class="nowrap" data-label="{labels["status"]}">{cells.status_badge(c)} '
                       f'{cells.due_badge(r["due"])}</td>'
                       f'<td class="due-cell" data-label="{labels["deadline"]}">{r["deadline"]}</td>')
@@ -272,9 +271,12 @@ def _table_rows(actor: User, cases: Iterable[Case]) -> list[dict[str, Any]]:
     now = clock.now()  # one moment for the whole table: its rows' states and deadlines agree with each other
     this_year = clock.to_local(now).year
     reads = access.private_reader(actor)
+    cases = list(cases)
+    handlers = queries.handler_names({c.handler_id for c in cases if c.handler_id is not None})
     rows = []
     for case in cases:
         row = _row(actor, case, now, reads(case))
+        row["handler_name"] = handlers.get(case.handler_id) if case.handler_id is not None else None
         row["deadline"] = cells.deadline(case, now=now, this_year=this_year)
         row["created"] = local_short(case.created_at, this_year)
         # One made since this request read the stamp is not in the copies: read from the case then.

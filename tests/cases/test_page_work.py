@@ -556,3 +556,26 @@ def test_a_tables_reading_rule_asks_the_actors_roles_once_not_once_a_row(app, us
         assert phones.display_phone("+8613812345678") in page  # an operator reads ordinary callers
         counts.append(len(asked))
     assert counts[0] == counts[1], counts
+
+
+def test_a_tables_handlers_are_named_from_the_held_list_and_a_former_handler_from_the_database(app, users, login):
+    """The list, queue and supervision tables name each case's handler from the held handlers, without joining
+    the handler to every case; a handler who has lost the role since is still named, read by id."""
+    from hotline.auth.models import UserRole
+
+    with app.app_context():
+        _register("legal_aid", "handler", accept=True)
+        db.session.commit()
+        name = get_user("handler").display_name
+    client = login(app.test_client(), "operator")
+    client.get("/cases?status=accepted")
+    with app.app_context(), statements() as seen:
+        page = client.get("/cases?status=accepted").get_data(as_text=True)
+    listing = [s for s in seen if "FROM hotline_case" in s and "count(" not in s.lower()]
+    assert listing and not [s for s in listing if "user_account" in s], listing
+    assert not [s for s in seen if "FROM user_account" in s and "user_session" not in s], seen
+    assert f'data-label="Handler">{escape(name)}</td>' in page
+    with app.app_context():
+        db.session.execute(db.delete(UserRole).where(UserRole.user_id == get_user("handler").id))
+        db.session.commit()
+    assert f'data-label="Handler">{escape(name)}</td>' in client.get("/cases?status=accepted").get_data(as_text=True)
