@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import flask_babel
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context, request
 from flask_babel import get_locale, lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -265,7 +265,7 @@ def install(app: Flask) -> None:
         newstyle=True,
     )
     app.jinja_env.globals.update(field_error=field_error, aria_invalid=aria_invalid, form_option=form_option,
-                                  handler_options=handler_options)
+                                  handler_options=handler_options, main_nav=main_nav)
     app.jinja_env.filters["local"] = local_dt
     app.jinja_env.filters["day_time"] = local_day_time
     app.jinja_env.filters["left_words"] = left_words
@@ -302,6 +302,29 @@ def install(app: Flask) -> None:
             "html_lang": "zh-CN" if str(get_locale()).startswith("zh") else "en",
             "languages": current_app.config["LANGUAGES"],
         }
+
+
+class _Roles:
+    """What the menu may ask of the signed-in person: her roles, nothing else (the menu is shared)."""
+    __slots__ = ("_roles",)
+
+    def __init__(self, roles: frozenset[str]) -> None:
+        self._roles = roles
+
+    def has_role(self, *roles: str) -> bool:
+        return not self._roles.isdisjoint(roles)
+
+
+def main_nav(actor: Any) -> Markup:
+    """The menu's links (templates/_nav.html): the same for everyone with the same roles in the same language,
+    so made once per process for each (a page asked ten role questions and ten labels for it)."""
+    kept = current_app.extensions.setdefault("hotline.main_nav", {})
+    roles = frozenset(actor.roles)
+    key = (roles, str(get_locale()), request.script_root)
+    nav = kept.get(key)
+    if nav is None:
+        nav = kept[key] = render_part("_nav.html", actor=_Roles(roles))
+    return nav
 
 
 def render_part(template: str, **context: Any) -> Markup:

@@ -579,3 +579,35 @@ def test_a_tables_handlers_are_named_from_the_held_list_and_a_former_handler_fro
         db.session.execute(db.delete(UserRole).where(UserRole.user_id == get_user("handler").id))
         db.session.commit()
     assert f'data-label="Handler">{escape(name)}</td>' in client.get("/cases?status=accepted").get_data(as_text=True)
+
+
+def test_the_menu_is_made_once_per_roles_and_language_and_shows_each_role_its_links(app, users, login, monkeypatch):
+    made = []
+    real = templating.render_part
+    monkeypatch.setattr(templating, "render_part", lambda name, **kw: made.append(name) or real(name, **kw))
+    app.extensions.pop("hotline.main_nav", None)  # menus an earlier test's pages made with this app
+
+    def menu(client, path="/cases/followup"):
+        page = client.get(path).get_data(as_text=True)
+        start = page.index('<nav aria-label=')
+        return page[start:page.index("</nav>", start)]
+
+    operator = login(app.test_client(), "operator")
+    first = menu(operator, "/cases/followup?lang=zh_Hans_CN")
+    assert menu(operator) == first and made.count("_nav.html") == 1
+    assert 'href="/cases/new"' in first and "/cases/queue" not in first and "/admin" not in first
+    assert "来电登记" in first
+    english = menu(operator, "/cases/followup?lang=en")
+    assert "Log a call" in english and made.count("_nav.html") == 2
+    handler = login(app.test_client(), "handler")
+    queue = menu(handler, "/cases/queue?lang=zh_Hans_CN")
+    assert 'href="/cases/queue"' in queue and 'href="/cases/new"' not in queue and made.count("_nav.html") == 3
+    # A role given later shows its link at the next page: the menu follows the roles, not the person.
+    from hotline.auth.models import UserRole
+
+    with app.app_context():
+        db.session.add(UserRole(user_id=get_user("handler").id, role="operator"))
+        db.session.commit()
+    both = menu(handler)
+    assert 'href="/cases/queue"' in both and 'href="/cases/new"' in both and made.count("_nav.html") == 4
+    assert menu(operator) == english  # the operator's menus are still kept
