@@ -216,7 +216,8 @@ NAMES_ONLY = defaultload(Case.handler).options(
 
 # What a case table (templates/cases/_table.html, views._table_rows, the audit of caller views) does not read of
 # a case: its long texts, and its type, category, department and handler, which the page names from the held
-# reference copies (handler_names). The other columns are loaded as they are (leaving one out costs the ORM about what loading it does).
+# reference copies (handler_names). The other columns are loaded as they are (leaving one out costs the ORM
+# about what loading it does).
 TABLE_SKIPS = (Case.detail, Case.answer, Case.up_reason, Case.return_reason, Case.extension_reason)
 SNIPPET_COLUMNS = (Case.detail, Case.answer)  # where a search's match is shown
 
