@@ -786,23 +786,25 @@ def load_events(case: Case) -> None:
 
 
 def display_names(usernames: set[str]) -> dict[str, str]:
-    """Users' names by username (a timeline's handlers): the active handlers from the held list, others read."""
-    names = {h.username: h.display_name for h in _handler_options(None) if h.username in usernames}
-    missing = usernames - names.keys()
-    if missing:
-        names.update(db.session.execute(select(User.username, User.display_name).where(User.username.in_(missing)))
-                     .tuples().all())
-    return names
+    """Users' names by username (a timeline's handlers): see _names."""
+    return _names("username", User.username, usernames)
 
 
 def handler_names(ids: set[int]) -> dict[int, str]:
-    """Handlers' names by id (a case table's handler column): the handlers from the held list, others read (one no
-    longer a handler). Joining each case's handler cost a 50-row table more than the names it gave."""
-    held = lookup.kept("handlers:names", None, lambda: {h.id: h.display_name for h in _handler_options(None)})
-    names = {i: held[i] for i in ids if i in held}
-    missing = ids - names.keys()
+    """Users' names by id (a case table's handler column): see _names. Joining each case's handler cost a 50-row
+    table more than the names it gave."""
+    return _names("id", User.id, ids)
+
+
+def _names(attr: str, column: Any, wanted: set) -> dict:
+    """Names of the users whose `attr` is in `wanted`: the active handlers' from the held list (kept as a mapping
+    beside it), the others (one no longer a handler) read."""
+    held = lookup.kept(f"handlers:names-by-{attr}", None,
+                       lambda: {getattr(h, attr): h.display_name for h in _handler_options(None)})
+    names = {key: held[key] for key in wanted if key in held}
+    missing = wanted - names.keys()
     if missing:
-        names.update(db.session.execute(select(User.id, User.display_name).where(User.id.in_(missing))).tuples().all())
+        names.update(db.session.execute(select(column, User.display_name).where(column.in_(missing))).tuples().all())
     return names
 
 

@@ -117,20 +117,12 @@ def all_rows(model: type[CaseType] | type[Category] | type[Department]) -> list[
 
 def mapping(model: type[CaseType] | type[Category] | type[Department], key: str, field: str | None) -> dict[Any, Any]:
     """{row.key: row.field} over a reference table's rows (names or codes by id, names by code; the row itself
-    with field None). Built from the held rows and kept beside them, so a page naming fifty rows builds it once
-    per copy, not once per request. Shared between threads: read only."""
-    table = model.__tablename__
-    rows = held(table, lambda: plain_rows(model))
-    name = f"{table}:{key}->{field}"
-    copies = _held.get(db.engine) if holding() else None
-    kept = copies.parts.get(name) if copies is not None else None
-    if kept is not None and kept[0] is rows:  # built from exactly these rows
-        return kept[1]
-    built = {getattr(row, key): row if field is None else getattr(row, field) for row in rows}
-    if copies is not None and copies.parts.get(table) is rows:
-        with _lock:
-            copies.parts[name] = (rows, built)
-    return built
+    with field None). Kept beside the held rows, so a page naming fifty rows builds it once per copy, not once
+    per request. Shared between threads: read only."""
+    def build() -> dict[Any, Any]:
+        rows = held(model.__tablename__, lambda: plain_rows(model))
+        return {getattr(row, key): row if field is None else getattr(row, field) for row in rows}
+    return kept(f"{model.__tablename__}:{key}->{field}", None, build)
 
 
 def kept(name: str, key: Hashable, build: Callable[[], V], size: int = 256) -> V:
