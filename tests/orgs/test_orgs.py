@@ -442,3 +442,19 @@ def test_the_migration_moves_existing_rows_under_the_root(backend_kind):
     finally:
         if pg is not None:
             pg.drop()
+
+
+def test_the_kept_filter_form_is_each_organisations_own(app, tree, login):
+    """The case list's filter form is kept between requests: an operator of 太仓 asking with the same filters
+    right after the city's operator and 吴江's gets her own departments and handlers, not theirs."""
+    def form(username):
+        page = login(app.test_client(), username).get("/cases?status=closed").get_data(as_text=True)
+        start = page.index('<form method="get"')
+        return page[start:page.index("</form>", start)]
+
+    city, wujiang, taicang = form("operator"), form("wj_operator"), form("tc_operator")
+    assert "Legal Aid" in city or "法律援助中心" in city
+    assert "维权部" in wujiang and "wj 承办人" in wujiang and "权益保障部" not in wujiang
+    assert "权益保障部" in taicang and "tc 承办人" in taicang
+    assert "维权部" not in taicang and "wj 承办人" not in taicang and "法律援助中心" not in taicang
+    assert form("tc_operator") == taicang
