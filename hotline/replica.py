@@ -98,9 +98,16 @@ class Replica:
             self._checked_at = None
 
 
+# The execution option of a SELECT that writes: INSERTs inside its WITH (the case register's one-statement
+# registration, hotline/cases/events.py). By its form it would pass for a read; it goes to the primary and
+# counts as the request's write.
+WRITES_OPTION = "hotline_writes"
+
+
 def _plain_select(clause: Any) -> bool:
     return (clause is not None and bool(getattr(clause, "is_select", False))
-            and getattr(clause, "_for_update_arg", None) is None)
+            and getattr(clause, "_for_update_arg", None) is None
+            and not clause.get_execution_options().get(WRITES_OPTION))
 
 
 def _text_start(clause: Any) -> str:

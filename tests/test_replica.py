@@ -305,3 +305,24 @@ def test_a_searchs_planner_settings_go_where_its_reads_go():
             self.info = {"replica": "the replica"}
 
     assert Session().get_bind(clause=queries.SEARCH_SETTINGS) == "the replica"
+
+
+def test_a_select_that_writes_goes_to_the_primary_and_counts_as_the_requests_write(monkeypatch):
+    """The registration writes the case and its first event in one SELECT (INSERTs inside its WITH,
+    hotline/cases/events.py): by its form a read, it must not go to the replica, and it is the request's write."""
+    from sqlalchemy import select as sql_select
+
+    from hotline.cases.models import Case
+
+    writing = sql_select(Case.id).execution_options(**{replica_mod.WRITES_OPTION: True})
+    assert replica_mod._plain_select(sql_select(Case.id)) and not replica_mod._plain_select(writing)
+    assert not replica_mod._not_a_write(writing)
+
+    class Session(replica_mod.RoutingSession):
+        def __init__(self):  # only get_bind's choice is tried: no engine, no Flask app
+            self.info = {"replica": "the replica"}
+
+    # The primary is whatever Flask-SQLAlchemy's session would choose: here a name, with no engine.
+    monkeypatch.setattr(replica_mod.FlaskSession, "get_bind", lambda self, **kwargs: "the primary")
+    assert Session().get_bind(clause=sql_select(Case.id)) == "the replica"
+    assert Session().get_bind(clause=writing) == "the primary"

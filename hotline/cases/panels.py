@@ -3,9 +3,9 @@ articles) and the reader's unread notices about the case, probed together.
 
 Most cases have none of them, yet each panel asked its own question of every case page: three statements
 for three empty answers. A feature registers an EXISTS for its panel here (the case register does not
-import the features; they import this); the case page asks them all in one statement (probe), and a
-panel whose probe said no shows nothing without asking again (may_have). Anywhere else, or for another
-case, may_have says yes and the panel asks as before.
+import the features; they import this); the case page asks them all with the case's own SELECT (columns,
+hold; elsewhere probe asks them in one statement), and a panel whose probe said no shows nothing without
+asking again (may_have). Anywhere else, or for another case, may_have says yes and the panel asks as before.
 """
 from __future__ import annotations
 
@@ -42,8 +42,24 @@ def probe(case_id: int, reader_id: int | None) -> None:
     if _statement is None or _statement[0] != names:
         case_param, reader_param = bindparam("case_id", type_=Integer), bindparam("reader_id", type_=Integer)
         _statement = (names, select(*(_probes[name](case_param, reader_param).label(name) for name in names)))
-    row = db.session.execute(_statement[1], {"case_id": case_id, "reader_id": reader_id}).one()
-    setattr(g, _HELD, (case_id, dict(zip(names, (bool(v) for v in row)))))
+    hold(case_id, names, db.session.execute(_statement[1], {"case_id": case_id, "reader_id": reader_id}).one())
+
+
+def names() -> tuple[str, ...]:
+    """The registered panels, in the order `columns` gives them."""
+    return tuple(_probes)
+
+
+def columns(case_id: Any, reader_id: Any) -> list[ColumnElement[Any]]:
+    """The probe as columns of the statement that reads the case (`case_id` its id column, correlated), so the
+    case page reads the case and probes its panels in one round trip; `hold` keeps the answers."""
+    return [_probes[name](case_id, reader_id).label(f"panel_{name}") for name in _probes]
+
+
+def hold(case_id: int, names: tuple[str, ...], values: Any) -> None:
+    """What `columns` answered about this case: as probe would have held it."""
+    if has_request_context():
+        setattr(g, _HELD, (case_id, dict(zip(names, (bool(v) for v in values)))))
 
 
 def may_have(name: str, case_id: int) -> bool:

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from flask_babel import gettext as _
-from sqlalchemy import Date, and_, bindparam, func, or_, select, true
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy import Date, Integer, and_, bindparam, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import clock
 from hotline.auth.models import User
-from hotline.cases import access, actions as action_specs, deadlines, events, signals
+from hotline.cases import access, actions as action_specs, deadlines, events, panels, signals
 from hotline.cases.models import (
     CHANNELS,
     OPEN_STATUSES,
@@ -64,7 +64,9 @@ ACTIONS = tuple(MOVES)
 
 # ---------------------------------------------------------------- helpers
 
-def _text(value: Any, field: str, label: str, max_len: int, required: bool) -> str:
+def _text(value: Any, field: str, label: Any, max_len: int, required: bool) -> str:
+    """A free text, stripped. `label` is a lazy string: translated only when the text is refused (a valid
+    registration would otherwise look up six labels it never shows)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -275,9 +277,9 @@ def validate_registration(actor: User | None, data: dict[str, Any],
         phone = errors.check(normalize_phone, str(raw_phone), "caller.phone")
     elif channel in PHONE_CHANNELS:
         errors.check(normalize_phone, "", "caller.phone")  # required
-    name = errors.check(_text, caller.get("name"), "caller.name", _("Caller name"), 64, False) or None
-    employer = errors.check(_text, caller.get("employer"), "caller.employer", _("Employer"), 128, False) or None
-    district = errors.check(_text, caller.get("district"), "caller.district", _("District"), 64, False) or None
+    name = errors.check(_text, caller.get("name"), "caller.name", _l("Caller name"), 64, False) or None
+    employer = errors.check(_text, caller.get("employer"), "caller.employer", _l("Employer"), 128, False) or None
+    district = errors.check(_text, caller.get("district"), "caller.district", _l("District"), 64, False) or None
     case_type = category = None
     type_code, category_code = data.get("type"), data.get("category")
     if type_code in (None, ""):
@@ -294,13 +296,13 @@ def validate_registration(actor: User | None, data: dict[str, Any],
         case_type = errors.check(lookup_type, type_code)
     elif category_code not in (None, ""):
         category = errors.check(lookup_category, category_code)
-    summary = errors.check(_text, data.get("summary"), "summary", _("Summary"), SUMMARY_MAX, True)
-    detail = errors.check(_text, data.get("detail"), "detail", _("Detail"), DETAIL_MAX, False)
+    summary = errors.check(_text, data.get("summary"), "summary", _l("Summary"), SUMMARY_MAX, True)
+    detail = errors.check(_text, data.get("detail"), "detail", _l("Detail"), DETAIL_MAX, False)
     urgent = errors.check(_bool, data.get("urgent"), "urgent")
     confidential = errors.check(_bool, data.get("confidential"), "confidential")
     broadcast_ok = errors.check(_bool, data.get("broadcast_ok"), "broadcast_ok")
     resolved = errors.check(_bool, data.get("resolved_on_call"), "resolved_on_call")
-    answer = errors.check(_text, data.get("answer"), "answer", _("Answer"), TEXT_MAX, bool(resolved)) or None
+    answer = errors.check(_text, data.get("answer"), "answer", _l("Answer"), TEXT_MAX, bool(resolved)) or None
     dispatch = data.get("department")
     if data.get("handler") and not dispatch:
         errors.add(_("Choose the handler's department as well."), {"department": _("Required with a handler.")})
@@ -380,10 +382,14 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
         case.replied_at = case.closed_at = now
         case.reply_method = "phone"
     watch.refresh_watch(case)  # before the INSERT, so a new case starts at version 1
-    db.session.add(case)
-    _event(case, "register", actor, status=case.status, via=via, reply_due_at=utc_iso(due.at),
-           resolved_on_call=resolved, **({"platform": platform} if platform else {}))
-    db.session.flush()
+    first = dict(status=case.status, via=via, reply_due_at=utc_iso(due.at), resolved_on_call=resolved,
+                 **({"platform": platform} if platform else {}))
+    if _write_at_once(case):
+        events.add_with_case(case, "register", actor, now, **first)
+    else:
+        db.session.add(case)
+        db.session.flush()
+        events.add_first(case, "register", actor, now, **first)
     if dispatch:
         # Dispatch is the second step: one UPDATE, so the case is at version 2.
         with db.session.no_autoflush:
@@ -393,6 +399,15 @@ def register(actor: User | None, data: dict[str, Any], *, via: str = "web",
     # Telephony: caller SMS, links to the call / call-back; intake help: employer cluster (群体性预警).
     signals.registered.send(case, actor=actor, origin=origin, data=data)
     return case
+
+
+def _write_at_once(case: Case) -> bool:
+    """Whether the new case and its registration event go in one statement (events.add_with_case): on
+    PostgreSQL, unless a subscriber of `writing_at_once` needs the case in the session's flush. SQLite has no
+    INSERT inside a WITH, and one writer at a time in any case."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return False
+    return not any(needs_flush for _receiver, needs_flush in signals.writing_at_once.send(case))
 
 
 # ---------------------------------------------------------------- lookups
@@ -408,12 +423,29 @@ _BY_NUMBER = select(Case).where(Case.case_no == bindparam("case_no")).options(
     defaultload(Case.handler).lazyload(User.role_rows))
 
 
-def get_case(actor: User, case_no: str) -> Case:
+# The same, with the case page's panels probed in the same statement (panels.columns), per set of panels.
+_BY_NUMBER_PROBED: dict[tuple[str, ...], Any] = {}
+
+
+def get_case(actor: User, case_no: str, *, probe_panels: bool = False) -> Case:
+    """The case by its number, if the actor may see it. `probe_panels`: the case page's panels are asked in
+    the same statement (one round trip less; panels.may_have answers from it)."""
     known = isinstance(case_no, str) and "\x00" not in case_no  # PostgreSQL refuses NUL in a query
-    case = db.session.scalar(_BY_NUMBER, {"case_no": case_no}) if known else None
+    row, names = None, panels.names() if probe_panels else ()
+    if known and names:
+        statement = _BY_NUMBER_PROBED.get(names)
+        if statement is None:
+            statement = _BY_NUMBER_PROBED[names] = _BY_NUMBER.add_columns(
+                *panels.columns(Case.id, bindparam("reader_id", type_=Integer)))
+        row = db.session.execute(statement, {"case_no": case_no, "reader_id": actor.id}).first()
+    elif known:
+        row = db.session.execute(_BY_NUMBER, {"case_no": case_no}).first()
+    case = row[0] if row is not None else None
     if case is None or not access.can_view(actor, case):
         # Same answer for "absent" and "not yours": numbers are not an oracle.
         raise NotFound(_("Case %(no)s was not found.", no=str(case_no)[:32]))
+    if len(row) > 1:
+        panels.hold(case.id, names, row[1:])
     return case
 
 
@@ -556,7 +588,7 @@ def _do_accept(case, actor, p):
 
 def _do_return(case, actor, p):
     """退回: the handler asks for the case to go back; it waits for the centre's review (退单审核)."""
-    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    reason = _text(p.get("reason"), "reason", _l("Reason"), TEXT_MAX, True)
     case.return_requested_at = clock.now()
     case.return_reason = reason
     _event(case, "return", actor, reason=reason, department=case.department.code if case.department else None)
@@ -585,7 +617,7 @@ def _do_accept_return(case, actor, p):
 
 
 def _do_refuse_return(case, actor, p):
-    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    reason = _text(p.get("reason"), "reason", _l("Reason"), TEXT_MAX, True)
     case.return_requested_at = None
     case.return_reason = None
     _event(case, "return_refuse", actor, reason=reason)
@@ -596,7 +628,7 @@ def _do_refuse_return(case, actor, p):
 
 
 def _do_reply(case, actor, p):
-    content = _text(p.get("content"), "content", _("Reply"), TEXT_MAX, True)
+    content = _text(p.get("content"), "content", _l("Reply"), TEXT_MAX, True)
     method = p.get("method") or "phone"
     if method not in REPLY_METHODS:
         raise InvalidInput(_("Unknown reply method: %(m)s", m=str(method)[:20]), {"method": _("Unknown method.")})
@@ -619,7 +651,7 @@ def _do_close(case, actor, p):
 
 
 def _do_extend(case, actor, p):
-    reason = _text(p.get("reason"), "reason", _("Reason"), 500, True)
+    reason = _text(p.get("reason"), "reason", _l("Reason"), 500, True)
     if p.get("reply_due_at") in (None, ""):
         raise InvalidInput(_("Please give the new reply deadline."), {"reply_due_at": _("Required.")})
     new_due = parse_datetime(p.get("reply_due_at"), "reply_due_at")
@@ -671,7 +703,7 @@ def _do_approve_extension(case, actor, p):
 
 
 def _do_reject_extension(case, actor, p):
-    note = _text(p.get("note"), "note", _("Note"), 500, False)
+    note = _text(p.get("note"), "note", _l("Note"), 500, False)
     _event(case, "extend_reject", actor, requested_due=utc_iso(case.extension_due_at), note=note)
     case.extension_due_at = None
     case.extension_reason = None
@@ -695,7 +727,7 @@ def escalate(case: Case, actor: User | None, note: str = "", *, auto: bool = Fal
 
 
 def _do_escalate(case, actor, p):
-    note = _text(p.get("note"), "note", _("Note"), 500, False)
+    note = _text(p.get("note"), "note", _l("Note"), 500, False)
     escalate(case, actor, note)
 
 
@@ -742,7 +774,7 @@ def _reopen(case: Case) -> str:
 
 
 def _do_reopen(case, actor, p):
-    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    reason = _text(p.get("reason"), "reason", _l("Reason"), TEXT_MAX, True)
     if case.merged_into_id is not None:
         raise IllegalMove(_("A merged case is not reopened; reopen the case it was merged into."))
     target = _reopen(case)
@@ -794,7 +826,7 @@ def _do_review(case, actor, p):
         raise InvalidInput(_("Choose a decision: reopen or uphold."), {"decision": _("Required.")})
     if decision not in action_specs.REVIEW_DECISIONS:
         raise InvalidInput(_("Unknown decision: %(d)s", d=str(decision)[:20]), {"decision": _("Unknown decision.")})
-    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, decision == "uphold")
+    reason = _text(p.get("reason"), "reason", _l("Reason"), TEXT_MAX, decision == "uphold")
     if decision == "reopen" and case.merged_into_id is not None:
         raise IllegalMove(_("A merged case is not reopened; reopen the case it was merged into."))
     before = case.status
@@ -819,7 +851,7 @@ def _do_edit(case, actor, p):
     if unknown:
         raise InvalidInput(_("Unknown field: %(name)s", name=str(unknown[0])[:40]),
                            {str(k)[:40]: _("Not accepted here.") for k in unknown})
-    reason = _text(p.get("reason"), "reason", _("Reason"), 500, True)
+    reason = _text(p.get("reason"), "reason", _l("Reason"), 500, True)
     if actor is not None and not access.can_see_private(actor, case) and (
             p.get("caller") is not None or "detail" in p):
         # What one may not see, one may not rewrite (confidential cases: those who work them).
@@ -843,9 +875,9 @@ def _do_edit(case, actor, p):
             changes.pop("type", None), changes.pop("category", None)
             changes["_type"], changes["_category"] = case_type, category
     if "summary" in p:
-        change("summary", case.summary, _text(p.get("summary"), "summary", _("Summary"), SUMMARY_MAX, True))
+        change("summary", case.summary, _text(p.get("summary"), "summary", _l("Summary"), SUMMARY_MAX, True))
     if "detail" in p:
-        change("detail", case.detail or "", _text(p.get("detail"), "detail", _("Detail"), DETAIL_MAX, False))
+        change("detail", case.detail or "", _text(p.get("detail"), "detail", _l("Detail"), DETAIL_MAX, False))
     for flag in ("urgent", "confidential", "broadcast_ok"):
         if flag in p and p.get(flag) is not None:
             change(flag, bool(getattr(case, flag)), _bool(p.get(flag), flag))
@@ -866,8 +898,8 @@ def _do_edit(case, actor, p):
             else:
                 phone = None
             change("caller_phone", case.caller_phone, phone)
-        for key, label, max_len in (("name", _("Caller name"), 64), ("employer", _("Employer"), 128),
-                                    ("district", _("District"), 64)):
+        for key, label, max_len in (("name", _l("Caller name"), 64), ("employer", _l("Employer"), 128),
+                                    ("district", _l("District"), 64)):
             if key in caller:
                 change(f"caller_{key}", getattr(case, f"caller_{key}"),
                        _text(caller.get(key), f"caller.{key}", label, max_len, False) or None)
@@ -901,7 +933,7 @@ def _do_transfer(case, actor, p):
     """下派: the case goes one level down, to a child of its current organisation; the deadlines keep running."""
     target = orgs.lookup(p.get("org"))
     current = orgs.by_id(case.org_id)
-    note = _text(p.get("note"), "note", _("Note"), action_specs.REASON_MAX, False)
+    note = _text(p.get("note"), "note", _l("Note"), action_specs.REASON_MAX, False)
     if target.id == case.org_id:
         raise InvalidInput(_("Case %(no)s is already with %(org)s.", no=case.case_no, org=target.name),
                            {"org": _("The case's own organisation.")})
@@ -923,7 +955,7 @@ def _do_transfer(case, actor, p):
 
 def _do_send_up(case, actor, p):
     """上报: ask the level above to take the case back; its operators and supervisors review it."""
-    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    reason = _text(p.get("reason"), "reason", _l("Reason"), TEXT_MAX, True)
     current = orgs.by_id(case.org_id)
     case.up_requested_at = clock.now()
     case.up_reason = reason
@@ -945,7 +977,7 @@ def _do_accept_up(case, actor, p):
 
 
 def _do_refuse_up(case, actor, p):
-    reason = _text(p.get("reason"), "reason", _("Reason"), TEXT_MAX, True)
+    reason = _text(p.get("reason"), "reason", _l("Reason"), TEXT_MAX, True)
     case.up_requested_at = None
     case.up_reason = None
     _event(case, "send_up_refuse", actor, reason=reason)
@@ -983,7 +1015,7 @@ def levels(case: Case) -> list[dict[str, Any]]:
 
 
 def _do_note(case, actor, p):
-    text = _text(p.get("text"), "text", _("Note"), TEXT_MAX, True)
+    text = _text(p.get("text"), "text", _l("Note"), TEXT_MAX, True)
     _event(case, "note", actor, text=text)
 
 

@@ -19,6 +19,10 @@ _signals = Namespace()
 # sender: the acting User or None (the telephony system); kwargs: origin (Origin), data (the raw input).
 # Sent after the case's own fields were checked, before anything is written: a receiver may refuse.
 registering = _signals.signal("case-registering")
+# sender: a new Case, built and not yet written; no kwargs. The case service may write it and its first event in
+# one statement, past the session's flush (PostgreSQL). A subscriber that keeps something exact from what the
+# session flushes returns True to have this case written through the flush instead.
+writing_at_once = _signals.signal("case-writing-at-once")
 # sender: the new Case; kwargs: actor, origin, data. Sent once it is written (and dispatched, if asked).
 registered = _signals.signal("case-registered")
 # sender: the Case; kwargs: actor, action (the ActionSpec name). Sent after the move is written.

@@ -412,8 +412,8 @@ def _render_case(case: Case, status: int = 200, message: str | None = None, fail
 @allow(ANY_USER)
 def show(case_no: str):
     actor = current_actor()
-    case = service.get_case(actor, case_no)
-    panels.probe(case.id, actor.id)  # with it: whether the reader has unread notices about the case
+    # With the case, its panels and whether the reader has unread notices about it: one statement.
+    case = service.get_case(actor, case_no, probe_panels=True)
     if panels.may_have("unread_notices", case.id):
         mark_case_read(actor, case.id)  # the bell's count drops when the case it points to is read
     return _render_case(case)
