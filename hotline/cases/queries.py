@@ -12,7 +12,7 @@ from weakref import WeakKeyDictionary
 
 from flask import current_app, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import Integer, and_, any_, bindparam, case, func, inspect, or_, select, text, true
+from sqlalchemy import Integer, and_, any_, bindparam, case, func, inspect, literal, or_, select, text, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import defaultload, defer, joinedload, lazyload, load_only, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -670,7 +670,8 @@ def _queue_param(mine: bool):
 
 
 def _count(cond):
-    return select(func.count()).select_from(Case).where(cond).scalar_subquery()
+    # Never correlated: inside the queue's own SELECT of hotline_case it is a count of its own, not of the outer row.
+    return select(func.count()).select_from(Case).where(cond).correlate(None).scalar_subquery()
 
 
 _QUEUE_COUNTS = {True: select(_count(_queue_param(True)), _count(_queue_param(False))),
@@ -687,6 +688,41 @@ def handler_queue_counts(actor: User) -> tuple[int, int]:
     with_dept = actor.department_id is not None
     got = db.session.execute(_QUEUE_COUNTS[with_dept], {"mine": actor.id, "dept": actor.department_id}).one()
     return int(got[0]), int(got[1]) if with_dept else 0
+
+
+# The queue's rows with both tabs' counts as two more columns (one round trip for the page when its tab has rows).
+_QUEUE_COUNTED = {(mine, with_dept, strict): _QUEUE_ROWS[mine, strict].add_columns(
+    _count(_queue_param(True)), _count(_queue_param(False)) if with_dept else literal(0, Integer))
+    for mine in (True, False) for with_dept in (True, False) for strict in (False, True)}
+
+
+def handler_queue(actor: User, tab: str | None, limit: int = QUEUE_LIMIT) -> tuple[str, list[Case], int, int]:
+    """The queue page: its open tab (`tab`, else "mine" unless only the department has cases), that tab's rows
+    and both tabs' counts. The counts come with the rows when the tab has any: one statement for a handler
+    with cases of her own, where the counts and the rows were two."""
+    with_dept = actor.department_id is not None
+    params = {"mine": actor.id, "dept": actor.department_id, "limit": limit}
+
+    def counted(mine: bool) -> tuple[list[Case], tuple[int, int] | None]:
+        got = db.session.execute(_QUEUE_COUNTED[mine, with_dept, current_app.testing], params).all()
+        return [row[0] for row in got], ((int(got[0][1]), int(got[0][2])) if got else None)
+
+    if tab is None:
+        rows, counts = counted(True)
+        if counts is not None:
+            return "mine", rows, *counts
+        if not with_dept:
+            return "mine", [], 0, 0
+        rows, counts = counted(False)
+        if counts is None:
+            return "mine", [], 0, 0
+        if counts[0]:  # a case of her own arrived between the two statements: her tab, as ever
+            return "mine", handler_queue_rows(actor, True, limit), *counts
+        return "department", rows, *counts
+    if tab == "department" and not with_dept:
+        return tab, [], *handler_queue_counts(actor)
+    rows, counts = counted(tab == "mine")
+    return tab, rows, *(counts if counts is not None else handler_queue_counts(actor))
 
 
 def handler_queue_rows(actor: User, mine: bool, limit: int = QUEUE_LIMIT) -> list[Case]:

@@ -452,11 +452,10 @@ def act(case_no: str, action: str):
 def queue():
     actor = current_actor()
     # Only the open tab is loaded and rendered; the other is a link with its count.
-    mine_total, dept_total = queries.handler_queue_counts(actor)
-    tab = request.args.get("tab")
-    if tab not in ("mine", "department"):
-        tab = "mine" if mine_total or not dept_total else "department"
-    rows = _table_rows(actor, queries.handler_queue_rows(actor, mine=tab == "mine"))
+    asked = request.args.get("tab")
+    tab, cases, mine_total, dept_total = queries.handler_queue(actor, asked if asked in ("mine", "department")
+                                                              else None)
+    rows = _table_rows(actor, cases)
     return render_template("cases/queue.html", rows=rows, tab=tab,
                            mine_total=mine_total, dept_total=dept_total, limit=queries.QUEUE_LIMIT)
 
