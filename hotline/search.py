@@ -26,12 +26,16 @@ FTS_TABLE = "case_fts"
 TEXT_INDEX = "ix_hotline_case_text_trgm"
 NAME_INDEX = "ix_hotline_case_caller_name_trgm"
 # Issue 21: two-character words (most Chinese words: 尘肺, 欠薪, a surname and given name) have no trigram. On
-# PostgreSQL a GIN index over the text's character pairs (the function hotline_bigrams, migration e5f1a2b3c4d6)
+# PostgreSQL a GIN index over the text's character pairs (the function hotline_era_bigrams, migration a7c9e1b3d5f7)
 # finds a rare one without walking the table; a common one is still found fastest by walking the newest cases.
 # The case list chooses between the two by the word's frequency among the newest cases
 # (hotline/cases/queries.py _pair_word_candidates); an export leaves it to the planner.
-BIGRAM_INDEX = "ix_hotline_case_text_bigram"
-NAME_BIGRAM_INDEX = "ix_hotline_case_caller_name_bigram"
+# Each pair is indexed with the era of the case's id (`pair#era`, migration a7c9e1b3d5f7): the case list asks the
+# newest eras first and reads only their matches, where the index of all eras at once gave every match's page.
+BIGRAM_INDEX = "ix_hotline_case_text_era_bigram"
+NAME_BIGRAM_INDEX = "ix_hotline_case_caller_name_era_bigram"
+# A case's era is its id >> ERA_BITS, as the function hotline_era_bigrams computes it (the migration's own copy).
+ERA_BITS = 18
 SCHEMA_EXTRAS = (TRGM_INDEX, FTS_TABLE, TEXT_INDEX, NAME_INDEX, BIGRAM_INDEX, NAME_BIGRAM_INDEX)
 
 
@@ -106,14 +110,20 @@ def has_pair_words(q: str) -> bool:
     return any(len(word) == 2 for word in _words(q))
 
 
+def era_of(case_id: int) -> int:
+    """The era of a case's id, as the pairs' indexes tag its pairs."""
+    return case_id >> ERA_BITS
+
+
 def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs: bool = True,
-                   pairs_only: bool = False):
+                   pairs_only: bool = False, eras: range = range(0)):
     """SQL condition: every term of q occurs in summary, detail, answer or employer (or, with_name, the
     caller's name); or q is the case number. private_ok (hotline/cases/access.py): where given, detail,
     employer and name count only on the cases whose private parts the actor may see. pairs=False leaves
     out the pairs' index condition of two-character words (the same matches, for a walk of recent cases).
     pairs_only=True (PostgreSQL, a query with a two-character word) is the pairs' index condition alone: every
-    match and perhaps a few more (another word, a private part), tested by nothing but the index."""
+    match and perhaps a few more (another word, a private part), tested by nothing but the index. `eras`: the
+    eras of ids the pairs' index condition looks in (PostgreSQL; every era that holds a case, for all matches)."""
     from sqlalchemy import and_, literal_column
 
     words = _words(q)
@@ -146,7 +156,7 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
         parts = []
         for word in words:
             if len(word) == 2 and pairs:  # no trigram: the character pair's index finds a rare word (see below)
-                in_pairs = [_has_bigram(doc, word)] + ([_has_bigram(name, word)] if with_name else [])
+                in_pairs = [_has_bigram(doc, word, eras)] + ([_has_bigram(name, word, eras)] if with_name else [])
                 indexed.append(or_(*in_pairs, Case.case_no == q))
             if len(word) < 3:  # no trigram: a substring test (while walking the newest cases)
                 # Field by field, not in the joined text: the same matches (a word holds no space, the fields'
@@ -175,14 +185,16 @@ def text_condition(q: str, dialect: str, with_name: bool, private_ok=None, pairs
     return or_(match, Case.case_no == q)
 
 
-def _has_bigram(value, word: str):
-    """PostgreSQL: the value's character pairs include the two-character word, written as the bigram indexes
-    are (hotline_bigrams(expression) @> ARRAY[word]), so the planner can use them. Exact for two characters;
-    the strpos beside it is what a walk of the newest cases tests first, being the cheaper of the two."""
-    from sqlalchemy import Text, cast, literal
-    from sqlalchemy.dialects.postgresql import ARRAY, array
+def _has_bigram(value, word: str, eras: range):
+    """PostgreSQL: the value's character pairs include the two-character word in one of these eras, written as
+    the bigram indexes are (hotline_era_bigrams(expression, id) && ARRAY['word#era', …]), so the planner can use
+    them. A case has one era: a query of several words asks each in the same eras. Exact for two characters; the
+    strpos beside it is what a walk of the newest cases tests first, being the cheaper of the two."""
+    from sqlalchemy import Text, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
 
-    return func.hotline_bigrams(value).op("@>")(cast(array([literal(word, Text)]), ARRAY(Text)))
+    keys = [f"{word}#{era}" for era in eras]  # one array parameter, however many eras
+    return func.hotline_era_bigrams(value, Case.id).op("&&")(bindparam(None, keys, type_=ARRAY(Text)))
 
 
 def relevance(row, q: str, fields: tuple[str, ...]) -> float:

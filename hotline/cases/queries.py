@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time as time_module
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -252,23 +253,25 @@ def answer_rows() -> tuple:
 
 
 # A search's planner settings for its transaction, in one statement (hotline/replica.py sends it where the
-# search's reads go).
+# search's reads go), with the newest case's id: the pairs' index is asked by era, up to the newest.
 SEARCH_SETTINGS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-                       "set_config('jit', 'off', true)")
+                       "set_config('jit', 'off', true), (SELECT max(id) FROM hotline_case)")
 
 
-def _plan_searches_with_their_patterns() -> None:
+def _plan_searches_with_their_patterns() -> int:
     """SEARCH_SETTINGS, once per transaction (the settings last to its end): a search with a two-character word
-    builds its query three times, and each setting was a round trip."""
+    builds its query three times, and each setting was a round trip. Returns the newest case's id then."""
     session = db.session()
     # The innermost: a savepoint rolled back takes its settings with it.
     transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is None or session.info.get("search_settings_for") is not transaction:
-        session.execute(SEARCH_SETTINGS)
+        session.info["search_newest_id"] = session.execute(SEARCH_SETTINGS).one()[2] or 0
         session.info["search_settings_for"] = session.get_nested_transaction() or session.get_transaction()
+    return session.info["search_newest_id"]
 
 
-def build_query(actor: User, f: CaseFilter, *, pairs: bool = True, pairs_only: bool = False):
+def build_query(actor: User, f: CaseFilter, *, pairs: bool = True, pairs_only: bool = False,
+                eras: range | None = None):
     stmt = access.scope(actor, select(Case))
     now = clock.now()
     if f.status == "open":
@@ -320,9 +323,13 @@ def build_query(actor: User, f: CaseFilter, *, pairs: bool = True, pairs_only: b
             # plan, which cannot use the trigram index for LIKE with a bound pattern (0.5–7 s for a
             # search with no match). Plan searches with their real pattern, for this transaction.
             # JIT compiling (PostgreSQL's default for costly plans) adds 40–70 ms to a long search and saves less.
-            _plan_searches_with_their_patterns()
+            newest = _plan_searches_with_their_patterns()
+            if eras is None:
+                # Every era up to the newest case's, and the next: a case registered later in this transaction
+                # (its id past the newest then) is still asked for.
+                eras = range(search.era_of(newest) + 2)
         stmt = stmt.where(search.text_condition(f.q, dialect, search_names(actor), private_ok, pairs=pairs,
-                                                pairs_only=pairs_only))
+                                                pairs_only=pairs_only, eras=eras or range(0)))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _local_midnight_utc(f.date_from))
     if f.date_to:
@@ -511,24 +518,45 @@ def _pair_word_candidates(actor: User, f: CaseFilter, columns, wanted) -> list[A
     matches_older = floor * seen / RECENT_WALK
     rows_to_walk = missing * RECENT_WALK / seen
     if PAIRS_ROW_COST * matches_older < rows_to_walk:
-        return rows + _older_through_pairs(actor, f, columns, walk, floor, missing)
+        return rows + _older_through_pairs(actor, f, columns, walk, floor, missing, seen / RECENT_WALK)
     older = walk.where(Case.id <= floor).order_by(Case.id.desc()).limit(missing)
     return rows + list(db.session.execute(older).all())
 
 
-def _older_through_pairs(actor: User, f: CaseFilter, columns, walk, floor: int, missing: int) -> list[Any]:
+# How many more matches than wanted the first eras asked of the pairs' index should hold, by the word's
+# frequency among the newest cases: too few, and the older eras are asked in a second statement.
+ERA_MARGIN = 1.25
+
+
+def _older_through_pairs(actor: User, f: CaseFilter, columns, walk, floor: int, missing: int,
+                         frequency: float) -> list[Any]:
     """The newest `missing` matches at or below `floor`, found through the pairs' index.
 
-    First the ids alone: the index's matches (at ten million cases some 15,000 for 尘肺) are read without their
-    texts, which cost more to carry and sort than to find. Then the texts and the full test for the newest of
-    them; a margin covers index matches the full test refuses (another word, a confidential case's private
-    part). When more than the margin were refused, the full query over every index match decides."""
-    # id + 0: the bound is a filter, not a second bitmap of every older id beside the pairs' index. Materialised,
-    # so that the planner, whose estimate of a word's frequency is coarse, does not walk the ids instead.
-    probe = build_query(actor, f, pairs_only=True).with_only_columns(Case.id).order_by(None)
-    found_ids = probe.where(Case.id + 0 <= floor).cte("pair_ids").prefix_with("MATERIALIZED")
+    First the ids alone, era by era of ids, newest first: the eras that should hold enough matches at the
+    word's `frequency` (matches per case among the newest), then, if they did not, all the older ones. Every
+    match of the index costs a read of its case's page: at ten million cases 尘肺 has some 15,000 matches, in
+    all eras at once 15,000 pages for the 1,580 newest ids. The texts, which cost more to carry and sort than
+    to find, come next, and the full test for the newest ids; a margin covers index matches the full test
+    refuses (another word, a confidential case's private part). When more than the margin were refused, the
+    full query over every index match decides."""
     wanted_ids = 2 * missing
-    ids = list(db.session.scalars(select(found_ids.c.id).order_by(found_ids.c.id.desc()).limit(wanted_ids)))
+    top = search.era_of(floor)
+    per_era = frequency * (1 << search.ERA_BITS)
+    first = math.ceil(ERA_MARGIN * wanted_ids / per_era) if per_era > 0 else top + 1
+    windows = [range(max(0, top + 1 - first), top + 1)]
+    if windows[0].start > 0:
+        windows.append(range(windows[0].start))
+    ids: list[int] = []
+    for eras in windows:
+        # id + 0: the bound is a filter, not a second bitmap of every older id beside the pairs' index.
+        # Materialised, so that the planner, whose estimate of a word's frequency is coarse, does not walk the
+        # ids instead.
+        probe = build_query(actor, f, pairs_only=True, eras=eras).with_only_columns(Case.id).order_by(None)
+        found_ids = probe.where(Case.id + 0 <= floor).cte("pair_ids").prefix_with("MATERIALIZED")
+        ids += db.session.scalars(select(found_ids.c.id).order_by(found_ids.c.id.desc())
+                                  .limit(wanted_ids - len(ids)))
+        if len(ids) >= wanted_ids:
+            break
     if not ids:
         return []
     # One array parameter, not hundreds of bound values (each rendered, then parsed again by the driver).
