@@ -260,3 +260,15 @@ TEXT_SQLITE_UP = SQLITE_DOWN + [
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
 ]
 TEXT_SQLITE_DOWN = SQLITE_DOWN + SQLITE_UP
+
+
+def build_index_concurrently(op: Any, name: str, expression: str) -> None:
+    """A migration's GIN index on hotline_case, built CONCURRENTLY (inside the migration's autocommit block) so
+    registrations go on during the build. A build that failed (cancelled, out of disk) leaves an invalid index of
+    that name behind, which IF NOT EXISTS alone would keep: it is dropped and built again."""
+    invalid = op.get_bind().exec_driver_sql(
+        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = %(name)s AND NOT i.indisvalid", {"name": name}).first()
+    if invalid:
+        op.execute(f"DROP INDEX CONCURRENTLY {name}")
+    op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON hotline_case USING gin ({expression})")

@@ -14,6 +14,8 @@ build (about as long as the trigram index's build on a large register).
 """
 from alembic import op
 
+from hotline import search
+
 revision = 'e5f1a2b3c4d6'
 down_revision = 'd8e3b1c5a7f2'
 branch_labels = None
@@ -41,14 +43,7 @@ def upgrade():
     op.execute(FUNCTION)
     with op.get_context().autocommit_block():
         for name, expression in INDEXES.items():
-            # A concurrent build that failed (cancelled, out of disk) leaves an invalid index behind, which
-            # IF NOT EXISTS would keep: drop it and build again.
-            invalid = op.get_bind().exec_driver_sql(
-                "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = %(name)s AND NOT i.indisvalid", {"name": name}).first()
-            if invalid:
-                op.execute(f"DROP INDEX CONCURRENTLY {name}")
-            op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON hotline_case USING gin ({expression})")
+            search.build_index_concurrently(op, name, expression)
 
 
 def downgrade():

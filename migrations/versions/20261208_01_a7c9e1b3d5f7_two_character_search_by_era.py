@@ -14,6 +14,8 @@ Built CONCURRENTLY, as e5f1a2b3c4d6's were: registrations go on during the build
 """
 from alembic import op
 
+from hotline import search
+
 revision = 'a7c9e1b3d5f7'
 down_revision = 'f2a4c6e8b0d1'
 branch_labels = None
@@ -42,14 +44,7 @@ OLD_INDEXES = {
 def _build(indexes: dict[str, str]) -> None:
     with op.get_context().autocommit_block():
         for name, expression in indexes.items():
-            # A concurrent build that failed (cancelled, out of disk) leaves an invalid index behind, which
-            # IF NOT EXISTS would keep: drop it and build again.
-            invalid = op.get_bind().exec_driver_sql(
-                "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = %(name)s AND NOT i.indisvalid", {"name": name}).first()
-            if invalid:
-                op.execute(f"DROP INDEX CONCURRENTLY {name}")
-            op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON hotline_case USING gin ({expression})")
+            search.build_index_concurrently(op, name, expression)
 
 
 def _drop(names) -> None:
