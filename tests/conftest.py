@@ -125,6 +125,22 @@ def compiled():
         yield seen
 
 
+@pytest.fixture
+def translations_asked(monkeypatch):
+    """Every message looked up through Flask-Babel from here on (the list fills as they go)."""
+    import flask_babel
+
+    asked: list[str] = []
+    real = flask_babel.Domain.gettext
+
+    def counting(self, string, **variables):
+        asked.append(string)
+        return real(self, string, **variables)
+
+    monkeypatch.setattr(flask_babel.Domain, "gettext", counting)
+    return asked
+
+
 def reset_database(snapshot):
     # department.head_id and user_account.department_id point at each other: break the cycle first.
     db.session.execute(text("UPDATE department SET head_id = NULL"))

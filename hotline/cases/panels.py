@@ -38,11 +38,10 @@ def probe(case_id: int, reader_id: int | None) -> None:
     if held is not None and held[0] == case_id:
         return
     global _statement
-    names = tuple(_probes)
-    if _statement is None or _statement[0] != names:
-        case_param, reader_param = bindparam("case_id", type_=Integer), bindparam("reader_id", type_=Integer)
-        _statement = (names, select(*(_probes[name](case_param, reader_param).label(name) for name in names)))
-    hold(case_id, names, db.session.execute(_statement[1], {"case_id": case_id, "reader_id": reader_id}).one())
+    asked = names()
+    if _statement is None or _statement[0] != asked:
+        _statement = (asked, select(*columns(bindparam("case_id", type_=Integer), bindparam("reader_id", type_=Integer))))
+    hold(case_id, asked, db.session.execute(_statement[1], {"case_id": case_id, "reader_id": reader_id}).one())
 
 
 def names() -> tuple[str, ...]:

@@ -295,12 +295,10 @@ def test_the_api_case_answer_loads_its_events_actors_by_name_only(app, users, ap
     assert "password_hash" not in events_sql and "JOIN department" not in events_sql
 
 
-def test_the_timelines_labels_are_translated_through_the_requests_catalogue(app, users, login, monkeypatch):
+def test_the_timelines_labels_are_translated_through_the_requests_catalogue(app, users, login, request):
     """The timeline's field and text labels (and the colon after them) are translated once per request, not
     looked up in full by Flask-Babel each time they are printed: a case with a dozen entries made ~70 such
     look-ups, a tenth of the page's time."""
-    import flask_babel
-
     with app.app_context():
         case = _register("legal_aid", "handler", accept=True)
         for text in ("已联系单位", "单位答应月底前付清", "职工确认已收到"):
@@ -309,14 +307,7 @@ def test_the_timelines_labels_are_translated_through_the_requests_catalogue(app,
         case_no = case.case_no
     client = login(app.test_client(), "operator")
     client.get(f"/cases/{case_no}")
-    looked_up: list[str] = []
-    full_lookup = flask_babel.Domain.gettext
-
-    def counted(self, string, **variables):
-        looked_up.append(string)
-        return full_lookup(self, string, **variables)
-
-    monkeypatch.setattr(flask_babel.Domain, "gettext", counted)
+    looked_up = request.getfixturevalue("translations_asked")  # from here on: the second view's look-ups
     page = client.get(f"/cases/{case_no}").get_data(as_text=True)
     assert page.count("Note:") >= 3 and "Status:" in page and "单位答应月底前付清" in page
     assert len(looked_up) <= 5, looked_up

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import flask_babel
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -80,15 +79,9 @@ def test_the_api_answer_of_a_registration_reads_no_event_back(app, users, api):
         assert [e.kind for e in kept] == ["register"]
 
 
-def test_a_valid_registration_translates_no_field_label_and_a_refused_one_names_them(app, users, monkeypatch):
-    asked: list[str] = []
-    real = flask_babel.Domain.gettext
-
-    def counting(self, string, **variables):
-        asked.append(string)
-        return real(self, string, **variables)
-
-    monkeypatch.setattr(flask_babel.Domain, "gettext", counting)
+def test_a_valid_registration_translates_no_field_label_and_a_refused_one_names_them(app, users,
+                                                                                    translations_asked):
+    asked = translations_asked
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         service.register(get_user("operator"), BODY)
         assert not {"Caller name", "Employer", "District", "Summary", "Detail", "Answer"} & set(asked)
